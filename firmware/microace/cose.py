@@ -9,7 +9,6 @@ over the protected-header bytes exactly as received (RFC 9052 §4.4, §6.3, §5.
 from micropython import const
 
 from microace import cbor
-from microace.crypto import ed25519, p256
 from microace.errors import DecodeError, VerifyError
 
 # COSE message tags (RFC 9052 §2) and the CWT tag (RFC 8392 §6).
@@ -101,34 +100,43 @@ def _bstr(m, label, size=None, required=True):
     return v
 
 
-def parse_key(m, private_ok=False):
+def parse_key(m):
     """COSE_Key map (or its CBOR bytes) -> Key, with the point checked to be on its curve."""
     if isinstance(m, (bytes, bytearray, memoryview)):
         m = cbor.decode(bytes(m))
     if not isinstance(m, dict):
         raise DecodeError("COSE_Key must be a map")
     kty = m.get(KEY_KTY)
+    if type(kty) is not int:
+        raise DecodeError("COSE_Key kty must be an integer")
     kid = _bstr(m, KEY_KID, required=False)
     alg = m.get(KEY_ALG)
+    row = None
     if alg is not None:
-        if algorithm(alg)[1] != kty:
-            raise DecodeError("COSE_Key alg %r does not fit key type %r" % (alg, kty))
+        row = ALGORITHMS.get(alg) if type(alg) is int else None
+        if row is None or row[1] != kty:
+            raise DecodeError("COSE_Key alg %r is unsupported or does not fit kty %r"
+                              % (alg, kty))
     if kty == KTY_EC2:
-        if m.get(KEY_CRV) != CRV_P256:
+        if type(m.get(KEY_CRV)) is not int or m[KEY_CRV] != CRV_P256:
             raise DecodeError("EC2 key must be on P-256 (crv 1)")
+        from microace.crypto import p256  # loaded only on boards that use it (heap)
+
         public = p256.decode_point(_bstr(m, KEY_X, 32), _bstr(m, KEY_Y, 32))
     elif kty == KTY_OKP:
-        if m.get(KEY_CRV) != CRV_ED25519:
+        if type(m.get(KEY_CRV)) is not int or m[KEY_CRV] != CRV_ED25519:
             raise DecodeError("OKP key must be Ed25519 (crv 6)")
+        from microace.crypto import ed25519
+
         public = ed25519.decode_public_key(_bstr(m, KEY_X, 32))
     elif kty == KTY_SYMMETRIC:
         secret = _bstr(m, KEY_K)
-        if alg is not None and len(secret) != algorithm(alg)[2]:
+        if row is not None and len(secret) != row[2]:
             raise DecodeError("symmetric key length does not fit alg %d" % alg)
         return Key(kty, kid, alg, secret=secret)
     else:
         raise DecodeError("unsupported COSE_Key kty %r" % (kty,))
-    if KEY_D in m and not private_ok:
+    if KEY_D in m:
         raise DecodeError("COSE_Key holds a private key where a public key is expected")
     return Key(kty, kid, alg, public=public)
 

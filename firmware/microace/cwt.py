@@ -35,7 +35,8 @@ OSC_MS = const(2)
 OSC_FIELDS = {0: (bytes,), 1: (int,), 2: (bytes,), 3: (int, str), 4: (int, str),
               5: (bytes,), 6: (bytes,)}
 
-COSE_TAGS = (cose.TAG_SIGN1, cose.TAG_MAC0, cose.TAG_ENCRYPT0, cose.TAG_CWT)
+REGISTERED = (CLAIM_ISS, CLAIM_SUB, CLAIM_AUD, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI,
+              CLAIM_CNF, CLAIM_SCOPE, CLAIM_ACE_PROFILE, CLAIM_CNONCE, CLAIM_EXI)
 INF = float("inf")
 
 
@@ -105,6 +106,8 @@ def _parse_cnf(cnf, keystore, encrypted):
             raise ClaimError("symmetric cnf key in an unencrypted token")
         return "key", key
     if method == CNF_ENCRYPTED_COSE_KEY:
+        if not isinstance(value, (list, cbor.Tag)):  # RFC 8747 §3.3: the COSE_Encrypt0 itself
+            raise ClaimError("Encrypted_COSE_Key must be a COSE_Encrypt0 array")
         msg = cose.verify(value, keystore)
         if msg.structure != cose.TAG_ENCRYPT0:
             raise ClaimError("Encrypted_COSE_Key must be a COSE_Encrypt0")
@@ -156,6 +159,9 @@ def verify(buf, keystore, audience, now=None, issuer=None, leeway=0):
 
 def validate(claims, keystore, audience, now, issuers, leeway, encrypted):
     """Check a claims map from a verified token -> Token. `issuers`: each must match iss or be None."""
+    for label in REGISTERED:  # null is not "absent": `7: null` must not satisfy "exi needs cti"
+        if label in claims and claims[label] is None:
+            raise ClaimError("claim %d is null" % label)
     iss = _check_type(claims, CLAIM_ISS, "iss", str)
     _check_type(claims, CLAIM_SUB, "sub", str)
     _check_type(claims, CLAIM_CTI, "cti", bytes)

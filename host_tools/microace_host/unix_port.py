@@ -6,8 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
-FIRMWARE = Path(os.environ.get("MICROACE_FIRMWARE", PACKAGE.parents[1] / "firmware"))
+from .firmware import FIRMWARE, PACKAGE, compiled
 
 
 class UnixPortError(Exception):
@@ -24,12 +23,12 @@ def micropython_binary():
 
 
 def run_script(name, stdin_text, heap=None, timeout=60):
-    """Run host_tools/microace_host/mp/NAME with the firmware on its path; return its stdout."""
+    """Run host_tools/microace_host/mp/NAME with the compiled firmware on its path -> stdout."""
     argv = [micropython_binary()]
     if heap:
         argv += ["-X", "heapsize=" + heap]
     argv.append(str(PACKAGE / "mp" / name))
-    env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+    env = dict(os.environ, MICROPYPATH=str(compiled()))
     proc = subprocess.run(argv, input=stdin_text, capture_output=True, text=True, env=env,
                           timeout=timeout)
     if proc.returncode != 0:

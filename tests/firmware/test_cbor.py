@@ -85,12 +85,21 @@ def wire(v):
     if isinstance(v, (list, tuple)):
         return [wire(x) for x in v]
     if isinstance(v, dict):
-        return {wire(k): wire(x) for k, x in v.items()}
+        return {hashable(wire(k)): wire(x) for k, x in v.items()}
     if isinstance(v, TAG_TYPES):
         return ("tag", v.tag, wire(v.value))
     if v is None or isinstance(v, (int, bytes)):
         return v
     return ("unsupported", repr(v))
+
+
+def hashable(w):
+    """A wire form usable as a dict key (cbor2 decodes array keys; we reject them)."""
+    if isinstance(w, list):
+        return tuple(map(hashable, w))
+    if isinstance(w, dict):
+        return tuple(sorted(((hashable(k), hashable(x)) for k, x in w.items()), key=repr))
+    return w
 
 
 def run_lines(mp, code):

@@ -2,19 +2,19 @@
 
 import subprocess
 
-from microace_host import deploy, unix_port
+from microace_host import firmware, unix_port
 
 
 def test_firmware_compiles_to_mpy_within_budget(tmp_path):
-    sizes = deploy.build_mpy(tmp_path)
-    py_modules = {str(p.relative_to(deploy.FIRMWARE).with_suffix(".mpy"))
-                  for p in (deploy.FIRMWARE / "microace").rglob("*.py")}
+    sizes = firmware.build_mpy(tmp_path)
+    py_modules = {str(p.relative_to(firmware.FIRMWARE).with_suffix(".mpy"))
+                  for p in (firmware.FIRMWARE / "microace").rglob("*.py")}
     assert set(sizes) == py_modules
     assert sum(sizes.values()) <= 64 * 1024
 
 
 def test_compiled_firmware_imports_and_runs(tmp_path):
-    deploy.build_mpy(tmp_path)
+    firmware.build_mpy(tmp_path)
     code = ("from microace import cbor, cose, cwt, scope\n"
             "from microace.keystore import SoftwareKeyStore\n"
             "print(cose.__file__, cbor.decode(cbor.encode({1: [b'x', 'y']})))")

@@ -6,10 +6,10 @@
 # host's `cryptography`) and libsodium do the same, and RFC 8032 §5.1.7 allows it.
 # [S]B and [k](-A) share one doubling chain (Straus): S in width-_W_B NAF over odd multiples
 # of B (built on first use, kept), k in width-_W_A NAF over odd multiples of -A (per call).
-# In the doubling, field elements are ints below about 2**256 in absolute value, not fully
-# reduced: a product is folded with 2**255 == 19 (mod p), cheaper than `% p` on big ints.
-# Only encodings are reduced mod p. Heap: compiling this file from source must fit in 32 KB
-# on the 64-bit unix port, hence few lines.
+# Coordinates are kept reduced mod p; inside the doubling the squares are only folded with
+# 2**255 == 19 (mod p), cheaper than `% p` on big ints, and stay below 2**264.
+# Heap: importing this file from source and one verify fit in 32 KB on the 64-bit unix port
+# (compiling costs about 150 bytes a line there), hence the few, dense lines.
 
 from micropython import const
 
@@ -62,7 +62,15 @@ def decode_public_key(pub):
         raise DecodeError("Ed25519 key: x = 0 with the sign bit set")
     if x & 1 == sign:
         x = _P - x  # the key keeps -A: verify computes [S]B + [k](-A)
-    return PublicKey(pub, (x, y, 1, x * y % _P))
+    point = (x, y, 1, x * y % _P)
+    # A small-order key (8A = identity) verifies forged signatures for any message
+    # (Wycheproof "SmallOrderPublicKey", RFC 8032 §5.1.7 leaves it open): never trust one.
+    eight = point
+    for _ in range(3):
+        eight = _add(eight, _cached(eight), 0)
+    if eight[0] % _P == 0:
+        raise DecodeError("Ed25519 key: small order")
+    return PublicKey(pub, point)
 
 
 def verify(pub, msg, sig):
@@ -178,3 +186,4 @@ def _double_scalar_mult(s, k, point):
                 point = _add(point, p_table[(dk & 0x7F) >> 1], dk & 0x80)
             X, Y, Z, T = point
     return X, Y, Z, T
+

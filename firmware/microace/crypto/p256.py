@@ -1,20 +1,19 @@
 """ECDSA P-256 / SHA-256 signature verification (COSE ES256) in pure MicroPython.
 
-Why this shape: big-int multiplication and `%` are C calls costing about 1 us per
-field multiplication on the unix port, so the cost is the number of field
-multiplications plus the bytecodes around them.  Points are Jacobian, table points
-affine (mixed additions); one inner loop (`_run`) does all point arithmetic.
+Big-int `*` and `%` are C calls (about 0.3 and 0.7 us for 256-bit operands on the
+unix port), so the cost is the count of field multiplications and reductions.
+Points are Jacobian, table points affine (mixed additions); one loop (`_run`)
+does all the point arithmetic of a verification.
 
-- Any key: u1*G + u2*Q in one pass of 256 doublings; u2 as width-5 NAF over the odd
-  multiples Q..15Q (built per call), u1 through the comb table of G in the last 32
-  steps (Shamir's trick, shared doublings).
-- Provisioned key: signed comb tables (8 teeth, 32 columns) for G and for Q, so one
-  pass of 31 shared doublings and 64 mixed additions; no doubling of Q at verify time.
-- The result is checked as X == r*Z^2 (mod p), so Z is never inverted.
+- Any key: u1*G + u2*Q in one pass of 256 shared doublings (Shamir's trick);
+  u2 as width-5 NAF over Q, 3Q, .., 15Q (made per call), u1 through G's comb table
+  in the last 37 steps.
+- Provisioned key: signed comb tables (7 teeth, 37 columns) of G and of Q, so one
+  pass of 36 shared doublings and 74 mixed additions; no doubling of Q.
+- The result is compared as X == r*Z^2 (mod p): Z is never inverted.
 
-Tables are bytes (x || y big-endian per entry) and entries are read on use, so a
-table costs its size and nothing more in RAM.  The comb table of G is built on first
-use (about 6 ms on the unix port) and kept.
+Tables are bytes (x || y big-endian per entry), read entry by entry: a table costs
+its size in RAM and no more.  G's table (4 KB) is built on first use.
 """
 
 from micropython import const
@@ -25,30 +24,39 @@ _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 _B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
 _GX = const(0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296)
 _GY = const(0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
-_ALL_ONES = const((1 << 256) - 1)
 
-_TABLE_VERSION = const(1)
+# Comb geometry: _TEETH rows of _COLS signed digits cover the scalar; a table holds
+# the 2^(_TEETH - 1) column sums whose top digit is +1.  7 teeth: 4 KB, 36 doublings
+# and 74 additions a verification; 8 teeth: 8 KB, 31 and 64 (see the bench).
+_TEETH = const(7)
+_COLS = const((256 + _TEETH - 1) // _TEETH)  # at most 64
+_ENTRIES = const(1 << _TEETH - 1)
+_ALL_ONES = const((1 << _TEETH * _COLS) - 1)
+_ROW = const((1 << _COLS) - 1)
+
+_TABLE_VERSION = const(_TEETH)
 _HEADER = const(65)  # version byte, x, y
-_COMB_SIZE = const(128 * 64)  # 128 affine points
+_COMB_SIZE = const(64 * _ENTRIES)  # affine points
+_BATCH = const(4)  # points per inversion while building a table (a power of 2)
 
-# An op is a small int: op < 0 doubles -op times; op >= 0 adds a table point:
-# bit 0 negates it, bit 1 selects the table, op >> 2 is its byte offset.
-_OP_Q = const(2)
+# An event adds a table point at a bit position: pos << 16 | entry << 6 | table << 1
+# | negate, where table 1 (_Q) is the second table; entry << 6 is its byte offset.
+_Q = const(2)
 
-# Comb scalar transposition: bit 32*t + j of the recoded scalar (tooth t, column j)
-# is moved to bit 8*b + t by swapping index bits 0<->5, 1<->6, 2<->7 (delta swaps),
-# so column j becomes byte b = (j & 7) << 2 | j >> 3 of the little-endian bytes.
+# Comb transposition: with the rows spread 64 bits apart, bit 64 t + j (tooth t,
+# column j) moves to bit 8 b + t by swapping index bits 0<->6, 1<->7, 2<->8 (three
+# delta swaps), so column j is byte b = (j & 7) << 3 | j >> 3 of the little-endian bytes.
 _SWAPS = (
-    (31, int.from_bytes((bytes(4) + b"\xaa" * 4) * 4, "big")),
-    (62, int.from_bytes((bytes(8) + b"\xcc" * 8) * 2, "big")),
-    (124, int.from_bytes(bytes(16) + b"\xf0" * 16, "big")),
+    (63, int.from_bytes((bytes(8) + b"\xaa" * 8) * 4, "big")),
+    (126, int.from_bytes((bytes(16) + b"\xcc" * 16) * 2, "big")),
+    (252, int.from_bytes(bytes(32) + b"\xf0" * 32, "big")),
 )
 
 _g_comb = None
 
 
 def _inv(a, m):
-    """a^-1 mod m by extended Euclid (5x faster than pow(a, m - 2, m) here)."""
+    """a^-1 mod m by extended Euclid (60 us; pow(a, m - 2, m) takes 380 us here)."""
     x0, x1, r0, r1 = 0, 1, m, a
     while r1:
         q = r0 // r1
@@ -57,24 +65,34 @@ def _inv(a, m):
     return x0 % m
 
 
-def _run(ops, tabs, X=0, Y=0, Z=0):
-    """Run point ops on the Jacobian accumulator (X, Y, Z); Z == 0 is infinity."""
+def _run(events, tabs, X=0, Y=0, Z=0, at=None):
+    """Add the events' table points to the Jacobian (X, Y, Z), highest position first,
+    doubling between positions and down to position 0 (from `at` if given).
+    Z == 0 is the point at infinity."""
     p = _P
     from_bytes = int.from_bytes
-    for op in ops:
-        if op < 0:
-            for _ in range(-op):
-                # dbl-2001-b (a = -3): 3M + 5S
-                d = Z * Z % p
-                g = Y * Y % p
-                b = X * g % p
-                a = 3 * (X - d) * (X + d) % p
-                Z = (Y * Z << 1) % p
-                X = (a * a - (b << 3)) % p
-                Y = (a * ((b << 2) - X) - (g * g << 3)) % p
-            continue
+    n_events = len(events)
+    if at is None:
+        at = events[0] >> 16
+    i = 0
+    while True:
+        pos = events[i] >> 16 if i < n_events else 0
+        for _ in range(at - pos):
+            # dbl-2001-b (a = -3): 3M + 5S
+            d = Z * Z % p
+            g = Y * Y % p
+            b = X * g % p
+            a = 3 * (X - d) * (X + d) % p
+            Z = (Y * Z << 1) % p
+            X = (a * a - (b << 3)) % p
+            Y = (a * ((b << 2) - X) - (g * g << 3)) % p
+        at = pos
+        if i == n_events:
+            return X, Y, Z
+        op = events[i]
+        i += 1
         t = tabs[op >> 1 & 1]
-        o = op >> 2
+        o = op & 0xFFC0
         x = from_bytes(t[o : o + 32], "big")
         y = from_bytes(t[o + 32 : o + 64], "big")
         if op & 1:
@@ -82,7 +100,8 @@ def _run(ops, tabs, X=0, Y=0, Z=0):
         if not Z:
             X, Y, Z = x, y, 1
             continue
-        # madd-2004-hmv: 8M + 3S
+        # madd-2004-hmv: 8M + 3S; v and hhh stay unreduced (one 768-bit % is
+        # cheaper than two 512-bit ones)
         zz = Z * Z % p
         h = (x * zz - X) % p
         s = (y * (zz * Z % p) - Y) % p
@@ -90,15 +109,14 @@ def _run(ops, tabs, X=0, Y=0, Z=0):
             if s:  # P + (-P)
                 Z = 0
             else:  # P + P
-                X, Y, Z = _run((-1,), None, x, y, 1)
+                X, Y, Z = _run((), None, x, y, 1, 1)
             continue
         Z = Z * h % p
         hh = h * h % p
-        hhh = hh * h % p
-        v = X * hh % p
+        hhh = hh * h
+        v = X * hh
         X = (s * s - (v << 1) - hhh) % p
         Y = (s * (v - X) - Y * hhh) % p
-    return X, Y, Z
 
 
 def _affine(pts, out, at):
@@ -122,44 +140,46 @@ def _affine(pts, out, at):
 
 
 def _comb_table(x, y, out, at):
-    """Write the signed comb table of P = (x, y) into out[at:]: entry i (0..127) is
-    2^224 P + sum over t < 7 of (+1 if bit t of i else -1) * 2^(32 t) P."""
-    bases = bytearray(1024)  # B_t = 2^(32 t) P and D_t = 2 B_t: B_0, D_0, B_1, ..
-    chain = []
+    """Write the signed comb table of P = (x, y) into out[at:]: entry i is
+    B_top + sum over t < top of (+B_t if bit t of i else -B_t), B_t = 2^(_COLS t) P."""
+    top = _TEETH - 1
+    bases = bytearray(128 * _TEETH)  # B_0, D_0, B_1, D_1, .. with D_t = 2 B_t
+    pts = []
     X, Y, Z = x, y, 1
-    for _ in range(8):
-        chain.append((X, Y, Z))
-        X, Y, Z = _run((-1,), None, X, Y, Z)
-        chain.append((X, Y, Z))
-        X, Y, Z = _run((-31,), None, X, Y, Z)
-    _affine(chain, bases, 0)
-    chain = None
+    for t in range(_TEETH):
+        pts.append((X, Y, Z))
+        X, Y, Z = _run((), None, X, Y, Z, 1)
+        pts.append((X, Y, Z))
+        if len(pts) == _BATCH or t == top:
+            _affine(pts, bases, 64 * (2 * t + 2 - len(pts)))
+            pts = []
+        if t < top:
+            X, Y, Z = _run((), None, X, Y, Z, _COLS - 1)
     bases = (bases,)
-    todo = []  # entries not yet in out; they are converted 16 at a time
-    for i in range(128):
-        if not i:
-            # B_7 + (-B_6) + ... + (-B_0)
-            X, Y, Z = _run([14 << 8] + [t << 8 | 1 for t in range(12, -1, -2)], bases)
+    for i in range(_ENTRIES):
+        if not i:  # B_top - B_(top-1) - ... - B_0
+            X, Y, Z = _run([top << 7] + [t << 7 | 1 for t in range(top)], bases)
         else:
-            t = 6
+            t = top - 1
             while not i >> t:
                 t -= 1
             j = i ^ 1 << t  # entry i = entry j + D_t
-            if j >> 4 == i >> 4:
-                X, Y, Z = todo[j & 15]
+            if j // _BATCH == i // _BATCH:
+                X, Y, Z = pts[j % _BATCH]
             else:
                 o = at + 64 * j
                 X = int.from_bytes(out[o : o + 32], "big")
                 Y = int.from_bytes(out[o + 32 : o + 64], "big")
                 Z = 1
-            X, Y, Z = _run(((2 * t + 1) << 8,), bases, X, Y, Z)
-        todo.append((X, Y, Z))
-        if len(todo) == 16:
-            _affine(todo, out, at + 64 * (i - 15))
-            todo = []
+            X, Y, Z = _run(((2 * t + 1) << 6,), bases, X, Y, Z)
+        pts.append((X, Y, Z))
+        if len(pts) == _BATCH:  # bounds the memory used
+            _affine(pts, out, at + 64 * (i + 1 - _BATCH))
+            pts = []
 
 
 def _g_table():
+    """G's comb table, built on first use (about 5 ms here) and kept."""
     global _g_comb
     if _g_comb is None:
         out = bytearray(_COMB_SIZE)
@@ -168,32 +188,32 @@ def _g_table():
     return _g_comb
 
 
-def _comb_events(k, sel):
-    """Events (pos << 16 | op) adding k*P from P's comb table, one per column."""
-    neg = 0
+def _comb_events(k, sel, events):
+    """Append the events adding k*P (0 < k < n) from P's comb table, one a column."""
+    neg = sel
     if not k & 1:  # k*P = -((n - k)*P); the recoding needs k odd
         k = _N - k
-        neg = 1
-    # k odd: k = sum of (2 c_i - 1) 2^i over the bits c_i of c, all digits +-1
+        neg |= 1
+    # k odd: k = sum of (2 c_i - 1) 2^i over the bits c_i of c, every digit +-1
     c = (k + _ALL_ONES) >> 1
+    w = 0
+    for t in range(_TEETH - 1, -1, -1):
+        w = w << 64 | c >> _COLS * t & _ROW
     for d, m in _SWAPS:
-        s = ((c >> d) ^ c) & m
-        c ^= s ^ (s << d)
-    cols = c.to_bytes(32, "little")
-    ev = []
-    for j in range(32):
-        b = cols[(j & 7) << 2 | j >> 3]
-        if b & 0x80:
-            ev.append(j << 16 | (b & 0x7F) << 8 | sel | neg)
-        else:  # the column's digits all negated
-            ev.append(j << 16 | (b ^ 0x7F) << 8 | sel | neg ^ 1)
-    return ev
+        s = ((w >> d) ^ w) & m
+        w ^= s ^ (s << d)
+    cols = w.to_bytes(64, "little")
+    for j in range(_COLS):
+        b = cols[(j & 7) << 3 | j >> 3]
+        if b >> _TEETH - 1:
+            events.append(j << 16 | (b & _ENTRIES - 1) << 6 | neg)
+        else:  # the column with all its digits negated
+            events.append(j << 16 | (b ^ _ENTRIES - 1) << 6 | neg ^ 1)
 
 
-def _wnaf_events(k, sel):
-    """Events adding k*P from the odd multiples P, 3P, .., 15P: width-5 NAF of k,
-    recoded on 28-bit chunks so the arithmetic stays in small ints."""
-    ev = []
+def _wnaf_events(k, sel, events):
+    """Append the events adding k*P from P, 3P, .., 15P: the width-5 NAF of k,
+    recoded 28 bits at a time so the arithmetic stays in small ints."""
     base = 0
     while k:
         c = k & 0xFFFFFFF
@@ -205,21 +225,20 @@ def _wnaf_events(k, sel):
                     d -= 32
                 c -= d << q
                 if d > 0:
-                    ev.append((base + q) << 16 | (d >> 1) << 8 | sel)
+                    events.append((base + q) << 16 | (d >> 1) << 6 | sel)
                 else:
-                    ev.append((base + q) << 16 | (-d >> 1) << 8 | sel | 1)
+                    events.append((base + q) << 16 | (-d >> 1) << 6 | sel | 1)
                 q += 5
             else:
                 q += 1
-        # c now holds k - (digits so far) over these 28 bits, its low 24 bits zero
+        # c is k minus the digits so far, over these 28 bits; its low 24 bits are 0
         k = (k >> 28 << 4) + (c >> 24)
         base += 24
-    return ev
 
 
 def _odd_multiples(x, y):
-    """Q, 3Q, .., 15Q for Q = (x, y) as affine bytes.  Co-Z additions (Meloni; DBLU and
-    ZADDU of Goundar et al. 2010) keep 2Q on the Z of the newest multiple: 7M a step."""
+    """Q, 3Q, .., 15Q for Q = (x, y) as affine bytes.  Co-Z additions (DBLU and
+    ZADDU, Goundar et al. 2010) keep 2Q on the Z of the newest multiple: 7M a step."""
     p = _P
     out = bytearray(512)
     e = y * y % p
@@ -246,22 +265,6 @@ def _odd_multiples(x, y):
     return memoryview(out)
 
 
-def _ops(events):
-    """Events -> ops, highest position first, with the doublings between them."""
-    events.sort(reverse=True)
-    ops = []
-    at = events[0] >> 16
-    for e in events:
-        pos = e >> 16
-        if pos != at:
-            ops.append(pos - at)
-            at = pos
-        ops.append(e & 0xFFFF)
-    if at:
-        ops.append(-at)
-    return ops
-
-
 def decode_point(x, y):
     """32-byte big-endian coordinates -> (X, Y); DecodeError unless on the curve."""
     if len(x) != 32 or len(y) != 32:
@@ -275,18 +278,19 @@ def decode_point(x, y):
 
 
 def make_table(Q):
-    """Fixed-base table for Q (8257 bytes): version, x, y, then the comb entries."""
+    """Fixed-base table for Q: 4161 bytes (a bytearray: no second copy is made),
+    version, x, y, then the comb entries."""
     out = bytearray(_HEADER + _COMB_SIZE)
     out[0] = _TABLE_VERSION
     out[1:33] = Q[0].to_bytes(32, "big")
     out[33:65] = Q[1].to_bytes(32, "big")
     _comb_table(Q[0], Q[1], out, _HEADER)
-    return bytes(out)
+    return out
 
 
 def load_table(blob, Q):
-    """Check that blob is a make_table result for Q; return the table for verify.
-    Also builds G's table now, while the heap is unfragmented."""
+    """Check that blob is make_table(Q); return the table for verify.
+    Builds G's table now too, while the heap is still in one piece."""
     if (
         len(blob) != _HEADER + _COMB_SIZE
         or blob[0] != _TABLE_VERSION
@@ -299,7 +303,7 @@ def load_table(blob, Q):
 
 
 def verify(Q, digest, sig, table=None):
-    """ECDSA verify (SEC 1 4.1.4) of raw r || s over a SHA-256 digest with key Q."""
+    """ECDSA verification (SEC 1 v2 4.1.4) of raw r || s over a SHA-256 digest."""
     if len(sig) != 64 or len(digest) != 32:
         return False
     n = _N
@@ -309,18 +313,21 @@ def verify(Q, digest, sig, table=None):
         return False
     w = _inv(s, n)
     u1 = int.from_bytes(digest, "big") * w % n
-    u2 = r * w % n
+    u2 = r * w % n  # never 0
+    events = []
     if table is None:
-        ev = _wnaf_events(u2, _OP_Q)
+        _wnaf_events(u2, _Q, events)
         tabs = (_g_table(), _odd_multiples(Q[0], Q[1]))
     else:
-        ev = _comb_events(u2, _OP_Q)
+        _comb_events(u2, _Q, events)
         tabs = (_g_table(), table)
     if u1:
-        ev += _comb_events(u1, 0)
-    X, _, Z = _run(_ops(ev), tabs)
+        _comb_events(u1, 0, events)
+    events.sort(reverse=True)
+    X, _, Z = _run(events, tabs)
     if not Z:
         return False
-    # x(R) mod n == r, without inverting Z: X == x * Z^2 for x in {r, r + n} below p
-    zz = Z * Z % _P
-    return X == r * zz % _P or (r + n < _P and X == (r + n) * zz % _P)
+    # x(R) mod n == r without inverting Z: X == x Z^2 for x = r, or r + n if below p
+    p = _P
+    zz = Z * Z % p
+    return X == r * zz % p or (r + n < p and X == (r + n) * zz % p)

@@ -1,17 +1,18 @@
 """The key store: hands the rest of the firmware key *handles*, never key bytes.
 
-`lookup(kid) -> Handle or None`; `verify`, `mac_verify` and `decrypt` take a handle. Backends
-(issue-3: file, nvs, atecc608) share this API; `SoftwareKeyStore` runs the operations in the
-MCU with microace.crypto, on keys the backend loaded.
+`lookup(kid) -> Handle or None`; `verify`, `mac_verify` and `decrypt` take a handle.
+`SoftwareKeyStore` runs the operations in the MCU with microace.crypto on keys held in RAM;
+`open_store(cfg)` gives the board's persistent store (persistent.py) on its medium: a file
+(file.py), an esp32.NVS namespace (nvs.py) or an ATECC608 secure element (atecc608.py).
 """
 
 import hashlib
 
 from microace import cose
-from microace.crypto import aes_ccm, ed25519, p256
-from microace.crypto.ct import ct_eq
-from microace.crypto.hmac import hmac_sha256
 from microace.errors import KeyStoreError, VerifyError
+
+# The crypto modules are imported where they are used: a board that only verifies ES256
+# tokens never loads Ed25519, SHA-512 or AES-CCM into its heap.
 
 
 class Handle:
@@ -47,6 +48,8 @@ class SoftwareKeyStore:
         if table is not None:
             if key.alg != cose.ALG_ES256:
                 raise KeyStoreError("only ES256 keys take a verification table")
+            from microace.crypto import p256
+
             loaded = p256.load_table(table, key.public)
         handle = Handle(len(self._keys), key.kid, key.alg, key.kty, issuer)
         self._keys.append((key, loaded))
@@ -74,12 +77,19 @@ class SoftwareKeyStore:
     def verify(self, handle, alg, tbs, sig):
         key, table = self._key(handle, alg)
         if alg == cose.ALG_ES256:
+            from microace.crypto import p256
+
             return p256.verify(key.public, hashlib.sha256(tbs).digest(), sig, table)
         if alg == cose.ALG_EDDSA:
+            from microace.crypto import ed25519
+
             return ed25519.verify(key.public, tbs, sig)
         raise VerifyError("alg %r is not a signature algorithm" % (alg,))
 
     def mac_verify(self, handle, alg, tbs, tag):
+        from microace.crypto.ct import ct_eq
+        from microace.crypto.hmac import hmac_sha256
+
         key, _ = self._key(handle, alg)
         tag_len = cose.algorithm(alg)[4]
         if cose.algorithm(alg)[0] != cose.TAG_MAC0 or len(tag) != tag_len:
@@ -87,7 +97,54 @@ class SoftwareKeyStore:
         return ct_eq(hmac_sha256(key.secret, tbs)[:tag_len], tag)
 
     def decrypt(self, handle, alg, nonce, aad, ciphertext):
+        from microace.crypto import aes_ccm
+
         key, _ = self._key(handle, alg)
         if cose.algorithm(alg)[0] != cose.TAG_ENCRYPT0:
             raise VerifyError("alg %r is not an encryption algorithm" % (alg,))
         return aes_ccm.decrypt(key.secret, nonce, aad, ciphertext, cose.algorithm(alg)[4])
+
+
+def fingerprint(key):
+    """Short public name of a cose.Key (the host's keys.fingerprint computes the same):
+    SHA-256 over a label, kty, alg and the key material; a secret enters only hashed."""
+    if key.kty == cose.KTY_EC2:
+        material = key.public[0].to_bytes(32, "big") + key.public[1].to_bytes(32, "big")
+    elif key.kty == cose.KTY_OKP:
+        material = key.public.encoded
+    else:
+        material = hashlib.sha256(key.secret).digest()
+    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + (key.alg & 0xFFFF).to_bytes(2, "big")
+                       + material)
+    return h.digest()[:8].hex()
+
+
+def open_store(cfg):
+    """The board's key store as its config (board.json) says: cfg["keystore"] is
+    {"backend": "file", "dir": DIR} | {"backend": "nvs", "namespace": NAME} |
+    {"backend": "atecc608", ...}. Backends are imported here: esp32 and machine exist only
+    on boards. A corrupt store raises KeyStoreError: the caller reports it and fails closed."""
+    ks = cfg.get("keystore") or {}
+    backend = ks.get("backend")
+    if backend == "atecc608":
+        from microace.keystore.atecc608 import open_store as open_secure_element
+
+        return open_secure_element(ks, _medium(ks.get("medium") or {"backend": "nvs"}))
+    from microace.keystore.persistent import PersistentKeyStore
+
+    return PersistentKeyStore(_medium(ks))
+
+
+def _medium(ks):
+    backend = ks.get("backend")
+    if backend == "file":
+        from microace.keystore.file import FileMedium
+
+        if type(ks.get("dir")) is not str:
+            raise KeyStoreError('the file key store needs "dir"')
+        return FileMedium(ks["dir"])
+    if backend == "nvs":
+        from microace.keystore.nvs import NvsMedium
+
+        return NvsMedium(ks.get("namespace", "microace"))
+    raise KeyStoreError("unknown key store backend %r" % (backend,))

@@ -1,0 +1,444 @@
+"""Microchip ATECC608A/B on I2C: the command layer (`Atecc608`) and `AteccVerifier`, which runs
+ES256 verification in the chip against the AS public key held in a locked slot.
+
+Section names in the comments are those of Microchip's public ATECC608A/B data sheets
+(TrustFLEX / Trust&GO, onlinedocs.microchip.com); packet details follow cryptoauthlib
+(lib/calib). Nothing here has run against a real chip yet: see docs/ATECC608.md.
+"""
+
+import hashlib
+import time
+
+from micropython import const
+
+from microace.cose import ALG_ES256
+from microace.crypto import p256
+from microace.errors import KeyStoreError, VerifyError
+
+ADDRESS = const(0x60)  # 7-bit default I2C address (0xC0 with the R/W bit)
+
+# Word Address Values: the first byte of every I2C write.
+_WA_RESET = const(0x00)  # next read starts at the beginning of the output buffer
+_WA_SLEEP = const(0x01)  # sleep: the volatile state (TempKey, buffers) is lost
+_WA_IDLE = const(0x02)  # idle: the volatile state is kept
+_WA_COMMAND = const(0x03)
+
+# Command opcodes (Device Commands).
+OP_READ = const(0x02)
+OP_WRITE = const(0x12)
+OP_NONCE = const(0x16)
+OP_LOCK = const(0x17)
+OP_RANDOM = const(0x1B)
+OP_INFO = const(0x30)
+OP_VERIFY = const(0x45)
+
+# Longest execution time in ms (Command Execution Times), taken at the slowest ChipMode clock
+# divider (M2) from cryptoauthlib calib_execution.c; polling stops as soon as the chip answers.
+_EXEC_MS = {OP_READ: 5, OP_WRITE: 45, OP_NONCE: 20, OP_LOCK: 35, OP_RANDOM: 23, OP_INFO: 5,
+            OP_VERIFY: 1085}
+_T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
+
+ZONE_CONFIG = const(0)
+ZONE_DATA = const(2)
+_ZONE_32 = const(0x80)  # Param1 bit 7 of Read/Write: 32 bytes instead of 4
+
+LOCK_CONFIG = const(0x00)
+LOCK_DATA = const(0x01)
+LOCK_SLOT = const(0x02)  # slot number in Mode bits 2-5; the summary is ignored (SlotLock)
+LOCK_NO_CRC = const(0x80)
+
+# Nonce in pass-through ("Fixed") mode writes 32 bytes to a target buffer (Nonce - Fixed).
+NONCE_PASSTHROUGH = const(0x03)
+NONCE_TEMPKEY = const(0x00)
+NONCE_MSGDIGBUF = const(0x40)
+
+VERIFY_STORED = const(0x00)  # Param2 = slot holding the public key
+VERIFY_EXTERNAL = const(0x02)  # Param2 = curve, data carries the public key
+VERIFY_SOURCE_MSGDIGBUF = const(0x20)  # message from the Message Digest Buffer, else TempKey
+VERIFY_KEY_P256 = const(0x0004)
+
+# Configuration zone offsets (Configuration Zone).
+_CFG_SLOT_CONFIG = const(20)  # 16 x 2 bytes, little-endian
+_CFG_LOCK_VALUE = const(86)  # data zone: 0x55 unlocked, 0x00 locked
+_CFG_LOCK_CONFIG = const(87)  # configuration zone: same values
+_CFG_SLOT_LOCKED = const(88)  # 2 bytes, bit n == 0: slot n is locked
+_CFG_KEY_CONFIG = const(96)  # 16 x 2 bytes, little-endian
+
+# What a slot for the AS public key needs: KeyConfig KeyType P-256 (4 << 2) and Lockable (bit 5),
+# nothing else; SlotConfig 0: readable in the clear, WriteConfig Always until the slot is locked.
+PUBKEY_KEY_CONFIG = const(0x0030)
+PUBKEY_SLOT_CONFIG = const(0x0000)
+
+_N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)  # P-256 order
+
+# Status/Error Codes: what a 4-byte response means.
+_STATUS = {
+    0x01: "miscompare (CheckMac or Verify)",
+    0x03: "parse error: bad length, opcode or parameter",
+    0x05: "ECC fault: the computation failed, a retry may succeed",
+    0x07: "self-test error: cryptographic commands refused until power cycle",
+    0x08: "health test error: the random number generator failed its health test",
+    0x0F: "execution error: not allowed in this state (lock, slot configuration, TempKey)",
+    0x11: "after wake: the chip did not receive the command",
+    0xEE: "watchdog about to expire: the command could not start in time",
+    0xFF: "the chip saw a CRC or communication error in the command",
+}
+
+PROTECTION = "AS public key in a locked ATECC608 slot: cannot be swapped; ES256 verify runs in the chip"
+
+
+class AteccError(KeyStoreError):
+    """The chip refused, failed or did not answer; `status` is its status byte when it sent one."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class Miscompare(VerifyError):
+    """Status 0x01: the signature (or MAC) does not match."""
+
+
+def status_error(status):
+    """The exception for a non-zero status byte."""
+    text = "ATECC608 status 0x%02x: %s" % (status, _STATUS.get(status, "unknown status"))
+    return Miscompare(text) if status == 0x01 else AteccError(text, status)
+
+
+def crc16(buf, n=None):
+    """CRC-16 as the chip computes it over count..data: polynomial 0x8005, register 0, each byte
+    fed least significant bit first (cryptoauthlib atCRC). It travels little-endian."""
+    reg = 0
+    for i in range(len(buf) if n is None else n):
+        b = buf[i]
+        for _ in range(8):
+            if (b ^ (reg >> 15)) & 1:
+                reg = ((reg << 1) ^ 0x8005) & 0xFFFF
+            else:
+                reg = (reg << 1) & 0xFFFF
+            b >>= 1
+    return reg
+
+
+def pack_command(buf, opcode, param1, param2, data=b""):
+    """Write [0x03, count, opcode, param1, param2 (LE), data, CRC (LE)] into buf -> its length
+    (I2C Transmission: word address then the command group; Command Packets)."""
+    n = 8 + len(data)
+    buf[0] = _WA_COMMAND
+    buf[1] = n - 1
+    buf[2] = opcode
+    buf[3] = param1
+    buf[4] = param2 & 0xFF
+    buf[5] = param2 >> 8
+    buf[6:6 + len(data)] = data
+    crc = crc16(memoryview(buf)[1:], n - 3)
+    buf[n - 2] = crc & 0xFF
+    buf[n - 1] = crc >> 8
+    return n
+
+
+def check_response(resp, size):
+    """Validate a response group [count, data, CRC]; return its `size` data bytes (a view), or
+    None for a command that answers with status 0. A non-zero status raises its error."""
+    n = resp[0]
+    if not 4 <= n <= len(resp):
+        raise AteccError("ATECC608 response count %d out of range" % n)
+    crc = crc16(resp, n - 2)
+    if resp[n - 2] != crc & 0xFF or resp[n - 1] != crc >> 8:
+        raise AteccError("ATECC608 response CRC mismatch (bus noise?)")
+    if n == 4:
+        if resp[1]:
+            raise status_error(resp[1])
+        if not size:
+            return None
+    if n != size + 3:
+        raise AteccError("ATECC608 sent %d data bytes, expected %d" % (n - 3, size))
+    return memoryview(resp)[1:n - 2]
+
+
+def config_address(offset):
+    """Read/Write address of the 4-byte word holding configuration byte `offset`
+    (block << 3 | word, which is offset // 4 in this zone)."""
+    return offset >> 2
+
+
+def data_address(slot, block, word=0):
+    """Read/Write address in the data zone: block << 8 | slot << 3 | word."""
+    return block << 8 | slot << 3 | word
+
+
+class Atecc608:
+    """One chip on an I2C bus (machine.I2C API: writeto, readfrom_into). Each command wakes the
+    chip, runs, and leaves it idle, like cryptoauthlib: the watchdog (about 1.3 s from wake)
+    never fires mid-command, and idle keeps TempKey and the message digest buffer between
+    commands."""
+
+    def __init__(self, i2c, address=ADDRESS, wake=None):
+        self.i2c = i2c
+        self.address = address
+        self._pulse = wake  # callable(i2c) that holds SDA low >= tWLO, for buses above 100 kHz
+        self._tx = bytearray(8 + 128)  # word address + the largest command here (Verify External)
+        self._rx = bytearray(35)  # the largest response here: 32 data bytes
+
+    def wake(self):
+        """Wake the chip and check its wake status 0x11 (Device is Asleep: SDA low >= tWLO, then
+        tWHI). An awake chip ignores the pulse and still holds its last reply: idle, retry."""
+        got = None
+        for _ in range(2):
+            if self._pulse:
+                self._pulse(self.i2c)
+            else:
+                # Address 0 at <= 100 kHz keeps SDA low for 8 bit times (>= 80 us); nobody
+                # acknowledges it. Second byte 0x01 as calib_wakeup_i2c: not a general-call command.
+                try:
+                    self.i2c.writeto(0x00, b"\x01")
+                except OSError:
+                    pass
+            time.sleep_us(_T_WHI_US)
+            try:
+                self.i2c.readfrom_into(self.address, memoryview(self._rx)[:4])
+                got = bytes(self._rx[:4])
+            except OSError:
+                got = None
+            if got == b"\x04\x11\x33\x43":
+                return
+            if got is not None and got[0] == 4 and got[1] == 0x07:
+                # 04 07 40 C2 by atCRC; cryptoauthlib hal_check_wake matches 04 07 C4 40
+                raise status_error(0x07)
+            self._word(_WA_IDLE)
+        raise AteccError("ATECC608 at 0x%02x: no wake response (got %s)"
+                         % (self.address, got.hex() if got else "no ACK"))
+
+    def idle(self):
+        self._word(_WA_IDLE)
+
+    def sleep(self):
+        self._word(_WA_SLEEP)
+
+    def _word(self, word):
+        try:
+            self.i2c.writeto(self.address, bytes((word,)))
+        except OSError:
+            pass  # best effort: a chip that does not answer is caught by the next wake
+
+    def execute(self, opcode, param1, param2, data=b"", size=0):
+        """Run one command -> its `size` data bytes (a view into a reused buffer), or None."""
+        n = pack_command(self._tx, opcode, param1, param2, data)
+        self.wake()
+        try:
+            try:
+                self.i2c.writeto(self.address, memoryview(self._tx)[:n])
+            except OSError:
+                raise AteccError("ATECC608 did not take command 0x%02x" % opcode)
+            self._receive(_EXEC_MS[opcode])
+            return check_response(self._rx, size)
+        finally:
+            self.idle()
+
+    def _receive(self, max_ms):
+        """Poll for the response: the chip NACKs while busy. Bounded by max_ms tries, 1 ms apart."""
+        rx = memoryview(self._rx)
+        for _ in range(max_ms + 1):
+            time.sleep_ms(1)
+            try:
+                self.i2c.writeto(self.address, b"\x00")  # _WA_RESET, as calib_execute_receive
+                self.i2c.readfrom_into(self.address, rx[:1])
+                break
+            except OSError:
+                pass
+        else:
+            raise AteccError("ATECC608 gave no response within %d ms" % max_ms)
+        if 4 <= rx[0] <= len(rx):  # else check_response reports the bad count
+            try:
+                self.i2c.readfrom_into(self.address, rx[1:rx[0]])
+            except OSError:
+                raise AteccError("ATECC608 response cut short")
+
+    def info(self):
+        """Info (Revision mode) -> 4 bytes, e.g. 00 00 60 02 for an ATECC608A."""
+        return bytes(self.execute(OP_INFO, 0, 0, size=4))
+
+    def read(self, zone, address, size=4):
+        return bytes(self.execute(OP_READ, zone | (_ZONE_32 if size == 32 else 0), address,
+                                  size=size))
+
+    def write(self, zone, address, data):
+        """Clear-text Write of 4 or 32 bytes (encrypted writes are not supported here)."""
+        self.execute(OP_WRITE, zone | (_ZONE_32 if len(data) == 32 else 0), address, data)
+
+    def read_config(self):
+        return b"".join(self.read(ZONE_CONFIG, block << 3, 32) for block in range(4))
+
+    def lock(self, mode, summary=0):
+        self.execute(OP_LOCK, mode, summary)
+
+    def lock_config(self):
+        """Lock the configuration zone against the CRC of what was read: the chip refuses if its
+        zone differs (Lock Command: summary CRC)."""
+        self.lock(LOCK_CONFIG, crc16(self.read_config()))
+
+    def lock_data(self):
+        """Lock the data and OTP zones without a summary (slots may hold secrets the MCU cannot
+        read), as cryptoauthlib calib_lock_data_zone."""
+        self.lock(LOCK_DATA | LOCK_NO_CRC)
+
+    def nonce_load(self, value, target=NONCE_MSGDIGBUF):
+        """Nonce pass-through: 32 bytes into TempKey or the message digest buffer."""
+        self.execute(OP_NONCE, NONCE_PASSTHROUGH | target, 0, value)
+
+    def verify_stored(self, slot, sig, source=VERIFY_SOURCE_MSGDIGBUF):
+        """Verify in Stored mode: raw r || s against the public key in `slot`."""
+        return self._verify(VERIFY_STORED | source, slot, sig)
+
+    def verify_external(self, public, sig, source=VERIFY_SOURCE_MSGDIGBUF):
+        """Verify in External mode: raw r || s against the 64-byte x || y `public`."""
+        return self._verify(VERIFY_EXTERNAL | source, VERIFY_KEY_P256, bytes(sig) + bytes(public))
+
+    def _verify(self, mode, param2, data):
+        try:
+            self.execute(OP_VERIFY, mode, param2, data)
+        except Miscompare:
+            return False
+        return True
+
+    def random(self):
+        """32 random bytes (Random, seed update). Until the configuration zone is locked the
+        chip returns a fixed FF FF 00 00 pattern: refused here rather than passed on."""
+        out = bytes(self.execute(OP_RANDOM, 0, 0, size=32))
+        if out == b"\xff\xff\x00\x00" * 8:
+            raise AteccError("ATECC608 configuration zone unlocked: Random is a fixed pattern")
+        return out
+
+
+def _le16(config, offset):
+    return config[offset] | config[offset + 1] << 8
+
+
+def slot_locked(config, slot, at=_CFG_SLOT_LOCKED):
+    """SlotLocked bit of `slot` (0 = locked) in the configuration bytes, found at `at`."""
+    return not _le16(config, at) >> slot & 1
+
+
+def public_key_slot_problems(config, slot):
+    """Why `slot` cannot (yet) hold a usable, lockable AS public key: [] when it can."""
+    problems = []
+    if config[_CFG_LOCK_CONFIG]:
+        problems.append("configuration zone not locked")
+    if config[_CFG_LOCK_VALUE]:
+        problems.append("data zone not locked")
+    kc = _le16(config, _CFG_KEY_CONFIG + 2 * slot)
+    sc = _le16(config, _CFG_SLOT_CONFIG + 2 * slot)
+    if kc & 1 or kc >> 2 & 7 != 4:
+        problems.append("KeyConfig 0x%04x is not a P-256 public key (KeyType 4, Private 0)" % kc)
+    if kc & 0xC2:
+        problems.append("KeyConfig 0x%04x sets PubInfo, ReqRandom or ReqAuth" % kc)
+    if not kc & 0x20:
+        problems.append("KeyConfig 0x%04x is not Lockable" % kc)
+    if sc & 0xC0:
+        problems.append("SlotConfig 0x%04x: IsSecret/EncryptRead, no read-back" % sc)
+    if sc >> 12 and not slot_locked(config, slot):
+        problems.append("SlotConfig 0x%04x: WriteConfig is not Always, no clear write" % sc)
+    return problems
+
+
+class AteccVerifier:
+    """ES256 verification in the chip against the AS public key in `slot` (8..15: the 72-byte
+    slots), with the provisioning steps that put the key there and lock it."""
+
+    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None):
+        _check_slot(slot)
+        self.chip = Atecc608(i2c, address, wake)
+        self.slot = slot
+
+    def verify(self, handle, alg, tbs, sig):
+        """The key store's verify() for the AS key: SHA-256 in the MCU, ECDSA in the chip."""
+        if alg != ALG_ES256 or handle.alg != ALG_ES256:
+            raise VerifyError("alg %r is not the algorithm bound to the key" % (alg,))
+        return self.verify_es256(hashlib.sha256(tbs).digest(), sig)
+
+    def verify_es256(self, digest, sig):
+        """Nonce pass-through of the digest into the message digest buffer, then Verify Stored
+        from that buffer, as cryptoauthlib calib_verify_stored does on the ATECC608."""
+        if len(digest) != 32 or len(sig) != 64:
+            return False
+        r = int.from_bytes(sig[:32], "big")
+        s = int.from_bytes(sig[32:], "big")
+        if not (0 < r < _N and 0 < s < _N):
+            return False  # SEC 1 4.1.4 step 1, decided here rather than left to the chip
+        self.chip.nonce_load(digest, NONCE_MSGDIGBUF)
+        return self.chip.verify_stored(self.slot, sig, VERIFY_SOURCE_MSGDIGBUF)
+
+    def state(self):
+        """What the chip says about the AS key slot (for `doctor`); never key bytes."""
+        revision = self.chip.info()
+        config = self.chip.read_config()
+        problems = public_key_slot_problems(config, self.slot)
+        if revision[2] != 0x60:
+            problems.append("Info revision %s is not an ATECC608" % revision.hex())
+        return {"address": self.chip.address, "slot": self.slot, "revision": revision.hex(),
+                "slot_locked": slot_locked(config, self.slot), "problems": problems}
+
+    def describe(self):
+        try:
+            st = self.state()
+        except KeyStoreError as exc:
+            return "ATECC608 not usable: %s" % exc
+        if st["problems"] or not st["slot_locked"]:
+            return "AS public key in ATECC608 slot %d NOT protected: %s" % (
+                self.slot, "; ".join(st["problems"] or ["slot not locked"]))
+        return PROTECTION
+
+    def configure_public_key_slot(self, slot):
+        """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
+        takes effect once it is locked). Each value is patched into its 4-byte word."""
+        _check_slot(slot)
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, PUBKEY_SLOT_CONFIG),
+                              (_CFG_KEY_CONFIG + 2 * slot, PUBKEY_KEY_CONFIG)):
+            word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
+            word[offset & 3] = value & 0xFF
+            word[(offset & 3) + 1] = value >> 8
+            self.chip.write(ZONE_CONFIG, config_address(offset), word)
+
+    def provision_public_key(self, slot, x, y):
+        """Write x, y (32 bytes each, big-endian) in the Stored Public Key Format: each padded to
+        36 bytes with 4 leading zeros, 72 bytes written as three 32-byte blocks (as
+        cryptoauthlib calib_write_pubkey); then read back and compare."""
+        _check_slot(slot)
+        p256.decode_point(x, y)  # DecodeError unless on the curve
+        config = self.chip.read_config()
+        if slot_locked(config, slot):
+            raise KeyStoreError("ATECC608 slot %d is locked: its key cannot be replaced" % slot)
+        problems = public_key_slot_problems(config, slot)
+        if problems:
+            raise KeyStoreError("ATECC608 slot %d cannot take the AS key: %s"
+                                % (slot, "; ".join(problems)))
+        stored = bytearray(96)
+        stored[4:36] = x
+        stored[40:72] = y
+        for block in range(3):
+            self.chip.write(ZONE_DATA, data_address(slot, block), stored[32 * block:32 * block + 32])
+        if self.read_public_key(slot) != (bytes(x), bytes(y)):
+            raise KeyStoreError("ATECC608 slot %d reads back a different key" % slot)
+
+    def read_public_key(self, slot):
+        """The (x, y) stored in `slot` (data zone locked, slot readable)."""
+        _check_slot(slot)
+        stored = b"".join(self.chip.read(ZONE_DATA, data_address(slot, block), 32)
+                          for block in range(3))
+        if stored[0:4] != bytes(4) or stored[36:40] != bytes(4):
+            raise KeyStoreError("ATECC608 slot %d holds no stored public key" % slot)
+        return stored[4:36], stored[40:72]
+
+    def lock_slot(self, slot):
+        """Lock `slot` for good (Lock, SlotLock mode); a no-op when it already is."""
+        _check_slot(slot)
+        word = self.chip.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED))
+        if slot_locked(word, slot, 0):
+            return
+        self.chip.lock(LOCK_SLOT | slot << 2)
+
+
+def _check_slot(slot):
+    if not isinstance(slot, int) or not 8 <= slot <= 15:
+        raise KeyStoreError("ATECC608 public key slot must be 8..15 (the 72-byte slots), not %r"
+                            % (slot,))

@@ -1,0 +1,176 @@
+"""The board's key store: state kept on a medium, provisioning, sealing.
+
+A medium (file.FileMedium, nvs.NvsMedium) holds one record (record.py) and replaces it
+atomically; this class decides what may be written. A store is empty (never provisioned),
+then open (provisioning mode: provision, put, erase, list, seal), then sealed: from then on
+only provision() with a proof made from the owner secret changes it. Every change is
+checked in full (bundle.py) before one write, so a refused change leaves nothing behind.
+"""
+
+import os
+
+from microace import cbor, cose
+from microace.crypto import p256
+from microace.errors import DecodeError, KeyStoreError, MicroaceError
+from microace.keystore import SoftwareKeyStore, fingerprint, record
+
+
+def hex_kid(kid):
+    return kid.hex() if kid else "(none)"
+
+
+def parse_key(raw):
+    """COSE_Key bytes -> (cose.Key, its map), refused unless it names its kid and alg."""
+    m = cbor.decode(raw)
+    key = cose.parse_key(m)
+    if not key.kid:
+        raise KeyStoreError("COSE_Key has no kid")
+    if key.alg is None:
+        raise KeyStoreError("COSE_Key has no alg: a stored key is bound to one algorithm")
+    return key, m
+
+
+class PersistentKeyStore(SoftwareKeyStore):
+    """Keys and RS configuration on `medium` (read() -> bytes or None, atomic write(blob))."""
+
+    def __init__(self, medium):
+        super().__init__()
+        self._medium = medium
+        self._state = None  # the record's state; None until the first provisioning
+        self._challenge = None
+        blob = medium.read()
+        if blob is None:
+            return
+        state = record.unpack(blob)
+        blob = None  # the tables below need the room
+        try:
+            self._install(state, [parse_key(e["key"])[0] for e in state["keys"]])
+        except MicroaceError as e:
+            raise KeyStoreError("store unusable: %s" % e)
+
+    def describe(self):
+        return self._medium.describe()
+
+    def status(self):
+        """What the store holds and how it is protected: never key bytes."""
+        s = self._state
+        keys = []
+        for h, (key, table) in zip(self._handles, self._keys):
+            keys.append({"kid": hex_kid(h.kid), "alg": h.alg, "kty": h.kty, "issuer": h.issuer,
+                         "fingerprint": fingerprint(key), "table": table is not None})
+        return {"backend": self._medium.name, "protection": self.describe(),
+                "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
+                "keys": keys, "config": s["config"] if s else None}
+
+    def challenge(self):
+        """16 fresh random bytes for the next provision() with a proof (single use)."""
+        self._challenge = os.urandom(16)
+        return self._challenge
+
+    def provision(self, bundle, proof=None):
+        """Make the store hold what `bundle` says (see bundle.py) -> status().
+
+        Nothing is written when the bundle is refused or changes nothing. A sealed store takes
+        a different bundle only with proof = bundle.proof(owner, bundle, challenge()), and
+        stays sealed.
+        """
+        from microace.keystore import bundle as bundles
+
+        challenge, self._challenge = self._challenge, None  # single use, whatever happens
+        old = self._state
+        state, keys = bundles.state(bundle, old, self._stored_table)
+        if old is not None:
+            state["gen"] = old["gen"]
+            state["sealed"] = old["sealed"]
+            if state == old:
+                return self.status()  # idempotent: the store already holds this
+            if old["sealed"]:
+                bundles.check_proof(old["owner"], bundle, proof, challenge)
+        self._write(state, keys)
+        return self.status()
+
+    def seal(self):
+        """Refuse every change from now on, except an authenticated provision()."""
+        s = self._provisioned("seal")
+        if not s["sealed"]:
+            s = dict(s)
+            s["sealed"] = True
+            self._write(s)
+        return self.status()
+
+    def put(self, key, issuer=None, table=None):
+        """Add one key (COSE_Key bytes) in provisioning mode -> its status entry."""
+        from microace.keystore import bundle as bundles
+
+        s = self._open_for("put")
+        entry, parsed = bundles.entry(len(s["keys"]), {"key": key, "iss": issuer,
+                                                       "table": table}, self._stored_table)
+        if self.lookup(parsed.kid) is not None:
+            raise KeyStoreError("kid %s is already in the store" % hex_kid(parsed.kid))
+        s = dict(s)
+        s["keys"] = s["keys"] + [entry]
+        self._write(s, [k for k, _ in self._keys] + [parsed])
+        return self.status()["keys"][-1]
+
+    def erase(self, kid):
+        """Remove the key with `kid` in provisioning mode."""
+        s = self._open_for("erase")
+        h = self.lookup(kid) if kid else None
+        if h is None:
+            raise KeyStoreError("no key with kid %s" % hex_kid(kid))
+        keep = [i for i in range(len(self._keys)) if i != h.slot]
+        s = dict(s)
+        s["keys"] = [s["keys"][i] for i in keep]
+        self._write(s, [self._keys[i][0] for i in keep])
+
+    def list(self):
+        """The status entries of the keys, in provisioning mode."""
+        self._open_for("list")
+        return self.status()["keys"]
+
+    def _provisioned(self, what):
+        if self._state is None:
+            raise KeyStoreError("%s: the store is not provisioned" % what)
+        return self._state
+
+    def _open_for(self, what):
+        s = self._provisioned(what)
+        if s["sealed"]:
+            raise KeyStoreError("store is sealed: %s is refused (re-provision with a proof)"
+                                % what)
+        return s
+
+    def _stored_table(self, key):
+        """The table already stored for this ES256 key: building one takes a while on a board."""
+        if self._state is not None:
+            for (k, _), entry in zip(self._keys, self._state["keys"]):
+                if entry["table"] is not None and k.public == key.public:
+                    return entry["table"]
+        return None
+
+    def _write(self, state, keys=None):
+        """Store `state` as the next generation, then serve it (keys: its cose.Keys, or None
+        when they did not change)."""
+        state["gen"] = (self._state["gen"] if self._state else 0) + 1
+        try:
+            self._medium.write(record.pack(state))
+        except OSError as e:
+            raise KeyStoreError("cannot write the store: %s" % e)
+        if keys is None:
+            self._state = state
+        else:
+            self._install(state, keys)
+
+    def _install(self, state, keys):
+        self._keys = []
+        self._handles = []
+        for entry, key in zip(state["keys"], keys):
+            table = entry["table"]
+            try:
+                self.add(key, entry["iss"], table)
+            except DecodeError:
+                # A table of another geometry (firmware update): it is derived from the key,
+                # so rebuild it; the next write stores it.
+                entry["table"] = p256.make_table(key.public)
+                self.add(key, entry["iss"], entry["table"])
+        self._state = state

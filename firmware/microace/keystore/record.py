@@ -1,0 +1,98 @@
+"""The key store record: one self-checking blob that a medium writes atomically.
+
+    b"MACE" | version (1 byte) | body length (4 bytes BE) | CRC32 of body (4 bytes BE) | body
+
+The body is the state as deterministic CBOR (a map with text keys: gen, sealed, owner, keys,
+config). A torn, truncated or bit-flipped record is caught here, so a medium can tell a good
+slot from a bad one and the store fails closed instead of trusting half a write.
+"""
+
+import struct
+from binascii import crc32
+
+from micropython import const
+
+from microace import cbor
+from microace.errors import DecodeError, KeyStoreError
+
+MAGIC = b"MACE"
+VERSION = const(1)
+_HEAD = const(13)  # magic, version, length, CRC
+_MAX_ITEMS = const(4096)  # the state is ours, but a scope map can hold many entries
+
+
+def pack(state):
+    """The record of `state` (a dict that cbor.encode takes)."""
+    body = cbor.encode(state)
+    return b"".join((MAGIC, struct.pack(">BII", VERSION, len(body), crc32(body)), body))
+
+
+def _corrupt(why):
+    return KeyStoreError("store corrupt: " + why)
+
+
+def _check(blob):
+    """Raise unless blob is a whole record of this version with an intact body."""
+    if len(blob) < _HEAD or bytes(blob[:4]) != MAGIC:
+        raise _corrupt("not a microace key store record")
+    version, length, crc = struct.unpack_from(">BII", blob, 4)
+    if version != VERSION:
+        raise _corrupt("record version %d, this firmware reads %d" % (version, VERSION))
+    if length != len(blob) - _HEAD:
+        raise _corrupt("length %d, %d bytes present (truncated or torn write)"
+                       % (length, len(blob) - _HEAD))
+    if crc32(memoryview(blob)[_HEAD:]) != crc:
+        raise _corrupt("CRC mismatch")
+
+
+def gen(blob):
+    """The generation of a record, reading only its head: for a medium choosing between slots.
+
+    Deterministic CBOR sorts map keys by their encoding (RFC 8949 §4.2.1), so "gen", the
+    shortest key, always comes first.
+    """
+    _check(blob)
+    head = bytes(blob[_HEAD : _HEAD + 16])
+    try:
+        if head[0] & 0xE0 != 0xA0:
+            raise DecodeError("not a map")
+        key, at = cbor.decode_prefix(head, 1)
+        value, _ = cbor.decode_prefix(head, at)
+    except (DecodeError, IndexError):
+        raise _corrupt("body does not start with gen")
+    if key != "gen" or type(value) is not int:
+        raise _corrupt("body does not start with gen")
+    return value
+
+
+def _is(value, kind, size=None):
+    return type(value) is kind and (size is None or len(value) == size)
+
+
+def _check_state(s):
+    """The shape a store state must have; the medium may hold anything."""
+    if not (isinstance(s, dict) and len(s) == 5 and _is(s.get("gen"), int) and s["gen"] >= 0
+            and _is(s.get("sealed"), bool) and _is(s.get("keys"), list)
+            and _is(s.get("owner"), bytes, 32) and _is(s.get("config"), dict)):
+        return "state map has the wrong shape"
+    for e in s["keys"]:
+        if not (isinstance(e, dict) and len(e) == 3 and _is(e.get("key"), bytes)
+                and (e.get("iss") is None or _is(e["iss"], str))
+                and (e.get("table") is None or _is(e["table"], bytes))):
+            return "key entry has the wrong shape"
+    return None
+
+
+def unpack(blob):
+    """The state a record holds; KeyStoreError("store corrupt: ...") for anything else."""
+    _check(blob)
+    if type(blob) is not bytes:
+        blob = bytes(blob)  # decode_prefix would copy it anyway
+    try:
+        state, end = cbor.decode_prefix(blob, _HEAD, 16, _MAX_ITEMS)
+    except DecodeError as e:
+        raise _corrupt("body is not CBOR (%s)" % e)
+    why = "trailing bytes" if end != len(blob) else _check_state(state)
+    if why:
+        raise _corrupt(why)
+    return state

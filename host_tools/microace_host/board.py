@@ -1,0 +1,210 @@
+"""The one adapter around mpremote's raw REPL: a real board on a serial port, or the unix port
+on a pseudo-terminal made by socat (`unix:DIR`), driven by the same code.
+
+Never soft-resets (that would end the unix port and restart a board's application). Data goes
+to the board as code sent over the REPL, never on a command line or in the environment.
+"""
+
+import ast
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from mpremote.transport import TransportError
+from mpremote.transport_serial import SerialTransport
+
+from .unix_port import FIRMWARE, micropython_binary
+
+BOARDS = Path(__file__).resolve().parents[2] / "boards"
+UNIX_PREFIX = "unix:"
+HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
+INTERNED = 10  # MicroPython's parser interns string literals up to this length, for good
+
+
+class BoardError(Exception):
+    """The board could not be reached, or code on it raised. `kind` names the MicroPython
+    exception (e.g. "KeyStoreError") when there was one; the message is one line."""
+
+    def __init__(self, message, kind=None):
+        super().__init__(message)
+        self.kind = kind
+
+
+def board_config(name):
+    """boards/NAME/board.json as a dict."""
+    path = BOARDS / name / "board.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        known = ", ".join(sorted(p.parent.name for p in BOARDS.glob("*/board.json")))
+        raise BoardError("unknown board %r (known: %s)" % (name, known)) from None
+
+
+def _last_line(text):
+    lines = [line.strip() for line in text.replace("\r", "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+class Board:
+    """A MicroPython REPL in raw mode. Use `Board.open(target)`; close it (or use `with`)."""
+
+    def __init__(self, target, transport, config, process=None, pty_dir=None):
+        self.target = target
+        self.transport = transport
+        self.config = config  # the board.json in force; config["keystore"] opens the store
+        self._process = process
+        self._pty_dir = pty_dir
+
+    @classmethod
+    def open(cls, target, board=None, create=False):
+        """Connect to TARGET: "unix:DIR" (unix port, state in DIR) or a serial port.
+
+        board.json: `board` (a name under boards/) if given; else DIR/board.json or the one
+        on the board's filesystem; else boards/unix or boards/esp32_generic. A file key store
+        with a relative "dir" lives in DIR. `create` makes a missing DIR (provisioning).
+        """
+        if target.startswith(UNIX_PREFIX):
+            return cls._open_unix(target, Path(target[len(UNIX_PREFIX):]), board, create)
+        try:
+            transport = SerialTransport(target, baudrate=115200)
+        except TransportError as exc:
+            raise BoardError("cannot open serial port %s: %s" % (target, exc)) from None
+        dev = cls(target, transport, None)
+        try:
+            dev._enter()
+            dev.config = board_config(board) if board else (
+                dev._config_on_board() or board_config("esp32_generic"))
+        except BaseException:
+            dev.close()
+            raise
+        return dev
+
+    @classmethod
+    def _open_unix(cls, target, state_dir, board, create):
+        if create:
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not state_dir.is_dir():
+            raise BoardError("%s: no such state directory" % target)
+        state_dir = state_dir.resolve()
+        local = state_dir / "board.json"
+        try:
+            config = board_config(board) if board else (
+                json.loads(local.read_text()) if local.exists() else board_config("unix"))
+        except ValueError as exc:
+            raise BoardError("%s: %s" % (local, exc)) from None
+        store = config.get("keystore", {})
+        if store.get("backend") == "file":
+            config["keystore"] = dict(store, dir=str(state_dir / store.get("dir", ".")))
+        if not shutil.which("socat"):
+            raise BoardError("socat is not installed (apt-get install socat): it connects "
+                             "mpremote to the unix port")
+        binary = micropython_binary()
+        if any(c in binary for c in " ,:!'\"\\"):
+            raise BoardError("cannot hand %r to socat EXEC: rename its path" % binary)
+        pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
+        link = os.path.join(pty_dir, "tty")
+        # No secret here: argv and environment name only the binary and the firmware path.
+        process = subprocess.Popen(
+            ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
+            cwd=state_dir, env=dict(os.environ, MICROPYPATH=str(FIRMWARE)),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)  # one process group: socat and the unix port die together
+        dev = cls(target, None, config, process, pty_dir)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(link):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise BoardError("socat did not start: %s"
+                                     % _last_line(process.stderr.read().decode()))
+                time.sleep(0.01)
+            dev.transport = SerialTransport(os.path.realpath(link), baudrate=115200)
+            dev._enter()
+        except BaseException:
+            dev.close()
+            raise
+        return dev
+
+    def _enter(self):
+        try:
+            self.transport.enter_raw_repl(soft_reset=False)
+        except TransportError as exc:
+            raise BoardError("%s: no MicroPython raw REPL (%s)" % (self.target, exc)) from None
+
+    def _config_on_board(self):
+        text = self.exec("try:\n with open('board.json') as f: print(f.read())\n"
+                         "except OSError:\n pass").strip()
+        try:
+            return json.loads(text) if text else None
+        except ValueError as exc:
+            raise BoardError("%s: board.json on the board: %s" % (self.target, exc)) from None
+
+    def exec(self, code, timeout=30):
+        """Run `code` (never empty: an empty raw-REPL command is a soft reset); -> stdout.
+        An exception on the board becomes BoardError with its last traceback line."""
+        if not code.strip():
+            raise ValueError("empty code")
+        try:
+            out, err = self.transport.exec_raw(code, timeout=timeout)
+        except (TransportError, OSError) as exc:
+            raise BoardError("%s stopped answering (%s)" % (self.target, exc)) from None
+        if err:
+            line = _last_line(err.decode(errors="replace"))
+            kind = line.split(":", 1)[0] if ":" in line else None
+            raise BoardError(line, kind)
+        return out.decode(errors="replace").replace("\r\n", "\n")
+
+    def eval(self, expr, timeout=30):
+        """The value of `expr` on the board, rebuilt from its repr (literals only)."""
+        text = self.exec("print(repr(%s))" % expr, timeout).strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise BoardError("cannot read the board's answer: %s" % text[:200]) from None
+
+    def put_bytes(self, name, data):
+        """Bind `name` on the board to a bytearray holding `data`, sent in small hex pieces
+        (RAM only, never a file). Pieces are padded past MicroPython's interning limit, so no
+        part of a secret stays in the interned-string pool."""
+        if not name.isidentifier():
+            raise ValueError("not a Python name: %r" % name)
+        self.exec("%s = bytearray()" % name)
+        text = bytes(data).hex()
+        for at in range(0, len(text), HEX_PIECE):
+            piece = text[at:at + HEX_PIECE]
+            self.exec("%s += bytes.fromhex('%s')[:%d]"
+                      % (name, piece.ljust(INTERNED + 2, "0"), len(piece) // 2))
+
+    def close(self):
+        """Leave the board in its normal REPL; end the unix port (socat's process group)."""
+        if self.transport is not None:
+            try:
+                if self._process is None:
+                    self.transport.exit_raw_repl()
+                self.transport.close()
+            except OSError:
+                pass
+            self.transport = None
+        if self._process is not None:
+            # SIGTERM first: socat then reaps the unix port; SIGKILL whatever is left.
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self._process.pid, sig)
+                    self._process.wait(timeout=5)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
+            self._process.stderr.close()
+            self._process = None
+        if self._pty_dir is not None:
+            shutil.rmtree(self._pty_dir, ignore_errors=True)
+            self._pty_dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,285 @@
+"""Provisioning and inspection of a board's key store, through the Board adapter.
+
+`microace provision` builds one bundle (the AS key reduced to what a verifier needs, the RS
+configuration, the board's limits, and on first provisioning the owner secret), pushes it into
+a RAM variable on the board, has the key store take it, reads back the fingerprints, and seals.
+A sealed store changes only with a proof that the host holds the owner secret:
+HMAC-SHA256(owner, b"microace-reprovision" + SHA-256(bundle) + challenge), where the board
+makes the one-time challenge. `microace doctor` shows what a store holds, never key bytes.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+from pathlib import Path
+
+import cbor2
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from . import keys
+from .board import Board, BoardError
+
+BUNDLE_VERSION = 1
+OWNER_FILE = "owner.secret"  # default: next to the AS key
+OWNER_SIZE = 32
+PROOF_LABEL = b"microace-reprovision"
+STORE = "_mace_ks"  # names of the board-side variables
+BUNDLE = "_mace_bundle"
+PROVISION_TIMEOUT = 120  # the board builds the ES256 table: seconds on a slow MCU
+
+
+class ProvisionError(Exception):
+    """Provisioning input or outcome that is not acceptable; the message is one line."""
+
+
+def load_scope_map(path):
+    """JSON {name: [[path, methods], ...]} -> dict, checked like the firmware's scope.py does
+    (RFC 9237 REST-specific AIF: paths start with "/", methods an unsigned 64-bit mask)."""
+    try:
+        with open(path) as f:
+            scope_map = json.load(f)
+    except OSError as exc:
+        raise ProvisionError("cannot read scope map %s: %s" % (path, exc.strerror)) from None
+    except ValueError as exc:
+        raise ProvisionError("scope map %s is not JSON (%s)" % (path, exc)) from None
+    if not isinstance(scope_map, dict):
+        raise ProvisionError("scope map must be a JSON object {name: [[path, methods], ...]}")
+    for name, aif in scope_map.items():
+        if not name or " " in name:
+            raise ProvisionError("scope name %r must be non-empty without spaces" % name)
+        if not isinstance(aif, list) or not aif:
+            raise ProvisionError("scope %r: needs a non-empty list of [path, methods]" % name)
+        for entry in aif:
+            ok = (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                  and entry[0].startswith("/") and type(entry[1]) is int
+                  and 0 <= entry[1] < 1 << 64)
+            if not ok:
+                raise ProvisionError("scope %r: entry %r is not [\"/path\", methods]"
+                                     % (name, entry))
+    return scope_map
+
+
+class Owner:
+    """The owner secret file: read when it exists, else created (0600) on first need."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._secret = None
+
+    def get(self, create):
+        if self._secret is None:
+            if not self.path.exists() and create:
+                keys.write_secret_file(self.path, os.urandom(OWNER_SIZE))
+            try:
+                self._secret = self.path.read_bytes()
+            except OSError as exc:
+                raise ProvisionError("owner secret %s: %s (the board was provisioned with "
+                                     "another one?)" % (self.path, exc.strerror)) from None
+            if len(self._secret) != OWNER_SIZE:
+                raise ProvisionError("owner secret %s must hold %d bytes"
+                                     % (self.path, OWNER_SIZE))
+        return self._secret
+
+
+class Plan:
+    """What to provision, the same for every target but the board's limits."""
+
+    def __init__(self, key, audience, issuer, owner, as_uri=None, scope_map=None,
+                 reprovision=False, board=None):
+        if not audience or not issuer:
+            raise ProvisionError("audience and issuer must not be empty")
+        self.key = key  # keys.board_key() map
+        self.fingerprint = keys.fingerprint(key)
+        self.audience = audience
+        self.issuer = issuer
+        self.as_uri = as_uri
+        self.scope_map = scope_map or {}
+        self.owner = owner
+        self.reprovision = reprovision
+        self.board = board
+
+    def config(self, board_config):
+        limits = board_config.get("limits")
+        if not isinstance(limits, dict):
+            raise ProvisionError("board.json of %s has no limits" % board_config.get("name"))
+        return {"audience": self.audience, "issuer": self.issuer, "as_uri": self.as_uri,
+                "scope_map": self.scope_map, "limits": limits}
+
+    def bundle(self, config, owner=None):
+        """The CBOR bundle the key store's provision() takes; the ES256 table is built on
+        the board (a few ms on the unix port), so it does not travel."""
+        bundle = {"v": BUNDLE_VERSION, "config": config,
+                  "keys": [{"key": keys.encode(self.key), "iss": self.issuer, "table": None}]}
+        if owner is not None:
+            bundle["owner"] = owner
+        return cbor2.dumps(bundle, canonical=True)
+
+
+def make_plan(as_key, audience, issuer, as_kid=None, as_uri=None, scope_map=None,
+              owner_key=None, reprovision=False, board=None):
+    """A Plan from the command line's files and values (hex kid, paths)."""
+    try:
+        kid = bytes.fromhex(as_kid) if as_kid is not None else None
+    except ValueError:
+        raise ProvisionError("--as-kid must be hex, got %r" % as_kid) from None
+    key = keys.board_key(keys.load_cose_key(as_key), kid)
+    owner = Owner(owner_key or Path(as_key).parent / OWNER_FILE)
+    return Plan(key, audience, issuer, owner, as_uri,
+                load_scope_map(scope_map) if scope_map else None, reprovision, board)
+
+
+def reprovision_proof(owner, bundle, challenge):
+    return hmac.new(owner, PROOF_LABEL + hashlib.sha256(bundle).digest() + challenge,
+                    hashlib.sha256).digest()
+
+
+def open_store(board):
+    """Open the board's key store (backend from its board.json) -> status dict."""
+    board.exec("from microace import keystore\n%s = keystore.open_store(%r)"
+               % (STORE, {"keystore": board.config["keystore"]}))
+    return board.eval("%s.status()" % STORE)
+
+
+def _holds(status, plan, config):
+    """Does a status show exactly the plan's key and config?"""
+    return ([(k.get("kid"), k.get("fingerprint"), k.get("issuer")) for k in status["keys"]]
+            == [(plan.key[keys.KID].hex(), plan.fingerprint, plan.issuer)]
+            and status.get("config") == config)
+
+
+class Outcome:
+    """One target's result: "provisioned", "re-provisioned", "unchanged" or "failed"."""
+
+    def __init__(self, target, result, board=None, fingerprints=(), sealed=None, error=None):
+        self.target = target
+        self.result = result
+        self.board = board
+        self.fingerprints = list(fingerprints)
+        self.sealed = sealed
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.result != "failed"
+
+
+def provision_target(target, plan):
+    """Provision one target; never raises for a board problem (the Outcome says it)."""
+    name = None
+    try:
+        with Board.open(target, plan.board, create=True) as board:
+            name = board.config.get("name")
+            return _provision(board, plan)
+    except (BoardError, ProvisionError, keys.KeyFileError) as exc:
+        return Outcome(target, "failed", name, error=str(exc))
+
+
+def _provision(board, plan):
+    config = plan.config(board.config)
+    before = open_store(board)
+    sealed = before["sealed"]
+    needs_proof = sealed and not _holds(before, plan, config)
+    if needs_proof and not plan.reprovision:
+        raise ProvisionError("store is sealed and holds other keys or config: use "
+                             "--reprovision (needs the owner secret); nothing changed")
+    fresh = not before["keys"]  # the owner secret goes to a board once, with its first bundle
+    bundle = plan.bundle(config, plan.owner.get(create=True) if fresh else None)
+    proof = None
+    if needs_proof:
+        challenge = board.eval("%s.challenge()" % STORE)
+        proof = reprovision_proof(plan.owner.get(create=False), bundle, challenge)
+    board.put_bytes(BUNDLE, bundle)
+    try:  # the store checks everything before it writes: an error leaves it as it was
+        after = board.eval("%s.provision(bytes(%s), %r)" % (STORE, BUNDLE, proof),
+                           PROVISION_TIMEOUT)
+    finally:
+        board.exec("%s = None" % BUNDLE)
+    if not _holds(after, plan, config):
+        got = ", ".join(k.get("fingerprint", "?") for k in after["keys"])
+        raise ProvisionError("board reports key %s, expected %s (or a different config): "
+                             "not sealed" % (got or "none", plan.fingerprint))
+    changed = after["gen"] != before["gen"]
+    if not after["sealed"]:
+        board.exec("%s.seal()" % STORE)
+        after = board.eval("%s.status()" % STORE)
+    if sealed:
+        result = "re-provisioned" if changed else "unchanged"
+    else:
+        result = "provisioned"
+    return Outcome(board.target, result, board.config.get("name"),
+                   [k["fingerprint"] for k in after["keys"]], after["sealed"])
+
+
+def provision_all(targets, plan, console=None):
+    """Provision every target in turn with a progress bar; one failure does not stop the
+    others. Prints the summary table; returns the outcomes."""
+    console = console or Console()
+    outcomes = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("provisioning", total=len(targets))
+        for target in targets:
+            progress.update(task, description="provisioning %s" % target)
+            outcomes.append(provision_target(target, plan))
+            progress.advance(task)
+    table = Table(title="provisioning summary")
+    for name in ("target", "board", "result", "fingerprints", "sealed"):
+        table.add_column(name)
+    for o in outcomes:
+        result = o.result if o.ok else "[red]failed: %s[/red]" % escape(o.error)
+        table.add_row(o.target, o.board or "-", result, " ".join(o.fingerprints) or "-",
+                      "-" if o.sealed is None else ("yes" if o.sealed else "no"))
+    console.print(table)
+    return outcomes
+
+
+def _plain(value):
+    """A status value for display; bytes are never shown (a store's status has none)."""
+    if isinstance(value, (bytes, bytearray)):
+        return "(%d bytes, not shown)" % len(value)
+    if isinstance(value, dict):
+        return ", ".join("%s=%s" % (k, _plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return json.dumps(value)
+    return "-" if value is None else str(value)
+
+
+def doctor(target, board=None, console=None):
+    """Print what TARGET's key store holds: backend, protection, sealed, keys, config."""
+    console = console or Console()
+    with Board.open(target, board) as dev:
+        status = open_store(dev)
+        name = dev.config.get("name", "?")
+    store = Table(title="key store", show_header=False)
+    store.add_column("field")
+    store.add_column("value")
+    store.add_row("target", target)
+    store.add_row("board", name)
+    for field in ("backend", "protection", "sealed", "gen"):
+        value = status.get(field)
+        store.add_row(field, "yes" if value is True else "no" if value is False
+                      else _plain(value))
+    table = Table(title="keys")
+    for column in ("kid", "alg", "kty", "fingerprint", "issuer", "table"):
+        table.add_column(column)
+    for k in status.get("keys", []):
+        table.add_row(_plain(k.get("kid")), keys.alg_name(k.get("alg")),
+                      keys.KTY_NAMES.get(k.get("kty"), _plain(k.get("kty"))),
+                      _plain(k.get("fingerprint")), _plain(k.get("issuer")),
+                      "yes" if k.get("table") else "no")
+    config = Table(title="configuration", show_header=False)
+    config.add_column("field")
+    config.add_column("value")
+    cfg = status.get("config") or {}
+    for field in ("audience", "issuer", "as_uri"):
+        config.add_row(field, _plain(cfg.get(field)))
+    for scope, aif in sorted((cfg.get("scope_map") or {}).items()):
+        config.add_row("scope %s" % scope, _plain(aif))
+    for limit, value in sorted((cfg.get("limits") or {}).items()):
+        config.add_row(limit, _plain(value))
+    console.print(store, table, config)
+    return status
