@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo mpy bench clean
+.PHONY: all venv test demo mpy bench clean socat
 
 all: test
 
@@ -16,10 +16,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+# The provisioning tests drive the unix port over a pseudo-terminal made by socat (CI is root).
+socat:
+	@command -v socat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq socat; }
+
+test: $(STAMP) socat
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: $(STAMP)
+demo: $(STAMP) socat
 	$(BIN)/python -m microace_host.demo
 
 mpy: $(STAMP)

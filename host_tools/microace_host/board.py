@@ -6,6 +6,8 @@ to the board as code sent over the REPL, never on a command line or in the envir
 """
 
 import ast
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -18,7 +20,8 @@ from pathlib import Path
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-from .unix_port import FIRMWARE, micropython_binary
+from .firmware import compiled
+from .unix_port import UnixPortError, micropython_binary
 
 BOARDS = Path(__file__).resolve().parents[2] / "boards"
 UNIX_PREFIX = "unix:"
@@ -103,7 +106,10 @@ class Board:
         if not shutil.which("socat"):
             raise BoardError("socat is not installed (apt-get install socat): it connects "
                              "mpremote to the unix port")
-        binary = micropython_binary()
+        try:
+            binary = micropython_binary()
+        except UnixPortError as exc:
+            raise BoardError(str(exc)) from None
         if any(c in binary for c in " ,:!'\"\\"):
             raise BoardError("cannot hand %r to socat EXEC: rename its path" % binary)
         pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
@@ -111,16 +117,18 @@ class Board:
         # No secret here: argv and environment name only the binary and the firmware path.
         process = subprocess.Popen(
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
-            cwd=state_dir, env=dict(os.environ, MICROPYPATH=str(FIRMWARE)),
+            cwd=state_dir, env=dict(os.environ, MICROPYPATH=str(compiled())),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)  # one process group: socat and the unix port die together
         dev = cls(target, None, config, process, pty_dir)
         try:
             deadline = time.monotonic() + 10
             while not os.path.exists(link):
-                if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is not None:
                     raise BoardError("socat did not start: %s"
                                      % _last_line(process.stderr.read().decode()))
+                if time.monotonic() > deadline:
+                    raise BoardError("socat made no pseudo-terminal in 10 s")
                 time.sleep(0.01)
             dev.transport = SerialTransport(os.path.realpath(link), baudrate=115200)
             dev._enter()
@@ -131,7 +139,8 @@ class Board:
 
     def _enter(self):
         try:
-            self.transport.enter_raw_repl(soft_reset=False)
+            with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got
+                self.transport.enter_raw_repl(soft_reset=False)
         except TransportError as exc:
             raise BoardError("%s: no MicroPython raw REPL (%s)" % (self.target, exc)) from None
 

@@ -41,7 +41,11 @@ class KeyFileError(Exception):
 
 
 def alg_name(alg):
-    return ALGORITHMS[alg][0] if alg in ALGORITHMS else str(alg)
+    return ALGORITHMS[alg][0] if type(alg) is int and alg in ALGORITHMS else repr(alg)
+
+
+def kty_name(kty):
+    return KTY_NAMES[kty] if type(kty) is int and kty in KTY_NAMES else repr(kty)
 
 
 def _from_pem(data):
@@ -103,15 +107,17 @@ def board_key(key, kid=None):
     or the secret (Symmetric), nothing else. `kid` (bytes) replaces the key's own."""
     key = verification_key(key)
     alg, kty = key.get(ALG), key.get(KTY)
-    if alg not in ALGORITHMS:
+    if type(alg) is not int or alg not in ALGORITHMS:
         raise KeyFileError("unsupported alg %r in key file" % (alg,))
     name, want_kty, size = ALGORITHMS[alg]
     if kty != want_kty:
         raise KeyFileError("key type %s does not fit alg %s (needs %s)"
-                           % (KTY_NAMES.get(kty, kty), name, KTY_NAMES[want_kty]))
+                           % (kty_name(kty), name, KTY_NAMES[want_kty]))
     kid = key.get(KID) if kid is None else kid
-    if not isinstance(kid, bytes) or not kid:
+    if not kid:
         raise KeyFileError("the key has no kid: give one with --as-kid HEX")
+    if not isinstance(kid, bytes):
+        raise KeyFileError("kid must be a byte string (COSE_Key label 2)")
     out = {KTY: kty, KID: kid, ALG: alg}
     if kty == KTY_SYMMETRIC:
         out[K] = _bstr(key, K, size, "%s key (k)" % name)

@@ -268,7 +268,7 @@ def doctor(target, board=None, console=None):
         table.add_column(column)
     for k in status.get("keys", []):
         table.add_row(_plain(k.get("kid")), keys.alg_name(k.get("alg")),
-                      keys.KTY_NAMES.get(k.get("kty"), _plain(k.get("kty"))),
+                      keys.kty_name(k.get("kty")),
                       _plain(k.get("fingerprint")), _plain(k.get("issuer")),
                       "yes" if k.get("table") else "no")
     config = Table(title="configuration", show_header=False)

@@ -157,16 +157,12 @@ class AteccModel:
         if p1 & 0x7C or data:
             return PARSE
         size = 32 if p1 & 0x80 else 4
-        zone = p1 & 3
-        if zone == 0:
-            at = self._config_at(addr, size)
-            return PARSE if at is None else bytes(self.config[at:at + size])
-        if zone != 2:
-            raise NotImplementedError("OTP zone")
-        where = self._data_at(addr, size)
+        where = self._address(p1 & 3, addr, size)
         if where is None:
             return PARSE
         slot, at = where
+        if slot is None:
+            return bytes(self.config[at:at + size])
         if self.config[86]:  # data zone unlocked: slots cannot be read yet
             return EXEC
         sc = self._slot_config(slot)
@@ -183,23 +179,17 @@ class AteccModel:
         size = 32 if p1 & 0x80 else 4
         if p1 & 0x3C or len(data) != size:
             return PARSE
-        zone = p1 & 3
-        if zone == 0:
-            at = self._config_at(addr, size)
-            if at is None:
-                return PARSE
+        where = self._address(p1 & 3, addr, size)
+        if where is None:
+            return PARSE
+        slot, at = where
+        if slot is None:
             # Locked zone; SN/RevNum (0-15); UserExtra..LockConfig (84-87) belong to
             # UpdateExtra and Lock.
             if not self.config[87] or at < 16 or (at < 88 and at + size > 84):
                 return EXEC
             self.config[at:at + size] = data
             return OK
-        if zone != 2:
-            raise NotImplementedError("OTP zone")
-        where = self._data_at(addr, size)
-        if where is None:
-            return PARSE
-        slot, at = where
         if self.config[87] or self._key_config(slot) & 1:
             return EXEC  # data zone writable only once the config is locked; private keys never
         if not self.config[86]:
@@ -284,12 +274,15 @@ class AteccModel:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _config_at(self, addr, size):
-        if addr & ~0x1F or (size == 32 and addr & 7):
-            return None
-        return (addr >> 3) * 32 + (addr & 7) * 4
-
-    def _data_at(self, addr, size):
+    def _address(self, zone, addr, size):
+        # Read/Write address -> (None, offset) in the configuration zone, (slot, offset) in the
+        # data zone; None when out of range
+        if zone == 0:
+            if addr & ~0x1F or (size == 32 and addr & 7):
+                return None
+            return None, (addr >> 3) * 32 + (addr & 7) * 4
+        if zone != 2:
+            raise NotImplementedError("OTP zone")
         slot, block, word = addr >> 3 & 0xF, addr >> 8, addr & 7
         at = block * 32 + word * 4
         if addr & 0x80 or block > 15 or (size == 32 and word) or at >= SLOT_SIZES[slot] \

@@ -86,13 +86,9 @@ def key_status(key, iss=None):
             "fingerprint": fingerprint(m), "table": m[3] == -7}
 
 
-MP_SETUP = """
-import os
-from microace import cbor
+# _ks_try(f, *args) -> ('ok', result) or (exception class name, message)
+KS_TRY = """
 from microace.errors import KeyStoreError
-from microace.keystore import open_store
-from microace.keystore.file import FileMedium
-from microace.keystore.persistent import PersistentKeyStore
 def _ks_try(f, *a):
     try:
         return ('ok', f(*a))
@@ -100,14 +96,56 @@ def _ks_try(f, *a):
         return ('KeyStoreError', str(e))
     except Exception as e:
         return (type(e).__name__, str(e))
+"""
+
+MP_SETUP = KS_TRY + """
+import os
+from microace import cbor
+from microace.keystore import open_store
+from microace.keystore.file import FileMedium
+from microace.keystore.persistent import PersistentKeyStore
 def _ks_open(d):
     return open_store({'keystore': {'backend': 'file', 'dir': d}})
 """
 
 
-def send(mp, name, data):
-    """Bind `name` to bytes(data) in MicroPython, sent in small hex pieces."""
-    mp.exec("%s = bytearray()" % name)
-    for at in range(0, len(data), 512):
-        mp.exec("%s += bytes.fromhex(%r)" % (name, data[at:at + 512].hex()))
-    mp.exec("%s = bytes(%s)" % (name, name))
+RAM_BLOCKS = """
+import vfs
+class _RamBlocks:
+    # littlefs block device (extended interface) over a bytearray, the file system of ESP32
+    # boards. After `left` programs/erases (None: never) the power is gone and nothing more
+    # reaches the blocks. No allocation here: littlefs may call in while the heap is locked
+    # (a file closed by the garbage collector).
+    def __init__(self, data, size=512):
+        self.size = size
+        self.data = data
+        self.ff = b'\\xff' * size
+        self.left = None
+        self.dropped = False
+    def _powered(self):
+        if self.left is None:
+            return True
+        if self.left == 0:
+            self.dropped = True
+            return False
+        self.left -= 1
+        return True
+    def readblocks(self, n, buf, off=0):
+        at = n * self.size + off
+        data = self.data
+        for i in range(len(buf)):
+            buf[i] = data[at + i]
+    def writeblocks(self, n, buf, off=None):
+        if self._powered():
+            at = n * self.size + (off or 0)
+            self.data[at:at + len(buf)] = buf
+    def ioctl(self, op, arg):
+        if op == 4:
+            return len(self.data) // self.size
+        if op == 5:
+            return self.size
+        if op == 6 and self._powered():
+            at = arg * self.size
+            self.data[at:at + self.size] = self.ff
+        return 0
+"""

@@ -1,20 +1,17 @@
 """AES-CCM in MicroPython: Wycheproof, NIST CAVP CCM, pyca/cryptography, bad parameters, heap."""
 
 import hashlib
-import importlib
 import json
 import os
 import random
-import subprocess
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from mp_harness import FIRMWARE, MicroPythonError, micropython_binary
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+from conftest import run_micropython, skip_if_out_of_memory, vector_file
+from mp_harness import FIRMWARE
 
 # COSE AES-CCM algorithms (RFC 9053 §4.2): alg -> (key, nonce, tag) sizes in bytes.
 COSE_CCM = {10: (16, 13, 8), 11: (32, 13, 8), 12: (16, 7, 8), 13: (32, 7, 8),
@@ -23,8 +20,6 @@ COSE_CCM = {10: (16, 13, 8), 11: (32, 13, 8), 12: (16, 7, 8), 13: (32, 7, 8),
 SETUP = """
 from microace.crypto.aes_ccm import encrypt, decrypt
 from microace.errors import DecodeError, VerifyError
-def _b(at, n):
-    return bytes(_blob[at:at + n])
 def _ccm_case(key, nonce, aad, msg, data, tag_len):
     # -> (decrypt verdict, encrypt verdict); msg None = no plaintext known (a Fail record)
     try:
@@ -41,49 +36,6 @@ def _ccm_case(key, nonce, aad, msg, data, tag_len):
         enc = 'DecodeError'
     return dec, enc
 """
-
-
-def vector_file(shared_path, package, package_path):
-    """A vector file from ../shared/vectors, else from an installed vectors package."""
-    path = VECTORS / shared_path
-    if path.exists():
-        return path
-    try:
-        path = Path(importlib.import_module(package).__file__).parent / package_path
-    except ImportError:
-        path = None
-    if path is None or not path.exists():
-        pytest.skip("needs ../shared/vectors/%s or the %s package" % (shared_path, package))
-    return path
-
-
-def run_batches(mp, function, rows, limit=2000):
-    """Return [function(*row) for row in rows] computed in MicroPython, about `limit`
-    characters of source per call. Byte strings travel as slices `_b(at, n)` of one hex
-    blob per call: MicroPython interns short string literals for good, which would fill
-    the heap of the long-lived process."""
-    results, start = [], 0
-    while start < len(rows):
-        blob, texts, size = bytearray(), [], 0
-        for row in rows[start:]:
-            fields = []
-            for value in row:
-                if isinstance(value, bytes):
-                    fields.append("_b(%d,%d)" % (len(blob), len(value)))
-                    blob += value
-                else:
-                    fields.append(repr(value))
-            texts.append("(%s)," % ",".join(fields))
-            size += len(texts[-1]) + 2 * len(row)
-            if size + 2 * len(blob) > limit:
-                break
-        mp.exec("_blob = bytearray()")
-        for at in range(0, len(blob), 512):  # small pieces of source, for a 32k heap
-            mp.exec("_blob += bytes.fromhex(%r)" % blob[at:at + 512].hex())
-        results += mp.eval("[%s(*r) for r in [%s]]" % (function, "".join(texts)))
-        start += len(texts)
-    mp.exec("_blob = None")
-    return results
 
 
 def supported(key_bits, nonce_bits, tag_bits):
@@ -103,7 +55,7 @@ def test_wycheproof(mp):
                         + (bytes.fromhex(t["ct"] + t["tag"]), group["tagSize"] // 8))
     assert len(tests) == data["numberOfTests"]
     mp.exec(SETUP)
-    got = run_batches(mp, "_ccm_case", rows)
+    got = mp.map("_ccm_case", rows)
     assert len(got) == len(tests)
     counts = {}
     for (ok_params, t), verdict in zip(tests, got):
@@ -172,7 +124,7 @@ def test_nist_ccm(mp, name, count):
     if name == "VTT128":  # `[Tlen = 8]` is COSE alg 10 exactly
         assert sum(1 for r in rows if (len(r[0]), len(r[1]), r[5]) == COSE_CCM[10]) == 10
     mp.exec(SETUP)
-    got = run_batches(mp, "_ccm_case", rows)
+    got = mp.map("_ccm_case", rows)
     assert len(got) == count
     for record, verdict in zip(records, got):
         passed = record.get("Result", "Pass").startswith("Pass")
@@ -195,7 +147,7 @@ def test_against_cryptography(mp):
                 data = AESCCM(key, tag_len).encrypt(nonce, msg, aad)
                 rows.append((key, nonce, aad, msg, data, tag_len))
     mp.exec(SETUP)
-    got = run_batches(mp, "_ccm_case", rows)
+    got = mp.map("_ccm_case", rows)
     assert len(got) == 2 * 7 * 7
     for row, verdict in zip(rows, got):
         assert tuple(verdict) == ("ok", "same"), "key %d nonce %d tag %d aad %d msg %d" % (
@@ -209,7 +161,7 @@ def test_cose_algorithms(mp, alg):
     aad, msg = b"\x83hEncrypt0\x43\xa1\x01" + bytes((alg,)) + b"\x40", os.urandom(57)
     data = AESCCM(key, tag_len).encrypt(nonce, msg, aad)
     mp.exec(SETUP)
-    assert tuple(run_batches(mp, "_ccm_case", [(key, nonce, aad, msg, data, tag_len)])[0]) == (
+    assert tuple(mp.map("_ccm_case", [(key, nonce, aad, msg, data, tag_len)])[0]) == (
         "ok", "same")
 
 
@@ -227,7 +179,7 @@ def test_tampering_raises_verify_error(mp):
                  (flip(key, 5), nonce, aad, data)]
     rows = [(k, n, a, msg, d, 8) for k, n, a, d in tampered + [(key, nonce, aad, data)]]
     mp.exec(SETUP)
-    got = [tuple(v) for v in run_batches(mp, "_ccm_case", rows)]
+    got = [tuple(v) for v in mp.map("_ccm_case", rows)]
     assert got == [("VerifyError", "different")] * len(tampered) + [("ok", "same")]
 
 
@@ -238,10 +190,10 @@ def test_bad_parameters_raise_decode_error(mp):
     rows += [(key, nonce, b"", msg, bytes(28), t)
              for t in (-2, 0, 1, 2, 3, 5, 7, 9, 15, 17, 18, 32)]
     mp.exec(SETUP)
-    got = run_batches(mp, "_ccm_case", rows)
+    got = mp.map("_ccm_case", rows)
     assert [tuple(v) for v in got] == [("DecodeError", "DecodeError")] * len(rows)
     # Data shorter than the tag (decrypt only).
-    got = run_batches(mp, "_ccm_case", [(key, nonce, b"", None, bytes(n), 8) for n in (0, 1, 7)])
+    got = mp.map("_ccm_case", [(key, nonce, b"", None, bytes(n), 8) for n in (0, 1, 7)])
     assert [tuple(v) for v in got] == [("DecodeError", None)] * 3
 
 
@@ -250,8 +202,11 @@ def test_length_limits_and_long_aad(mp):
     with L = 2 (13-byte nonce); needs a few hundred KB of heap."""
     key, nonce = bytes(range(16)), bytes(range(13))
     pattern = bytes(range(256)) * 257
+    cases = [(nonce, 0xFEFF, 5), (nonce, 0xFF00, 5), (nonce, 0xFF01, 0), (nonce, 3, 0xFFFF),
+             (nonce, 0, 0x10000), (nonce[:12], 0, 0x10000)]
     try:
-        mp.exec(SETUP + """
+        with skip_if_out_of_memory("MicroPython heap too small for 64 KB payloads"):
+            mp.exec(SETUP + """
 from hashlib import sha256
 _pattern = bytes(range(256)) * 257
 def _ccm_digest(nonce, aad_len, msg_len):
@@ -262,13 +217,7 @@ def _ccm_digest(nonce, aad_len, msg_len):
     assert decrypt(%r, nonce, _pattern[:aad_len], data, 8) == _pattern[:msg_len]
     return sha256(data).digest()
 """ % (key, key))
-        cases = [(nonce, 0xFEFF, 5), (nonce, 0xFF00, 5), (nonce, 0xFF01, 0), (nonce, 3, 0xFFFF),
-                 (nonce, 0, 0x10000), (nonce[:12], 0, 0x10000)]
-        got = mp.eval("[_ccm_digest(*args) for args in %r]" % (cases,))
-    except MicroPythonError as exc:
-        if "MemoryError" in str(exc):
-            pytest.skip("MicroPython heap too small for 64 KB payloads")
-        raise
+            got = mp.eval("[_ccm_digest(*args) for args in %r]" % (cases,))
     finally:
         mp.exec("_pattern = None")
     for (n, aad_len, msg_len), verdict in zip(cases, got):
@@ -294,11 +243,7 @@ assert decrypt(key, bytes(range(13)), b'aad', data, 8) == msg
 print(key.hex())
 print(data.hex())
 """
-    result = subprocess.run([micropython_binary(), "-X", "heapsize=32k", "-c", script],
-                            env=dict(os.environ, MICROPYPATH=str(FIRMWARE)),
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
-    key_hex, data_hex = result.stdout.split()
+    key_hex, data_hex = run_micropython(script, FIRMWARE, heap="32k").split()
     key = HKDF(hashes.SHA256(), 16, b"master salt", b"key").derive(b"master secret")
     assert key_hex == key.hex()
     assert data_hex == AESCCM(key, 8).encrypt(bytes(range(13)), bytes(range(256)) * 4, b"aad").hex()

@@ -26,7 +26,7 @@ from test_cbor import CHUNK_CHARS, TAG_TYPES, decode_all, run_lines, setup_helpe
 STRICTER = {"indefinite length or break", "duplicate map key", "map key type",
             "unsupported simple value", "too deep", "too many items"}
 
-FUZZ = settings(max_examples=15, derandomize=True, database=None, deadline=None,
+FUZZ = settings(max_examples=25, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -63,6 +63,16 @@ def check_verdicts(mp, inputs):
     return ours, stricter
 
 
+def head(major, arg, extra):
+    """A head that spends `extra` more argument sizes than needed (RFC 8949 §4.1 allows it)."""
+    sizes = (0, 1, 2, 4, 8)
+    need = 0 if arg < 24 else next(i for i in range(1, 5) if arg < 256 ** sizes[i])
+    i = min(need + extra, 4)
+    if i == 0:
+        return bytes([major << 5 | arg])
+    return bytes([major << 5 | (23 + i)]) + arg.to_bytes(sizes[i], "big")
+
+
 # --- (a) valid values, encoded by cbor2 -------------------------------------------------------
 
 INTS = st.integers(-2**64, 2**64 - 1) | st.sampled_from(
@@ -77,22 +87,18 @@ LEAVES = (st.none() | st.booleans() | INTS | st.binary(max_size=24) | st.text(ma
           | FLOATS)
 
 
-def values(leaves):
-    return st.recursive(
-        leaves,
-        lambda kids: (st.lists(kids, max_size=6) | st.dictionaries(KEYS, kids, max_size=6)
-                      | st.builds(cbor2.CBORTag, TAG_NUMBERS, kids)),
-        max_leaves=8)
-
-
-def depth(v):
-    if isinstance(v, list):
-        return 1 + max(map(depth, v), default=0)
-    if isinstance(v, dict):
-        return 1 + max(map(depth, v.values()), default=0)
-    if isinstance(v, TAG_TYPES):
-        return 1 + depth(v.value)
-    return 0
+@st.composite
+def values(draw, leaves, level=0):
+    """Nested values, at most 5 containers deep (a plain composite: st.recursive is slow here)."""
+    kind = draw(st.sampled_from("lllalmt" if level < 5 else "l"))
+    if kind == "l":
+        return draw(leaves)
+    n = draw(st.integers(0, 4))
+    if kind == "a":
+        return [draw(values(leaves, level + 1)) for _ in range(n)]
+    if kind == "m":
+        return {draw(KEYS): draw(values(leaves, level + 1)) for _ in range(n)}
+    return cbor2.CBORTag(draw(TAG_NUMBERS), draw(values(leaves, level + 1)))
 
 
 @FUZZ
@@ -100,11 +106,7 @@ def depth(v):
 def test_valid_values_decode_like_cbor2(mp, batch):
     inputs = [cbor2.dumps(v, canonical=canonical) for v, canonical in batch]
     ours, _ = check_verdicts(mp, inputs)
-    for (v, _), mine in zip(batch, ours):
-        if depth(v) > 16:
-            assert mine == ("err", "too deep")
-        else:
-            assert mine == ("ok", wire(v))
+    assert ours == [("ok", wire(v)) for v, _ in batch]
 
 
 # --- (b) arbitrary and mutated bytes ----------------------------------------------------------
@@ -139,23 +141,39 @@ def mutated(draw):
 RAW = st.binary(max_size=40) | st.lists(SPECIAL_BYTES | st.integers(0, 255), max_size=24).map(bytes)
 
 
+
+def byte_in(lo, hi):
+    return st.integers(lo, hi).map(lambda b: bytes([b]))
+
+
+def joined(*parts):
+    return st.tuples(*parts).map(b"".join)
+
+
+# Text strings made of pieces at the edges of UTF-8 (RFC 3629 §4): valid sequences, overlongs,
+# surrogates, code points around U+10FFFF, bytes that never start a sequence, cut sequences.
+# CPython's strict codec, behind cbor2, is the judge.
+CONT = byte_in(0x80, 0xBF)
+VALID_CHAR = st.characters(min_codepoint=0x80).map(lambda c: c.encode())
+UTF8_PIECES = st.one_of(
+    st.just(b"a"), VALID_CHAR, VALID_CHAR.map(lambda raw: raw[:-1]), CONT,
+    joined(byte_in(0xC0, 0xC2), CONT),
+    joined(st.just(b"\xe0"), byte_in(0x80, 0xA0), CONT),
+    joined(st.just(b"\xed"), byte_in(0x9F, 0xA0), CONT),
+    joined(st.just(b"\xf0"), byte_in(0x80, 0x90), CONT, CONT),
+    joined(st.just(b"\xf4"), byte_in(0x8F, 0x90), CONT, CONT),
+    joined(byte_in(0xF5, 0xFF), CONT, CONT, CONT))
+TEXTS = st.lists(UTF8_PIECES, max_size=4).map(b"".join).map(
+    lambda raw: head(3, len(raw), 0) + raw)
+
+
 @FUZZ
-@given(st.lists(mutated() | RAW, min_size=100, max_size=200))
+@given(st.lists(mutated() | RAW | TEXTS, min_size=100, max_size=200))
 def test_mutated_and_random_bytes_agree_or_reject(mp, inputs):
     check_verdicts(mp, inputs)
 
 
 # --- (c) well-formed items with longer-than-needed heads -------------------------------------
-
-def head(major, arg, extra):
-    """A head that spends `extra` more argument sizes than needed (RFC 8949 §4.1 allows it)."""
-    sizes = (0, 1, 2, 4, 8)
-    need = 0 if arg < 24 else next(i for i in range(1, 5) if arg < 256 ** sizes[i])
-    i = min(need + extra, 4)
-    if i == 0:
-        return bytes([major << 5 | arg])
-    return bytes([major << 5 | (23 + i)]) + arg.to_bytes(sizes[i], "big")
-
 
 @st.composite
 def loose_item(draw, level=0):

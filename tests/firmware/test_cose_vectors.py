@@ -229,7 +229,7 @@ NOT_ED25519 = ("key", "DecodeError", "OKP key must be Ed25519")
 
 
 def unsupported(alg):
-    return ("key", "VerifyError", "unsupported alg %d" % alg)
+    return ("key", "DecodeError", "COSE_Key alg %d is unsupported" % alg)
 
 
 # file -> verdict with the example's key bound to the algorithm the example intends.

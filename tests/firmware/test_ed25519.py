@@ -1,21 +1,15 @@
 """Ed25519 verification in MicroPython: Wycheproof, the RFC 8032 / ref10 sign.input vectors,
 pyca/cryptography as an independent signer, malleability and encoding edge cases, 32 KB heap."""
 
-import importlib
 import json
-import os
 import random
-import subprocess
-from pathlib import Path
 
-import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey, Ed25519PublicKey)
 
-from conftest import run_micropython
+from conftest import run_micropython, vector_file
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
 
@@ -36,41 +30,6 @@ def _ed_verdict(pub, msg, sig):
 RFC_PK = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
 RFC_SIG = bytes.fromhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8"
                         "821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
-
-
-def vector_file(shared_path, package, package_path):
-    """A vector file from ../shared/vectors, else from an installed vectors package."""
-    path = VECTORS / shared_path
-    if path.exists():
-        return path
-    try:
-        path = Path(importlib.import_module(package).__file__).parent / package_path
-    except ImportError:
-        path = None
-    if path is None or not path.exists():
-        pytest.skip("needs ../shared/vectors/%s or the %s package" % (shared_path, package))
-    return path
-
-
-def run_batches(mp, function, rows, limit=1200, max_rows=4):
-    """[function(*row) for row in rows] computed in MicroPython, bytes travelling as hex.
-
-    A batch holds at most `limit` characters of source and `max_rows` rows, so that it fits
-    in a 32 KB heap (pytest --heap 32k).
-    """
-    def literal(value):
-        return "_hx(%r)" % value.hex() if isinstance(value, bytes) else repr(value)
-
-    results, batch, size = [], [], 0
-    for row in rows + [None]:
-        text = None if row is None else "(%s,)," % ",".join(literal(v) for v in row)
-        if batch and (text is None or size + len(text) > limit or len(batch) == max_rows):
-            results += mp.eval("[%s(*r) for r in [%s]]" % (function, "".join(batch)))
-            batch, size = [], 0
-        if text is not None:
-            batch.append(text)
-            size += len(text)
-    return results
 
 
 def host_verdict(pub, msg, sig):
@@ -113,7 +72,7 @@ def test_wycheproof(mp):
              for t in group["tests"]]
     assert len(cases) == data["numberOfTests"]
     mp.exec(SETUP)
-    got = run_batches(mp, "_ed_verdict", [
+    got = mp.map("_ed_verdict", [
         (pub, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"])) for pub, t in cases])
     assert len(got) == len(cases)
     for (pub, t), verdict in zip(cases, got):
@@ -137,7 +96,7 @@ def test_sign_input_and_one_bit_changes(mp):
         rows += [(pub, msg, sig), (pub, msg, flip_bit(sig, (67 * i) % 512)),
                  (pub, changed_msg, sig)]
     mp.exec(SETUP)
-    got = run_batches(mp, "_ed_verdict", rows)
+    got = mp.map("_ed_verdict", rows)
     assert len(got) == 3 * 67
     for i in range(67):
         assert got[3 * i:3 * i + 3] == [True, False, False], "sample %d (msg %d bytes)" % (
@@ -154,7 +113,7 @@ def test_against_cryptography_signatures(mp):
         sig = key.sign(msg)
         rows += [(pub, msg, sig), (pub, msg + b"\x01", sig)]
     mp.exec(SETUP)
-    got = run_batches(mp, "_ed_verdict", rows)
+    got = mp.map("_ed_verdict", rows)
     assert got == [True, False] * 12
 
 
@@ -164,14 +123,14 @@ def test_s_not_below_l_is_rejected(mp):
     rows = [(RFC_PK, b"", r + value.to_bytes(32, "little"))
             for value in (s + L, s + 2 * L, L, 2**256 - 1)]
     mp.exec(SETUP)
-    assert run_batches(mp, "_ed_verdict", rows) == [False] * 4
-    assert run_batches(mp, "_ed_verdict", [(RFC_PK, b"", RFC_SIG)]) == [True]
+    assert mp.map("_ed_verdict", rows) == [False] * 4
+    assert mp.map("_ed_verdict", [(RFC_PK, b"", RFC_SIG)]) == [True]
 
 
 def test_wrong_signature_lengths(mp):
     sigs = [b"", RFC_SIG[:63], RFC_SIG + b"\x00", RFC_SIG + RFC_SIG]
     mp.exec(SETUP)
-    assert run_batches(mp, "_ed_verdict", [(RFC_PK, b"", sig) for sig in sigs]) == [False] * 4
+    assert mp.map("_ed_verdict", [(RFC_PK, b"", sig) for sig in sigs]) == [False] * 4
 
 
 def test_public_key_decoding(mp):
@@ -198,7 +157,7 @@ def _decodes(pub):
     except DecodeError:
         return False
 """)
-    got = run_batches(mp, "_decodes", [(pub,) for pub in rejected + accepted])
+    got = mp.map("_decodes", [(pub,) for pub in rejected + accepted])
     assert got == [False] * len(rejected) + [True] * len(accepted)
     assert mp.eval("[_decodes(v) for v in (None, 'x' * 32, memoryview(bytes(32)), 7)]") == [
         False] * 4
@@ -208,7 +167,7 @@ def test_non_canonical_or_invalid_r_is_rejected(mp):
     bad_r = [encode_y(2**255 - 1), encode_y(P), encode_y(2), encode_y(1, sign=1)]
     mp.exec(SETUP)
     rows = [(RFC_PK, b"", r + RFC_SIG[32:]) for r in bad_r]
-    assert run_batches(mp, "_ed_verdict", rows) == [False] * 4
+    assert mp.map("_ed_verdict", rows) == [False] * 4
 
 
 def test_verify_takes_key_bytes_and_buffers(mp):

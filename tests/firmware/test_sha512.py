@@ -3,9 +3,11 @@
 import hashlib
 import random
 
+# Digests per mp.map call: the repr of the results must fit a 32 KB heap (pytest --heap 32k).
+ROWS = 8
+
 SETUP = """
 from microace.crypto.sha512 import sha512, SHA512
-_hx = bytes.fromhex
 """
 
 # FIPS 180-4 / NIST CSRC examples (SHA512.pdf, SHA2_Additional.pdf)
@@ -24,30 +26,9 @@ FIPS = [
 ]
 
 
-def run_batches(mp, function, rows, limit=2000, max_rows=8):
-    """[function(*row) for row in rows] computed in MicroPython, bytes travelling as hex.
-
-    A batch holds at most `limit` characters of source and `max_rows` rows, so that the code
-    and the repr of its results fit in a 32 KB heap (pytest --heap 32k).
-    """
-    def literal(value):
-        return "_hx(%r)" % value.hex() if isinstance(value, bytes) else repr(value)
-
-    results, batch, size = [], [], 0
-    for row in rows + [None]:
-        text = None if row is None else "(%s,)," % ",".join(literal(v) for v in row)
-        if batch and (text is None or size + len(text) > limit or len(batch) == max_rows):
-            results += mp.eval("[%s(*r) for r in [%s]]" % (function, "".join(batch)))
-            batch, size = [], 0
-        if text is not None:
-            batch.append(text)
-            size += len(text)
-    return results
-
-
 def test_fips_examples(mp):
     mp.exec(SETUP)
-    got = run_batches(mp, "sha512", [(msg,) for msg, _ in FIPS])
+    got = mp.map("sha512", [(msg,) for msg, _ in FIPS], max_rows=ROWS)
     assert [d.hex() for d in got] == [digest for _, digest in FIPS]
 
 
@@ -64,7 +45,7 @@ def test_every_length_to_300_against_hashlib(mp):
     rng = random.Random(512)
     messages = [rng.randbytes(n) for n in range(301)]
     mp.exec(SETUP)
-    got = run_batches(mp, "sha512", [(m,) for m in messages])
+    got = mp.map("sha512", [(m,) for m in messages], max_rows=ROWS)
     assert len(got) == 301
     for m, digest in zip(messages, got):
         assert digest == hashlib.sha512(m).digest(), "length %d" % len(m)
@@ -87,7 +68,7 @@ def _pieces(data, cuts):
     first = h.digest()
     return first, h.digest()
 """)
-    got = run_batches(mp, "_pieces", cases)
+    got = mp.map("_pieces", cases, max_rows=ROWS)
     for (data, cuts), (first, again) in zip(cases, got):
         assert first == again == hashlib.sha512(data).digest(), "%d bytes cut at %r" % (
             len(data), cuts)

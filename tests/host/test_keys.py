@@ -146,6 +146,10 @@ BAD_KEYS = {
     "truncated COSE_Key": (_ec2()[:40], "neither PEM nor a CBOR COSE_Key"),
     "CBOR but not a key": (cbor2.dumps([1, 2]), "not a COSE_Key map"),
     "no kid": (_ec2({2: None}), "no kid: give one with --as-kid"),
+    "text kid": (_ec2({2: "as"}), "kid must be a byte string"),
+    "alg not an integer": (_ec2({3: [-7]}), "unsupported alg [-7]"),
+    "RSA key": (cbor2.dumps({1: 3, 2: b"as", 3: -257, -1: b"n", -2: b"e"}),
+                "unsupported alg -257"),
 }
 
 

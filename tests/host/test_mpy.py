@@ -18,7 +18,7 @@ def test_compiled_firmware_imports_and_runs(tmp_path):
     code = ("from microace import cbor, cose, cwt, scope\n"
             "from microace.keystore import SoftwareKeyStore\n"
             "print(cose.__file__, cbor.decode(cbor.encode({1: [b'x', 'y']})))")
-    out = subprocess.run([unix_port.micropython_binary(), "-X", "heapsize=32k", "-c", code],
+    out = subprocess.run([unix_port.micropython_binary(), "-X", "heapsize=128k", "-c", code],
                          env={"MICROPYPATH": str(tmp_path)}, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr

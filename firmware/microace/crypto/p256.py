@@ -13,7 +13,8 @@ does all the point arithmetic of a verification.
 - The result is compared as X == r*Z^2 (mod p): Z is never inverted.
 
 Tables are bytes (x || y big-endian per entry), read entry by entry: a table costs
-its size in RAM and no more.  G's table (4 KB) is built on first use.
+its size in RAM and no more.  G's table (4 KB) is allocated at import and filled on
+first use.
 """
 
 from micropython import const
@@ -26,8 +27,10 @@ _GX = const(0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296)
 _GY = const(0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
 
 # Comb geometry: _TEETH rows of _COLS signed digits cover the scalar; a table holds
-# the 2^(_TEETH - 1) column sums whose top digit is +1.  7 teeth: 4 KB, 36 doublings
-# and 74 additions a verification; 8 teeth: 8 KB, 31 and 64 (see the bench).
+# the 2^(_TEETH - 1) column sums whose top digit is +1.  7 teeth: 4 KB tables, 36
+# doublings and 74 additions a verification (1.30 ms on the unix port); 8 teeth:
+# 8 KB, 31 and 64 (1.13 ms), but G's and Q's tables then take 16 KB of heap and a
+# verification no longer fits in 32 KB.
 _TEETH = const(7)
 _COLS = const((256 + _TEETH - 1) // _TEETH)  # at most 64
 _ENTRIES = const(1 << _TEETH - 1)
@@ -52,7 +55,10 @@ _SWAPS = (
     (252, int.from_bytes(bytes(32) + b"\xf0" * 32, "big")),
 )
 
-_g_comb = None
+# G's comb table: its 4 KB are taken at import, while the heap is in one piece,
+# and filled on first use (about 5 ms on the unix port).
+_g_comb = memoryview(bytearray(_COMB_SIZE))
+_g_built = False
 
 
 def _inv(a, m):
@@ -119,42 +125,50 @@ def _run(events, tabs, X=0, Y=0, Z=0, at=None):
         Y = (s * (v - X) - Y * hhh) % p
 
 
-def _affine(pts, out, at):
-    """Write Jacobian points as affine x || y into out[at:], with one inversion
-    (Montgomery's trick)."""
+def _put(out, o, X, Y):
+    out[o : o + 32] = X.to_bytes(32, "big")
+    out[o + 32 : o + 64] = Y.to_bytes(32, "big")
+
+
+def _affine(out, at, zs):
+    """Make the Jacobian points at out[at:] (X || Y, with their Zs in zs) affine in
+    place, with one inversion (Montgomery's trick)."""
     p = _P
+    from_bytes = int.from_bytes
     prefix = []
     acc = 1
-    for _, _, Z in pts:
+    for Z in zs:
         prefix.append(acc)
         acc = acc * Z % p
     inv = _inv(acc, p)
-    for i in range(len(pts) - 1, -1, -1):
-        X, Y, Z = pts[i]
+    for i in range(len(zs) - 1, -1, -1):
         zi = inv * prefix[i] % p
-        inv = inv * Z % p
+        inv = inv * zs[i] % p
         zi2 = zi * zi % p
         o = at + 64 * i
-        out[o : o + 32] = (X * zi2 % p).to_bytes(32, "big")
-        out[o + 32 : o + 64] = (Y * zi2 % p * zi % p).to_bytes(32, "big")
+        X = from_bytes(out[o : o + 32], "big")
+        Y = from_bytes(out[o + 32 : o + 64], "big")
+        _put(out, o, X * zi2 % p, Y * zi2 % p * zi % p)
 
 
 def _comb_table(x, y, out, at):
     """Write the signed comb table of P = (x, y) into out[at:]: entry i is
-    B_top + sum over t < top of (+B_t if bit t of i else -B_t), B_t = 2^(_COLS t) P."""
+    B_top + sum over t < top of (+B_t if bit t of i else -B_t), B_t = 2^(_COLS t) P.
+    Points are made affine _BATCH at a time, which bounds the memory used."""
     top = _TEETH - 1
     bases = bytearray(128 * _TEETH)  # B_0, D_0, B_1, D_1, .. with D_t = 2 B_t
-    pts = []
+    zs = []
     X, Y, Z = x, y, 1
     for t in range(_TEETH):
-        pts.append((X, Y, Z))
-        X, Y, Z = _run((), None, X, Y, Z, 1)
-        pts.append((X, Y, Z))
-        if len(pts) == _BATCH or t == top:
-            _affine(pts, bases, 64 * (2 * t + 2 - len(pts)))
-            pts = []
+        _put(bases, 128 * t, X, Y)
+        X, Y, zd = _run((), None, X, Y, Z, 1)
+        _put(bases, 128 * t + 64, X, Y)
+        zs += (Z, zd)
+        if len(zs) == _BATCH or t == top:
+            _affine(bases, 64 * (2 * t + 2 - len(zs)), zs)
+            zs = []
         if t < top:
-            X, Y, Z = _run((), None, X, Y, Z, _COLS - 1)
+            X, Y, Z = _run((), None, X, Y, zd, _COLS - 1)
     bases = (bases,)
     for i in range(_ENTRIES):
         if not i:  # B_top - B_(top-1) - ... - B_0
@@ -164,32 +178,28 @@ def _comb_table(x, y, out, at):
             while not i >> t:
                 t -= 1
             j = i ^ 1 << t  # entry i = entry j + D_t
-            if j // _BATCH == i // _BATCH:
-                X, Y, Z = pts[j % _BATCH]
-            else:
-                o = at + 64 * j
-                X = int.from_bytes(out[o : o + 32], "big")
-                Y = int.from_bytes(out[o + 32 : o + 64], "big")
-                Z = 1
+            o = at + 64 * j
+            X = int.from_bytes(out[o : o + 32], "big")
+            Y = int.from_bytes(out[o + 32 : o + 64], "big")
+            Z = zs[j % _BATCH] if j // _BATCH == i // _BATCH else 1
             X, Y, Z = _run(((2 * t + 1) << 6,), bases, X, Y, Z)
-        pts.append((X, Y, Z))
-        if len(pts) == _BATCH:  # bounds the memory used
-            _affine(pts, out, at + 64 * (i + 1 - _BATCH))
-            pts = []
+        _put(out, at + 64 * i, X, Y)
+        zs.append(Z)
+        if len(zs) == _BATCH:
+            _affine(out, at + 64 * (i + 1 - _BATCH), zs)
+            zs = []
 
 
 def _g_table():
-    """G's comb table, built on first use (about 5 ms here) and kept."""
-    global _g_comb
-    if _g_comb is None:
-        out = bytearray(_COMB_SIZE)
-        _comb_table(_GX, _GY, out, 0)
-        _g_comb = memoryview(out)
+    global _g_built
+    if not _g_built:
+        _comb_table(_GX, _GY, _g_comb, 0)
+        _g_built = True
     return _g_comb
 
 
-def _comb_events(k, sel, events):
-    """Append the events adding k*P (0 < k < n) from P's comb table, one a column."""
+def _comb_events(k, sel):
+    """The events adding k*P (0 < k < n) from P's comb table, one a column."""
     neg = sel
     if not k & 1:  # k*P = -((n - k)*P); the recoding needs k odd
         k = _N - k
@@ -203,17 +213,20 @@ def _comb_events(k, sel, events):
         s = ((w >> d) ^ w) & m
         w ^= s ^ (s << d)
     cols = w.to_bytes(64, "little")
+    events = [0] * _COLS
     for j in range(_COLS):
         b = cols[(j & 7) << 3 | j >> 3]
         if b >> _TEETH - 1:
-            events.append(j << 16 | (b & _ENTRIES - 1) << 6 | neg)
+            events[j] = j << 16 | (b & _ENTRIES - 1) << 6 | neg
         else:  # the column with all its digits negated
-            events.append(j << 16 | (b ^ _ENTRIES - 1) << 6 | neg ^ 1)
+            events[j] = j << 16 | (b ^ _ENTRIES - 1) << 6 | neg ^ 1
+    return events
 
 
-def _wnaf_events(k, sel, events):
-    """Append the events adding k*P from P, 3P, .., 15P: the width-5 NAF of k,
-    recoded 28 bits at a time so the arithmetic stays in small ints."""
+def _wnaf_events(k, sel):
+    """The events adding k*P from P, 3P, .., 15P: the width-5 NAF of k, recoded
+    28 bits at a time so the arithmetic stays in small ints."""
+    events = []
     base = 0
     while k:
         c = k & 0xFFFFFFF
@@ -234,6 +247,7 @@ def _wnaf_events(k, sel, events):
         # c is k minus the digits so far, over these 28 bits; its low 24 bits are 0
         k = (k >> 28 << 4) + (c >> 24)
         base += 24
+    return events
 
 
 def _odd_multiples(x, y):
@@ -248,8 +262,9 @@ def _odd_multiples(x, y):
     m = 3 * (x * x - 1) % p
     dX = (m * m - 2 * X) % p  # 2Q on the same Z
     dY = (m * (X - dX) - Y) % p
-    pts = [(x, y, 1)]
-    for _ in range(7):
+    _put(out, 0, x, y)
+    zs = [1]
+    for k in range(1, 8):
         h = (dX - X) % p
         c = h * h % p
         w1 = dX * c % p
@@ -260,8 +275,9 @@ def _odd_multiples(x, y):
         Y = (dd * (w1 - X) - dY) % p
         Z = Z * h % p
         dX = w1
-        pts.append((X, Y, Z))
-    _affine(pts, out, 0)
+        _put(out, 64 * k, X, Y)
+        zs.append(Z)
+    _affine(out, 0, zs)
     return memoryview(out)
 
 
@@ -290,7 +306,7 @@ def make_table(Q):
 
 def load_table(blob, Q):
     """Check that blob is make_table(Q); return the table for verify.
-    Builds G's table now too, while the heap is still in one piece."""
+    Fills G's table now too, so that the first verify is not the slow one."""
     if (
         len(blob) != _HEADER + _COMB_SIZE
         or blob[0] != _TABLE_VERSION
@@ -314,15 +330,14 @@ def verify(Q, digest, sig, table=None):
     w = _inv(s, n)
     u1 = int.from_bytes(digest, "big") * w % n
     u2 = r * w % n  # never 0
-    events = []
     if table is None:
-        _wnaf_events(u2, _Q, events)
+        events = _wnaf_events(u2, _Q)
         tabs = (_g_table(), _odd_multiples(Q[0], Q[1]))
     else:
-        _comb_events(u2, _Q, events)
+        events = _comb_events(u2, _Q)
         tabs = (_g_table(), table)
     if u1:
-        _comb_events(u1, 0, events)
+        events += _comb_events(u1, 0)
     events.sort(reverse=True)
     X, _, Z = _run(events, tabs)
     if not Z:

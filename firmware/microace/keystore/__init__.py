@@ -122,16 +122,15 @@ def fingerprint(key):
 def open_store(cfg):
     """The board's key store as its config (board.json) says: cfg["keystore"] is
     {"backend": "file", "dir": DIR} | {"backend": "nvs", "namespace": NAME} |
-    {"backend": "atecc608", ...}. Backends are imported here: esp32 and machine exist only
-    on boards. A corrupt store raises KeyStoreError: the caller reports it and fails closed."""
-    ks = cfg.get("keystore") or {}
-    backend = ks.get("backend")
-    if backend == "atecc608":
-        from microace.keystore.atecc608 import open_store as open_secure_element
-
-        return open_secure_element(ks, _medium(ks.get("medium") or {"backend": "nvs"}))
+    {"backend": "atecc608", "i2c": {"id", "scl", "sda", "freq"}, "address": 0x60, "slot": N,
+    "medium": {... file or nvs, where everything but the ES256 AS key lives}}. Backends are
+    imported here: esp32 and machine exist only on boards. A corrupt store raises
+    KeyStoreError: the caller reports it and fails closed."""
     from microace.keystore.persistent import PersistentKeyStore
 
+    ks = cfg.get("keystore") or {}
+    if ks.get("backend") == "atecc608":
+        return PersistentKeyStore(_medium(ks.get("medium") or {"backend": "nvs"}), _chip(ks))
     return PersistentKeyStore(_medium(ks))
 
 
@@ -148,3 +147,16 @@ def _medium(ks):
 
         return NvsMedium(ks.get("namespace", "microace"))
     raise KeyStoreError("unknown key store backend %r" % (backend,))
+
+
+def _chip(ks):
+    from machine import I2C, Pin
+
+    from microace.keystore.atecc608 import ADDRESS, AteccVerifier
+
+    bus = ks.get("i2c") or {}
+    if type(bus.get("scl")) is not int or type(bus.get("sda")) is not int:
+        raise KeyStoreError('the atecc608 key store needs "i2c": {"scl": PIN, "sda": PIN}')
+    i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]),
+              freq=bus.get("freq", 100000))  # ATECC608 wake needs SDA low >= 60 us
+    return AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))

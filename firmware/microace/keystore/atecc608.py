@@ -18,10 +18,10 @@ from microace.errors import KeyStoreError, VerifyError
 ADDRESS = const(0x60)  # 7-bit default I2C address (0xC0 with the R/W bit)
 
 # Word Address Values: the first byte of every I2C write.
-_WA_RESET = const(0x00)  # next read starts at the beginning of the output buffer
-_WA_SLEEP = const(0x01)  # sleep: the volatile state (TempKey, buffers) is lost
-_WA_IDLE = const(0x02)  # idle: the volatile state is kept
-_WA_COMMAND = const(0x03)
+_RESET = b"\x00"  # the next read starts at the beginning of the output buffer
+_SLEEP = b"\x01"  # sleep: the volatile state (TempKey, buffers) is lost
+_IDLE = b"\x02"  # idle: the volatile state is kept
+_COMMAND = const(0x03)  # a command group follows
 
 # Command opcodes (Device Commands).
 OP_READ = const(0x02)
@@ -84,7 +84,8 @@ _STATUS = {
     0xFF: "the chip saw a CRC or communication error in the command",
 }
 
-PROTECTION = "AS public key in a locked ATECC608 slot: cannot be swapped; ES256 verify runs in the chip"
+PROTECTION = ("AS public key in a locked ATECC608 slot: cannot be swapped; "
+              "ES256 verify runs in the chip")
 
 
 class AteccError(KeyStoreError):
@@ -124,7 +125,7 @@ def pack_command(buf, opcode, param1, param2, data=b""):
     """Write [0x03, count, opcode, param1, param2 (LE), data, CRC (LE)] into buf -> its length
     (I2C Transmission: word address then the command group; Command Packets)."""
     n = 8 + len(data)
-    buf[0] = _WA_COMMAND
+    buf[0] = _COMMAND
     buf[1] = n - 1
     buf[2] = opcode
     buf[3] = param1
@@ -205,19 +206,19 @@ class Atecc608:
             if got is not None and got[0] == 4 and got[1] == 0x07:
                 # 04 07 40 C2 by atCRC; cryptoauthlib hal_check_wake matches 04 07 C4 40
                 raise status_error(0x07)
-            self._word(_WA_IDLE)
+            self.idle()
         raise AteccError("ATECC608 at 0x%02x: no wake response (got %s)"
                          % (self.address, got.hex() if got else "no ACK"))
 
     def idle(self):
-        self._word(_WA_IDLE)
+        self._word(_IDLE)
 
     def sleep(self):
-        self._word(_WA_SLEEP)
+        self._word(_SLEEP)
 
     def _word(self, word):
         try:
-            self.i2c.writeto(self.address, bytes((word,)))
+            self.i2c.writeto(self.address, word)
         except OSError:
             pass  # best effort: a chip that does not answer is caught by the next wake
 
@@ -241,7 +242,7 @@ class Atecc608:
         for _ in range(max_ms + 1):
             time.sleep_ms(1)
             try:
-                self.i2c.writeto(self.address, b"\x00")  # _WA_RESET, as calib_execute_receive
+                self.i2c.writeto(self.address, _RESET)  # as calib_execute_receive
                 self.i2c.readfrom_into(self.address, rx[:1])
                 break
             except OSError:
@@ -416,7 +417,8 @@ class AteccVerifier:
         stored[4:36] = x
         stored[40:72] = y
         for block in range(3):
-            self.chip.write(ZONE_DATA, data_address(slot, block), stored[32 * block:32 * block + 32])
+            self.chip.write(ZONE_DATA, data_address(slot, block),
+                            stored[32 * block:32 * block + 32])
         if self.read_public_key(slot) != (bytes(x), bytes(y)):
             raise KeyStoreError("ATECC608 slot %d reads back a different key" % slot)
 

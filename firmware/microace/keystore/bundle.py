@@ -8,7 +8,6 @@ text or null, "table": ES256 table or null}], "config": {...}, "owner": 32 bytes
 from hashlib import sha256
 
 from microace import cbor, cose
-from microace.crypto import p256
 from microace.crypto.ct import ct_eq
 from microace.crypto.hmac import hmac_sha256
 from microace.errors import KeyStoreError, MicroaceError
@@ -99,10 +98,13 @@ def entry(i, e, stored_table):
         if key.alg != cose.ALG_ES256:
             if table is not None:
                 raise KeyStoreError("only ES256 keys take a verification table")
-        elif table is None:
-            table = stored_table(key) or p256.make_table(key.public)
         else:
-            p256.load_table(table, key.public)
+            from microace.crypto import p256
+
+            if table is None:
+                table = stored_table(key) or p256.make_table(key.public)
+            else:
+                p256.load_table(table, key.public)
     except MicroaceError as exc:
         raise KeyStoreError("key %d: %s" % (i, exc))
     raw = cbor.encode({label: m[label] for label in _KEY_LABELS[key.kty] if label in m})

@@ -7,10 +7,9 @@ the write then fails and the old record stays.
 """
 
 import os
+from errno import ENOENT
 
 from microace.errors import KeyStoreError
-
-_ENOENT = 2
 
 
 class FileMedium:
@@ -29,7 +28,7 @@ class FileMedium:
             with open(self.path, "rb") as f:
                 return f.read()
         except OSError as e:
-            if e.args[0] == _ENOENT:
+            if e.args[0] == ENOENT:
                 return None
             raise KeyStoreError("cannot read %s: %s" % (self.path, e))
 

@@ -3,14 +3,18 @@
 Slot "ks_a" / "ks_b" holds a record (blob), "ks_a_len" / "ks_b_len" its length (i32). A write
 goes to the slot that does not hold the newest valid record and ends with commit(); reading
 takes the valid slot with the highest gen. A torn or uncommitted write can only spoil the slot
-being written, so the other one still holds the previous state.
+being written, so the other one still holds the previous state. Once the new record is
+committed the other slot is erased: at rest there is one record, so damage to it fails closed
+instead of rolling the store back to an older state (say, from before it was sealed).
 """
+
+from micropython import const
 
 from microace.errors import KeyStoreError
 from microace.keystore import record
 
 _SLOTS = ("ks_a", "ks_b")
-_MAX_BLOB = 0x80000  # NVS blobs are at most 508000 bytes
+_MAX_BLOB = const(508000)  # the largest blob NVS stores (ESP-IDF NVS documentation)
 
 
 class NvsMedium:
@@ -24,7 +28,8 @@ class NvsMedium:
         self._newest = None  # the slot read() chose
 
     def describe(self):
-        return "not on the visible filesystem; encrypted at rest only when NVS encryption is enabled"
+        return ("not on the visible filesystem; encrypted at rest only when NVS encryption is "
+                "enabled")
 
     def _slot(self, slot):
         """The slot's bytes; None when it has no length (never written, or its first write
@@ -67,7 +72,7 @@ class NvsMedium:
 
     def read(self):
         """The newest valid record, or None when the namespace holds no store."""
-        best = self._choose()  # one slot in RAM at a time: records carry 8 KB tables
+        best = self._choose()  # one slot in RAM at a time: records carry 4 KB tables
         return None if best is None else bytes(self._slot(best))
 
     def write(self, blob):
@@ -76,14 +81,19 @@ class NvsMedium:
                 self._choose()
             except KeyStoreError:
                 pass  # nothing valid to keep: either slot will do
-        slot = _SLOTS[1] if self._newest == _SLOTS[0] else _SLOTS[0]
+        slot, other = _SLOTS if self._newest != _SLOTS[0] else (_SLOTS[1], _SLOTS[0])
+        self._erase(slot)  # frees its flash first: NVS partitions are small
         nvs = self._nvs
-        for key in (slot, slot + "_len"):
-            try:
-                nvs.erase_key(key)  # frees its flash first: NVS partitions are small
-            except OSError:
-                pass  # not there
         nvs.set_blob(slot, blob)
         nvs.set_i32(slot + "_len", len(blob))
         nvs.commit()
         self._newest = slot
+        self._erase(other)
+        nvs.commit()
+
+    def _erase(self, slot):
+        for key in (slot, slot + "_len"):
+            try:
+                self._nvs.erase_key(key)
+            except OSError:
+                pass  # not there

@@ -5,13 +5,17 @@ atomically; this class decides what may be written. A store is empty (never prov
 then open (provisioning mode: provision, put, erase, list, seal), then sealed: from then on
 only provision() with a proof made from the owner secret changes it. Every change is
 checked in full (bundle.py) before one write, so a refused change leaves nothing behind.
+
+With a secure element (atecc608.AteccVerifier) every ES256 verification runs in the chip,
+against the key in its slot: an ES256 key on the medium that is not the chip's is refused, so
+rewriting the medium cannot swap the AS key. provision() writes a new ES256 AS key into the
+slot while it is unlocked; seal() locks the slot for good.
 """
 
 import os
 
 from microace import cbor, cose
-from microace.crypto import p256
-from microace.errors import DecodeError, KeyStoreError, MicroaceError
+from microace.errors import DecodeError, KeyStoreError, MicroaceError, VerifyError
 from microace.keystore import SoftwareKeyStore, fingerprint, record
 
 
@@ -31,11 +35,15 @@ def parse_key(raw):
 
 
 class PersistentKeyStore(SoftwareKeyStore):
-    """Keys and RS configuration on `medium` (read() -> bytes or None, atomic write(blob))."""
+    """Keys and RS configuration on `medium` (read() -> bytes or None, atomic write(blob));
+    `chip`: a secure element for the ES256 AS key (verify, describe, read_public_key,
+    provision_public_key, lock_slot and its slot), or None."""
 
-    def __init__(self, medium):
+    def __init__(self, medium, chip=None):
         super().__init__()
         self._medium = medium
+        self._chip = chip
+        self._in_chip = None  # the handle slot whose key the chip holds
         self._state = None  # the record's state; None until the first provisioning
         self._challenge = None
         blob = medium.read()
@@ -49,7 +57,19 @@ class PersistentKeyStore(SoftwareKeyStore):
             raise KeyStoreError("store unusable: %s" % e)
 
     def describe(self):
-        return self._medium.describe()
+        if self._chip is None:
+            return self._medium.describe()
+        if self._in_chip is None:
+            return "ATECC608 does not hold an ES256 key of this store: ES256 tokens are " \
+                "refused; other keys: " + self._medium.describe()
+        return self._chip.describe()
+
+    def verify(self, handle, alg, tbs, sig):
+        if self._chip is None or handle.alg != cose.ALG_ES256:
+            return super().verify(handle, alg, tbs, sig)
+        if handle.slot != self._in_chip:
+            raise VerifyError("ES256 key %s is not the one in the ATECC608" % hex_kid(handle.kid))
+        return self._chip.verify(handle, alg, tbs, sig)
 
     def status(self):
         """What the store holds and how it is protected: never key bytes."""
@@ -58,7 +78,8 @@ class PersistentKeyStore(SoftwareKeyStore):
         for h, (key, table) in zip(self._handles, self._keys):
             keys.append({"kid": hex_kid(h.kid), "alg": h.alg, "kty": h.kty, "issuer": h.issuer,
                          "fingerprint": fingerprint(key), "table": table is not None})
-        return {"backend": self._medium.name, "protection": self.describe(),
+        return {"backend": "atecc608" if self._chip else self._medium.name,
+                "protection": self.describe(),
                 "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
                 "keys": keys, "config": s["config"] if s else None}
 
@@ -86,12 +107,16 @@ class PersistentKeyStore(SoftwareKeyStore):
                 return self.status()  # idempotent: the store already holds this
             if old["sealed"]:
                 bundles.check_proof(old["owner"], bundle, proof, challenge)
+        if self._chip is not None:
+            self._to_chip(keys)
         self._write(state, keys)
         return self.status()
 
     def seal(self):
         """Refuse every change from now on, except an authenticated provision()."""
         s = self._provisioned("seal")
+        if self._in_chip is not None:
+            self._chip.lock_slot(self._chip.slot)  # for good: the AS key cannot be swapped
         if not s["sealed"]:
             s = dict(s)
             s["sealed"] = True
@@ -140,6 +165,26 @@ class PersistentKeyStore(SoftwareKeyStore):
                                 % what)
         return s
 
+    def _chip_key(self):
+        """The P-256 point in the chip's slot, or None when it holds none."""
+        try:
+            x, y = self._chip.read_public_key(self._chip.slot)
+        except (KeyStoreError, OSError):  # no key there, or no chip answering
+            return None
+        return int.from_bytes(x, "big"), int.from_bytes(y, "big")
+
+    def _to_chip(self, keys):
+        """Put the ES256 key into the chip unless it is there already (a locked slot with
+        another key refuses: KeyStoreError, and nothing is written)."""
+        es256 = [k for k in keys if k.alg == cose.ALG_ES256]
+        if len(es256) > 1:
+            raise KeyStoreError("the ATECC608 holds one ES256 key, the bundle has %d"
+                                % len(es256))
+        if es256 and es256[0].public != self._chip_key():
+            x, y = es256[0].public
+            self._chip.provision_public_key(self._chip.slot, x.to_bytes(32, "big"),
+                                            y.to_bytes(32, "big"))
+
     def _stored_table(self, key):
         """The table already stored for this ES256 key: building one takes a while on a board."""
         if self._state is not None:
@@ -165,12 +210,20 @@ class PersistentKeyStore(SoftwareKeyStore):
         self._keys = []
         self._handles = []
         for entry, key in zip(state["keys"], keys):
-            table = entry["table"]
+            table = None if self._chip else entry["table"]  # the chip needs no table
             try:
                 self.add(key, entry["iss"], table)
             except DecodeError:
                 # A table of another geometry (firmware update): it is derived from the key,
                 # so rebuild it; the next write stores it.
+                from microace.crypto import p256
+
                 entry["table"] = p256.make_table(key.public)
                 self.add(key, entry["iss"], entry["table"])
         self._state = state
+        if self._chip is not None:
+            point = self._chip_key()
+            self._in_chip = None
+            for i, (key, _) in enumerate(self._keys):
+                if key.alg == cose.ALG_ES256 and key.public == point:
+                    self._in_chip = i

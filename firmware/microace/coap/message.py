@@ -1,0 +1,222 @@
+"""CoAP messages (RFC 7252 §3): a strict decoder for untrusted datagrams and an encoder.
+
+decode() raises DecodeError with one reason per message format error:
+  "truncated header"  fewer than the 4 fixed bytes
+  "version"           version is not 1 (§3: such messages are silently ignored)
+  "token length"      TKL 9-15 (reserved)
+  "truncated token"   the datagram ends inside the token
+  "reserved delta"    option delta nibble 15 without length nibble 15 (§3.1)
+  "reserved length"   option length nibble 15 without delta nibble 15
+  "option past end"   an extended delta/length byte or an option value runs past the end
+  "option number"     the option number climbs above 65535
+  "empty payload"     a payload marker followed by nothing (§3)
+  "non-empty empty"   code 0.00 with a token, options or payload (§4.1)
+Option values and the payload come back as bytes; options stay in message order.
+"""
+
+from micropython import const
+
+from microace.cbor import _utf8_valid
+from microace.coap.options import URI_PATH, URI_QUERY
+from microace.errors import DecodeError
+
+# Message types (RFC 7252 §3)
+CON = const(0)
+NON = const(1)
+ACK = const(2)
+RST = const(3)
+
+_MARKER = const(0xFF)
+
+
+class Message:
+    """One CoAP message; options is a list of (number, value bytes), in message order."""
+
+    def __init__(self, code=0, payload=b"", options=None, token=b"", type=CON, mid=0):
+        self.type = type
+        self.code = code
+        self.mid = mid
+        self.token = token
+        self.options = [] if options is None else options
+        self.payload = payload
+
+    def opt(self, number, default=None):
+        """The first value of option `number`, else default."""
+        for n, value in self.options:
+            if n == number:
+                return value
+        return default
+
+    def opts(self, number):
+        """All values of a repeatable option (Uri-Path, ETag…), in order."""
+        return [value for n, value in self.options if n == number]
+
+    def uint(self, number, default=None):
+        """A uint option (Content-Format, Max-Age, Size1, Block…) as an int, else default.
+
+        Every uint option in the registry is at most 4 bytes; a longer value is treated as
+        absent, as RFC 7252 §5.4.3 says for values of the wrong length.
+        """
+        value = self.opt(number)
+        if value is None or len(value) > 4:
+            return default
+        return uint_decode(value)
+
+    def add(self, number, value):
+        """Append an option: bytes, str (UTF-8) or int (uint). Returns self, for chaining."""
+        if isinstance(value, int):
+            value = uint_encode(value)
+        elif isinstance(value, str):
+            value = value.encode()
+        self.options.append((number, value))
+        return self
+
+    def path(self):
+        """The Uri-Path as '/a/b' ('/' when there is none), the key to look resources up.
+
+        Segments are UTF-8 (else DecodeError); a '/' or '%' inside a segment is
+        percent-encoded (RFC 7252 §6.5 step 8), so one segment "a/b" cannot pose as two.
+        """
+        return "/" + "/".join(_escape(_text(v)) for v in self.opts(URI_PATH))
+
+    def query(self):
+        """The Uri-Query options as a list of str (UTF-8, else DecodeError)."""
+        return [_text(v) for v in self.opts(URI_QUERY)]
+
+
+def _text(value):
+    try:
+        text = value.decode()
+    except UnicodeError:
+        raise DecodeError("invalid utf-8")
+    # Same length means ASCII; else the full RFC 3629 check (MicroPython's decode is lax).
+    if len(text) != len(value) and not _utf8_valid(value, 0, len(value)):
+        raise DecodeError("invalid utf-8")
+    return text
+
+
+def _escape(segment):
+    if "%" in segment or "/" in segment:
+        segment = segment.replace("%", "%25").replace("/", "%2F")
+    return segment
+
+
+def uint_encode(number):
+    """Shortest big-endian bytes for a uint option; 0 is empty (RFC 7252 §3.2)."""
+    if number < 0 or number > 0xFFFFFFFF:
+        raise ValueError("uint option out of range")
+    size = 0
+    while number >> (8 * size):
+        size += 1
+    return number.to_bytes(size, "big")
+
+
+def uint_decode(value):
+    """A uint option value (leading zero bytes allowed) as an int."""
+    return int.from_bytes(value, "big")
+
+
+def decode(buf):
+    """Datagram -> Message; DecodeError(reason) for every format error (see module doc)."""
+    end = len(buf)
+    if end < 4:
+        raise DecodeError("truncated header")
+    first = buf[0]
+    if first >> 6 != 1:
+        raise DecodeError("version")
+    pos = 4 + (first & 0x0F)
+    if pos > 12:
+        raise DecodeError("token length")
+    if pos > end:
+        raise DecodeError("truncated token")
+    code = buf[1]
+    if code == 0 and end > 4:
+        raise DecodeError("non-empty empty")
+    msg = Message(code, b"", [], bytes(buf[4:pos]), (first >> 4) & 3, buf[2] << 8 | buf[3])
+    options = msg.options
+    number = 0
+    while pos < end:
+        byte = buf[pos]
+        pos += 1
+        if byte == _MARKER:
+            if pos == end:
+                raise DecodeError("empty payload")
+            msg.payload = bytes(buf[pos:])
+            break
+        delta = byte >> 4
+        length = byte & 0x0F
+        if delta >= 13:
+            if delta == 15:
+                raise DecodeError("reserved delta")
+            pos, delta = _extended(buf, pos, end, delta)
+        if length >= 13:
+            if length == 15:
+                raise DecodeError("reserved length")
+            pos, length = _extended(buf, pos, end, length)
+        number += delta
+        if number > 0xFFFF:
+            raise DecodeError("option number")
+        if length > end - pos:
+            raise DecodeError("option past end")
+        options.append((number, bytes(buf[pos : pos + length])))
+        pos += length
+    return msg
+
+
+def _extended(buf, pos, end, nibble):
+    """Read an extended option delta or length (nibble 13: +1 byte, 14: +2 bytes)."""
+    if nibble == 13:
+        if pos >= end:
+            raise DecodeError("option past end")
+        return pos + 1, buf[pos] + 13
+    if pos + 2 > end:
+        raise DecodeError("option past end")
+    return pos + 2, (buf[pos] << 8 | buf[pos + 1]) + 269
+
+
+def encode(msg):
+    """Message -> datagram bytes. Options go out sorted by number (stable for repeats)."""
+    token = msg.token
+    if len(token) > 8:
+        raise ValueError("token longer than 8 bytes")
+    out = bytearray(4)
+    out[0] = 0x40 | (msg.type & 3) << 4 | len(token)
+    out[1] = msg.code
+    out[2] = msg.mid >> 8
+    out[3] = msg.mid & 0xFF
+    out += token
+    options = msg.options
+    for i in range(1, len(options)):
+        if options[i][0] < options[i - 1][0]:
+            # MicroPython's sort is not stable: keep repeats in order by their index.
+            order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
+            options = [options[k] for k in order]
+            break
+    number = 0
+    for n, value in options:
+        delta = n - number
+        number = n
+        length = len(value)
+        out.append(_nibble(delta) << 4 | _nibble(length))
+        _extend(out, delta)
+        _extend(out, length)
+        out += value
+    if msg.payload:
+        out.append(_MARKER)
+        out += msg.payload
+    return bytes(out)
+
+
+def _nibble(n):
+    return n if n < 13 else (13 if n < 269 else 14)
+
+
+def _extend(out, n):
+    if n >= 269:
+        n -= 269
+        if n > 0xFFFF:
+            raise ValueError("option number or length too large")
+        out.append(n >> 8)
+        out.append(n & 0xFF)
+    elif n >= 13:
+        out.append(n - 13)

@@ -1,0 +1,220 @@
+"""A CoAP server (RFC 7252) on one UDP socket under asyncio.
+
+The handler gets each request once, whole, and returns the response:
+
+    async def handler(request, remote) -> Message   # or a plain function
+        return Message(codes.CONTENT, b"21.5").add(options.CONTENT_FORMAT, formats.TEXT_PLAIN)
+
+`remote` is the client's address as the socket gives it (opaque, hashable). The server fills
+in the response's type, message ID and token, and in order before the handler:
+  - answers 4.13 with Size1 to a request larger than 1280 bytes (send it block-wise);
+  - drops datagrams it cannot use: a malformed CON gets a RST, anything else malformed is
+    ignored; ACK, RST and responses from clients are ignored, a CON ping (0.00) gets a RST;
+  - answers a duplicate (same remote and message ID) from the dedup cache (§4.5);
+  - answers 4.02 to a CON request with a critical option neither it nor the handler understands
+    (§5.4.1; such a NON is rejected silently);
+  - reassembles Block1 uploads (block.py), answering 2.31 until the body is whole;
+  - answers GET /.well-known/core (RFC 6690) from the links registered with add_link().
+A handler that raises gets 5.00. Nothing raises out of the loop: every datagram is handled
+inside a catch-all, and the counters say what happened.
+"""
+
+import asyncio
+import os
+import socket
+
+from micropython import const
+
+from microace.coap import codes
+from microace.coap.block import Reassembler
+from microace.coap.dedup import Dedup
+from microace.coap.formats import LINK_FORMAT
+from microace.coap.message import ACK, CON, NON, Message, decode, encode
+from microace.coap.options import (
+    BLOCK1,
+    CONTENT_FORMAT,
+    SIZE1,
+    URI_HOST,
+    URI_PATH,
+    URI_PORT,
+    URI_QUERY,
+    critical,
+)
+from microace.errors import DecodeError
+
+_DATAGRAM = const(1280)  # the largest datagram taken (IPv6 minimum MTU); 1024-byte blocks fit
+_WELL_KNOWN = (b".well-known", b"core")
+
+# Critical options the server itself processes, with their value lengths (RFC 7252 §5.10,
+# RFC 7959 §2.1) and whether they may repeat. Uri-Host and Uri-Port name this server; one
+# virtual host accepts any value.
+_UNDERSTOOD = {URI_HOST: (1, 255, False), URI_PORT: (0, 2, False),
+               URI_PATH: (0, 255, True), URI_QUERY: (0, 255, True), BLOCK1: (0, 3, False)}
+
+
+async def _readable(sock):
+    """Wait until the socket has a datagram: asyncio's I/O queue, the one place that knows it."""
+    yield asyncio.core._io_queue.queue_read(sock)
+
+
+class Server:
+    """Serve `handler` on `bind` (host, port). `critical`: the critical option numbers the
+    handler processes itself (e.g. options.OSCORE); the rest are answered 4.02."""
+
+    def __init__(self, handler, bind=("127.0.0.1", 5683), critical=(), dedup=None,
+                 blocks=None):
+        self.handler = handler
+        self.bind = bind
+        self.understood = critical
+        self.dedup = dedup or Dedup()
+        self.blocks = blocks or Reassembler()
+        self.links = []  # [(path, attributes)] for /.well-known/core
+        self.sock = None
+        self._mid = int.from_bytes(os.urandom(2), "big")
+        # What happened to the datagrams received:
+        self.received = 0
+        self.malformed = 0  # not a CoAP message: RST for a CON, else dropped
+        self.ignored = 0  # ACK, RST, pings, responses, rejected NON
+        self.duplicates = 0  # answered from the dedup cache
+        self.errors = 0  # the handler or the server raised (5.00 or nothing sent)
+
+    def add_link(self, path, attributes=""):
+        """List a resource in /.well-known/core: add_link("/temp", 'rt="temperature";ct=0')."""
+        self.links.append((path, attributes))
+
+    def open(self):
+        """Bind the socket now (serve() does it when needed), so a taken port fails early."""
+        if self.sock is None:
+            host, port = self.bind
+            family, _, _, _, address = socket.getaddrinfo(host, port)[0]
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.bind(address)
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                raise
+            self.sock = sock
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    async def serve(self):
+        """Answer datagrams until cancelled."""
+        self.open()
+        sock = self.sock
+        try:
+            while True:
+                await _readable(sock)
+                try:
+                    data, remote = sock.recvfrom(_DATAGRAM + 1)
+                except OSError:  # nothing there after all, or an ICMP error surfaced
+                    continue
+                try:
+                    out = await self.datagram(data, remote)
+                    if out:
+                        sock.sendto(out, remote)
+                except Exception:  # noqa: BLE001 - the loop must survive anything
+                    self.errors += 1
+        finally:
+            self.close()
+
+    async def datagram(self, data, remote):
+        """One received datagram -> the datagram to send back, or None."""
+        self.received += 1
+        too_large = len(data) > _DATAGRAM
+        if too_large:  # cut by the receive buffer: only the header and token are whole
+            data = data[: 4 + (data[0] & 0x0F)]
+        try:
+            request = decode(data)
+        except DecodeError:
+            self.malformed += 1
+            # §4.2: reject a CON with RST when its Message ID is readable; §3: ignore an
+            # unknown version.
+            if len(data) >= 4 and data[0] >> 4 == 0x4 | CON:
+                return bytes((0x70, 0, data[2], data[3]))
+            return None
+        kind = request.type
+        if kind >= ACK or request.code == 0 or request.code >> 5:
+            # No request of ours is outstanding: ACK/RST/responses match nothing; a CON
+            # ping or response is rejected with RST (§4.2, §4.3).
+            self.ignored += 1
+            if kind == CON:
+                return bytes((0x70, 0, data[2], data[3]))
+            return None
+        cached = self.dedup.get(remote, request.mid)
+        if cached is not None:
+            self.duplicates += 1
+            return cached
+        if too_large:  # RFC 7959 §2.9.3: Size1 says how large a body (sent block-wise) can be
+            response = Message(codes.REQUEST_ENTITY_TOO_LARGE).add(SIZE1, self.blocks.max_body)
+            out = self._encode(response, request)
+        else:
+            out = await self._respond(request, remote)
+        self.dedup.put(remote, request.mid, out if kind == CON else b"")
+        return out
+
+    async def _respond(self, request, remote):
+        """The encoded response to a new request (b"" when a NON gets none)."""
+        try:
+            if self._bad_option(request):
+                if request.type == NON:  # §5.4.1: a NON is rejected, silently
+                    self.ignored += 1
+                    return b""
+                return self._encode(Message(codes.BAD_OPTION), request)
+            block1 = request.opt(BLOCK1)
+            if block1 is None:
+                response = await self._dispatch(request, remote)
+            else:
+                whole, response = self.blocks.feed(request, remote)
+                if response is None:
+                    response = await self._dispatch(whole, remote)
+                    # RFC 7959 §2.3: the final response carries the last block's Block1.
+                    response = Message(response.code, response.payload,
+                                       response.options + [(BLOCK1, block1)])
+            return self._encode(response, request)
+        except Exception:  # noqa: BLE001 - a failing handler costs one 5.00, not the loop
+            self.errors += 1
+            return self._encode(Message(codes.INTERNAL_SERVER_ERROR), request)
+
+    async def _dispatch(self, request, remote):
+        if request.opts(URI_PATH) == list(_WELL_KNOWN):
+            if request.code != codes.GET:
+                return Message(codes.METHOD_NOT_ALLOWED)
+            return Message(codes.CONTENT, self._link_format()).add(CONTENT_FORMAT, LINK_FORMAT)
+        response = self.handler(request, remote)
+        if not isinstance(response, Message):
+            response = await response
+        return response
+
+    def _link_format(self):
+        """RFC 6690 §2: </path>;attr,… for every registered link."""
+        return ",".join("<%s>%s%s" % (path, ";" if attrs else "", attrs)
+                        for path, attrs in self.links).encode()
+
+    def _bad_option(self, request):
+        """The first critical option this server cannot process (§5.4.1), else 0. A known
+        option with a wrong length or repeated when it may not be counts as unknown (§5.4.3,
+        §5.4.5)."""
+        previous = 0
+        for number, value in request.options:
+            if critical(number) and number not in self.understood:
+                rule = _UNDERSTOOD.get(number)
+                if rule is None or not rule[0] <= len(value) <= rule[1]:
+                    return number
+                if number == previous and not rule[2]:  # repeats are adjacent (§3.1)
+                    return number
+            previous = number
+        return 0
+
+    def _encode(self, response, request):
+        """Piggy-back on the ACK of a CON (same MID); a NON gets a NON with a new MID (§5.2)."""
+        if request.type == CON:
+            kind, mid = ACK, request.mid
+        else:
+            kind = NON
+            self._mid = mid = (self._mid + 1) & 0xFFFF
+        return encode(Message(response.code, response.payload, response.options,
+                              request.token, kind, mid))
