@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from microace_host.firmware import build_mpy
 from microace_host.keys import verification_key
-from microace_host.unix_port import FIRMWARE, micropython_binary
+from microace_host.firmware import FIRMWARE
+from microace_host.unix_port import micropython_binary, micropython_env
 
 HERE = Path(__file__).resolve().parent
 AUDIENCE = "sensor4711"
@@ -180,7 +181,7 @@ def heap_k(heap):
 def run_micropython(script, stdin, heap, path, timeout=300):
     """Run bench/SCRIPT with `stdin` (JSON-encoded) -> (its last stdout line or None, error)."""
     argv = [micropython_binary(), "-X", "heapsize=" + heap, str(HERE / script)]
-    env = dict(os.environ, MICROPYPATH=str(path))
+    env = micropython_env(path)
     proc = subprocess.run(argv, input=json.dumps(stdin), capture_output=True, text=True,
                           env=env, timeout=timeout)
     lines = proc.stdout.strip().splitlines()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from microace_host.unix_port import micropython_binary, micropython_env
 from mp_harness import DeviceRepl, MicroPython, MicroPythonError, UnixPortRepl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,10 +74,8 @@ def run_micropython(code, path, heap="32k", timeout=120):
     Fails the test with MicroPython's output when the code raises."""
     import subprocess
 
-    from mp_harness import micropython_binary
-
     done = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code],
-                          env=dict(os.environ, MICROPYPATH=str(path)), capture_output=True,
+                          env=micropython_env(path), capture_output=True,
                           text=True, timeout=timeout)
     assert done.returncode == 0, "MicroPython (heap %s) failed:\n%s%s" % (
         heap, done.stdout, done.stderr)

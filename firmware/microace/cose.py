@@ -39,11 +39,12 @@ KTY_SYMMETRIC = const(4)
 
 #         alg: (structure,    kty,           key, nonce, tag)
 ALGORITHMS = {
-    -7: (TAG_SIGN1, KTY_EC2, 0, 0, 64),  # ES256 (RFC 9053 §2.1)
-    -8: (TAG_SIGN1, KTY_OKP, 0, 0, 64),  # EdDSA with Ed25519 (RFC 9053 §2.2)
-    4: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 8),  # HMAC 256/64 (RFC 9053 §3.1)
-    5: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 32),  # HMAC 256/256
-    10: (TAG_ENCRYPT0, KTY_SYMMETRIC, 16, 13, 8),  # AES-CCM-16-64-128 (RFC 9053 §4.2)
+    ALG_ES256: (TAG_SIGN1, KTY_EC2, 0, 0, 64),  # ES256 (RFC 9053 §2.1)
+    ALG_EDDSA: (TAG_SIGN1, KTY_OKP, 0, 0, 64),  # EdDSA with Ed25519 (RFC 9053 §2.2)
+    ALG_HMAC256_64: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 8),  # HMAC 256/64 (RFC 9053 §3.1)
+    ALG_HMAC256_256: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 32),  # HMAC 256/256
+    # AES-CCM (RFC 9053 §4.2): AES-CCM-L-M-keybits, L = 16 or 64 bits, M = tag bits
+    ALG_AES_CCM_16_64_128: (TAG_ENCRYPT0, KTY_SYMMETRIC, 16, 13, 8),  # AES-CCM-16-64-128
     11: (TAG_ENCRYPT0, KTY_SYMMETRIC, 32, 13, 8),  # AES-CCM-16-64-256
     12: (TAG_ENCRYPT0, KTY_SYMMETRIC, 16, 7, 8),  # AES-CCM-64-64-128
     13: (TAG_ENCRYPT0, KTY_SYMMETRIC, 32, 7, 8),  # AES-CCM-64-64-256
@@ -150,10 +151,6 @@ class Message:
         self.protected = protected
         self.unprotected = unprotected
         self.payload = payload
-
-    def header(self, label):
-        v = self.protected.get(label)
-        return self.unprotected.get(label) if v is None else v
 
 
 def _split(obj):

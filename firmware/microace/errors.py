@@ -39,3 +39,24 @@ class NotInScopeError(MicroaceError):
 
 class MethodNotInScopeError(MicroaceError):
     """The token covers the resource but not this method (4.05)."""
+
+
+# OSCORE (RFC 8613 §8.2, DESIGN.md response codes)
+class BadOptionError(DecodeError):
+    """The OSCORE option, the COSE object or the decrypted request is malformed (4.02)."""
+
+
+class UnknownContextError(MicroaceError):
+    """No security context matches the request's kid (and kid context) (4.01)."""
+
+
+class ReplayError(MicroaceError):
+    """The request's Partial IV was seen before or is older than the replay window (4.01)."""
+
+
+class DecryptError(MicroaceError):
+    """The request does not decrypt under the recipient key (4.00)."""
+
+
+class ContextExhaustedError(MicroaceError):
+    """The sender sequence number is used up or refused; the context must be replaced (5.03)."""

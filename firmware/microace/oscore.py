@@ -13,27 +13,8 @@ from micropython import const
 from microace import cbor
 from microace.crypto import aes_ccm
 from microace.crypto.hkdf import hkdf_expand, hkdf_extract
-from microace.errors import DecodeError, MicroaceError, VerifyError
-
-
-class BadOptionError(DecodeError):
-    """The OSCORE option, the COSE object or the decrypted request is malformed (4.02)."""
-
-
-class UnknownContextError(MicroaceError):
-    """No security context matches the request's kid (and kid context) (4.01)."""
-
-
-class ReplayError(MicroaceError):
-    """The request's Partial IV was seen before or is older than the replay window (4.01)."""
-
-
-class DecryptError(MicroaceError):
-    """The request does not decrypt under the recipient key (4.00)."""
-
-
-class ContextExhaustedError(MicroaceError):
-    """The sender sequence number is used up or refused; the context must be replaced (5.03)."""
+from microace.errors import (BadOptionError, ContextExhaustedError, DecodeError, DecryptError,
+                             ReplayError, UnknownContextError, VerifyError)
 
 
 # COSE Algorithms registry: the one AEAD (RFC 9053 §4.2) and its sizes.
@@ -124,6 +105,7 @@ class Context:
         self.ssn = 0
         self.ssn_hook = None
         self.window_size = window
+        self._window_mask = (1 << window) - 1
         self._window_top = -1  # highest Partial IV accepted; -1: none yet
         self._window_seen = 0  # bit i set: Partial IV top - i was accepted
 
@@ -184,8 +166,7 @@ class Context:
             if shift >= self.window_size:
                 self._window_seen = 1
             else:
-                self._window_seen = ((self._window_seen << shift) | 1) & (
-                    (1 << self.window_size) - 1)
+                self._window_seen = ((self._window_seen << shift) | 1) & self._window_mask
             self._window_top = n
         else:
             self._window_seen |= 1 << (top - n)
@@ -375,7 +356,9 @@ def _decode_plaintext(plaintext):
         if at + size > end:
             raise BadOptionError("inner option truncated")
         number += delta
-        if number in CLASS_U_ONLY[1:]:
+        if number > 0xFFFF:
+            raise BadOptionError("inner option number above 65535")
+        if number in CLASS_U_ONLY:
             raise BadOptionError("Class U option inside OSCORE")  # §4.1: never inner
         options.append((number, plaintext[at:at + size]))
         at += size

@@ -21,7 +21,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from .firmware import compiled
-from .unix_port import UnixPortError, micropython_binary
+from .unix_port import UnixPortError, micropython_binary, micropython_env
 
 BOARDS = Path(__file__).resolve().parents[2] / "boards"
 UNIX_PREFIX = "unix:"
@@ -117,7 +117,7 @@ class Board:
         # No secret here: argv and environment name only the binary and the firmware path.
         process = subprocess.Popen(
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
-            cwd=state_dir, env=dict(os.environ, MICROPYPATH=str(compiled())),
+            cwd=state_dir, env=micropython_env(compiled()),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)  # one process group: socat and the unix port die together
         dev = cls(target, None, config, process, pty_dir)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .firmware import FIRMWARE, PACKAGE, compiled
+from .firmware import PACKAGE, compiled
 
 
 class UnixPortError(Exception):
@@ -22,13 +22,19 @@ def micropython_binary():
     return found
 
 
+def micropython_env(path):
+    """Environment for the unix port with `path` first on its module path; `.frozen` keeps
+    the modules frozen into the binary (asyncio) importable."""
+    return dict(os.environ, MICROPYPATH="%s:.frozen" % path)
+
+
 def run_script(name, stdin_text, heap=None, timeout=60):
     """Run host_tools/microace_host/mp/NAME with the compiled firmware on its path -> stdout."""
     argv = [micropython_binary()]
     if heap:
         argv += ["-X", "heapsize=" + heap]
     argv.append(str(PACKAGE / "mp" / name))
-    env = dict(os.environ, MICROPYPATH=str(compiled()))
+    env = micropython_env(compiled())
     proc = subprocess.run(argv, input=stdin_text, capture_output=True, text=True, env=env,
                           timeout=timeout)
     if proc.returncode != 0:

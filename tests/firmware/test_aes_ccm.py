@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from conftest import run_micropython, skip_if_out_of_memory, vector_file
-from mp_harness import FIRMWARE
 
 # COSE AES-CCM algorithms (RFC 9053 §4.2): alg -> (key, nonce, tag) sizes in bytes.
 COSE_CCM = {10: (16, 13, 8), 11: (32, 13, 8), 12: (16, 7, 8), 13: (32, 7, 8),
@@ -137,7 +136,7 @@ def test_nist_ccm(mp, name, count):
 def test_against_cryptography(mp):
     """Every nonce/tag/key size, payload and AAD lengths around block boundaries."""
     rng = random.Random(3610)
-    rows, expected = [], []
+    rows = []
     for key_len in (16, 32):
         for nonce_len in range(7, 14):
             for tag_len in range(4, 17, 2):
@@ -231,8 +230,8 @@ def _ccm_digest(nonce, aad_len, msg_len):
         "DecodeError", None)
 
 
-def test_1k_ccm_and_hkdf_at_32k_heap():
-    """A fresh `micropython -X heapsize=32k` runs HKDF and a 1 KB CCM round trip."""
+def test_1k_ccm_and_hkdf_at_32k_heap(mpy_firmware):
+    """A fresh `micropython -X heapsize=32k` runs HKDF and a 1 KB CCM round trip (.mpy)."""
     script = """
 from microace.crypto.aes_ccm import encrypt, decrypt
 from microace.crypto.hkdf import hkdf
@@ -243,7 +242,7 @@ assert decrypt(key, bytes(range(13)), b'aad', data, 8) == msg
 print(key.hex())
 print(data.hex())
 """
-    key_hex, data_hex = run_micropython(script, FIRMWARE, heap="32k").split()
+    key_hex, data_hex = run_micropython(script, mpy_firmware, heap="32k").split()
     key = HKDF(hashes.SHA256(), 16, b"master salt", b"key").derive(b"master secret")
     assert key_hex == key.hex()
     assert data_hex == AESCCM(key, 8).encrypt(bytes(range(13)), bytes(range(256)) * 4, b"aad").hex()

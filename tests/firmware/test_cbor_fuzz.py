@@ -18,7 +18,7 @@ from unittest import mock
 import cbor2
 import cbor2._decoder
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from test_cbor import CHUNK_CHARS, TAG_TYPES, decode_all, run_lines, setup_helpers, wire
@@ -26,7 +26,9 @@ from test_cbor import CHUNK_CHARS, TAG_TYPES, decode_all, run_lines, setup_helpe
 STRICTER = {"indefinite length or break", "duplicate map key", "map key type",
             "unsupported simple value", "too deep", "too many items"}
 
+# No shrinking: a failure names the exact input already, and shrinking a batch takes minutes.
 FUZZ = settings(max_examples=25, derandomize=True, database=None, deadline=None,
+                phases=(Phase.explicit, Phase.generate),
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -20,6 +20,8 @@ from aiocoap.numbers import Code, OptionNumber
 from aiocoap.numbers.types import Type
 from aiocoap.optiontypes import OpaqueOption, StringOption
 
+from conftest import run_micropython
+
 SETUP = """
 from microace.coap.message import Message, decode, encode, uint_encode, uint_decode
 from microace.errors import DecodeError
@@ -59,8 +61,12 @@ def blob(options):
     return b"".join(n.to_bytes(2, "big") + len(v).to_bytes(2, "big") + v for n, v in options)
 
 
+# Results come back as text: keep each batch small enough for a 48 KB heap.
+LIMIT = 800
+
+
 def decode_all(codec, datagrams):
-    return codec.map("_dec", [(d,) for d in datagrams])
+    return codec.map("_dec", [(d,) for d in datagrams], limit=LIMIT)
 
 
 # --- exact encodings ----------------------------------------------------------------------
@@ -72,7 +78,8 @@ EXACT = [
     ((2, 0, 7, b"", [], b""), "60000007"),
     ((3, 0, 7, b"", [], b""), "70000007"),
     # delta 11 (Uri-Path) twice, then delta 1 (Content-Format 12) with an empty uint (0)
-    ((0, 2, 1, b"t", [(11, b"a"), (11, b"bc"), (12, b"")], b""), "41020001" "74" "b161" "026263" "10"),
+    ((0, 2, 1, b"t", [(11, b"a"), (11, b"bc"), (12, b"")], b""),
+     "41020001" "74" "b161" "026263" "10"),
     # delta 12 fits the nibble; delta 13 needs the 1-byte extension (value 0)
     ((0, 1, 1, b"", [(12, b"x")], b""), "40010001" "c178"),
     ((0, 1, 1, b"", [(13, b"x")], b""), "40010001" "d10078"),
@@ -203,13 +210,13 @@ def test_we_encode_aiocoap_decodes_and_bytes_agree(codec):
         rng.shuffle(options)  # our encoder sorts them; repeats keep their relative order
         rows.append((kind, code, mid, token, blob(options), payload))
         wanted.append((kind, code, mid, token, sorted(options, key=lambda o: o[0]), payload))
-    encoded = codec.map("_enc", rows)
+    encoded = codec.map("_enc", rows, limit=LIMIT)
     for want, ours in zip(wanted, encoded):
         assert aiocoap_fields(aiocoap_decode(ours)) == want
     assert len(encoded) == 400
     # byte-for-byte, when the options are handed over in aiocoap's order
     unshuffled = [(k, c, m, t, blob(o), p) for k, c, m, t, o, p in map(aiocoap_fields, messages)]
-    assert codec.map("_enc", unshuffled[:150]) == [m.encode() for m in messages[:150]]
+    assert codec.map("_enc", unshuffled[:150], limit=LIMIT) == [m.encode() for m in messages[:150]]
 
 
 def _mutate(rng, datagram):
@@ -292,3 +299,42 @@ def _path(_, *segments):
                    "DecodeError:invalid utf-8"]
     assert codec.eval("Message(1).add(15, 'a=1').add(15, b'b').query()") == ["a=1", "b"]
     assert codec.eval("Message(1).add(11, 'x').add(4, b'1').add(4, b'2').opts(4)") == [b"1", b"2"]
+
+
+def test_one_datagram_in_a_32k_heap(mpy_firmware):
+    """Decode, read the path of and re-encode a full-size (1280-byte) datagram, .mpy build."""
+    msg = random_aiocoap_message(random.Random(1))
+    msg.opt.uri_path = ("caf\u00e9", "x")
+    msg.payload = bytes(1280 - len(msg.encode()) + len(msg.payload))
+    datagram = msg.encode()
+    assert len(datagram) == 1280
+    code = ("from binascii import unhexlify\n"
+            "from microace.coap.message import decode, encode\n"
+            "d = unhexlify(%r)\n"
+            "m = decode(d)\n"
+            "print(m.path(), encode(m) == d)\n" % datagram.hex())
+    assert run_micropython(code, mpy_firmware, heap="32k").split() == ["/caf\u00e9/x", "True"]
+
+
+def test_registries_agree_with_aiocoap(codec):
+    """codes.py and options.py against aiocoap's tables, name by name; formats.py against
+    aiocoap's media types."""
+    from aiocoap.numbers.contentformat import ContentFormat
+
+    tables = codec.eval("[{k: getattr(m, k) for k in dir(m) if k.isupper()} for m in "
+                        "(__import__('microace.coap.codes', None, None, ['x']),"
+                        " __import__('microace.coap.options', None, None, ['x']),"
+                        " __import__('microace.coap.formats', None, None, ['x']))]")
+    codes, options, formats = tables
+    assert {k: int(Code.__members__["iPATCH" if k == "IPATCH" else k]) for k in codes} == codes
+    assert {k: int(OptionNumber.__members__[k]) for k in options} == options
+    media = {"TEXT_PLAIN": "text/plain; charset=utf-8", "LINK_FORMAT": "application/link-format",
+             "OCTET_STREAM": "application/octet-stream", "JSON": "application/json",
+             "CBOR": "application/cbor", "CWT": "application/cwt",
+             "COSE_ENCRYPT0": 'application/cose; cose-type="cose-encrypt0"',
+             "COSE_MAC0": 'application/cose; cose-type="cose-mac0"',
+             "COSE_SIGN1": 'application/cose; cose-type="cose-sign1"',
+             "ACE_CBOR": "application/ace+cbor", "COSE_KEY": "application/cose-key",
+             "AIF_CBOR": "application/aif+cbor", "OSCORE": "application/oscore"}
+    assert {k: ContentFormat(v).media_type for k, v in formats.items()} == media
+    assert (len(codes), len(options), len(formats)) == (29, 25, 13)

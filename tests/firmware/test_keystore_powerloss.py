@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from keystore_util import ES, HS, MP_SETUP, OWNER, RAM_BLOCKS, bundle, key_bytes
-from mp_harness import micropython_binary
+from microace_host.unix_port import micropython_binary, micropython_env
 
 ITERATIONS = 150
 TIME_BUDGET = 40  # seconds for the kill loop, whatever the machine
@@ -108,7 +108,7 @@ def test_kill_during_writes(mpy_firmware, tmp_path):
     code = WRITER % {"es": key_bytes(ES), "sig": r.to_bytes(32, "big") + s.to_bytes(32, "big"),
                      "msg": MESSAGE, "owner": OWNER, "dir": str(state_dir)}
     argv = [micropython_binary(), "-X", "heapsize=256k", "-c", code]
-    env = dict(os.environ, MICROPYPATH=str(mpy_firmware))
+    env = micropython_env(mpy_firmware)
     rng = random.Random(20240611)
     deadline = time.monotonic() + TIME_BUDGET
     committed, in_flight = (0, -1, 0), None

@@ -46,7 +46,7 @@ def pack(num, more, szx):
 
 
 class Reassembler:
-    """Open Block1 transfers, each {key: [body so far, time of the last block]}."""
+    """Open Block1 transfers, each {key: [body buffer, bytes received, time of the last block]}."""
 
     def __init__(self, max_body=2048, max_transfers=2, timeout_ms=60_000, max_szx=6):
         self.max_body = max_body
@@ -75,33 +75,38 @@ class Reassembler:
             # §2.9.3 and §4: Size1 in a 4.13 tells the largest body this server takes.
             return None, Message(REQUEST_ENTITY_TOO_LARGE).add(SIZE1, self.max_body)
         if num == 0:
-            if more and state is None and len(self._transfers) >= self.max_transfers:
+            if not more:  # the whole body in one block: nothing to keep
+                return self._whole(request, request.payload), None
+            if state is None and len(self._transfers) >= self.max_transfers:
                 return None, Message(SERVICE_UNAVAILABLE).add(MAX_AGE, self._retry_after(now))
-            body = bytearray()
-        elif state is None or offset != len(state[0]):
+            # One buffer for the whole body, taken while the heap is not yet cut up by the
+            # blocks that are on their way; the body is copied out of it once at the end.
+            state = [bytearray(self.max_body), 0, now]
+        elif state is None or offset != state[1]:
             return None, Message(REQUEST_ENTITY_INCOMPLETE)  # §2.9.2: a block is missing
-        else:
-            body = state[0]
+        body = state[0]
+        end = offset + len(payload)
+        body[offset:end] = payload
         if not more:
-            if num:
-                body += payload
-                payload = bytes(body)
-            options = [o for o in request.options if o[0] != BLOCK1 and o[0] != SIZE1]
-            whole = Message(request.code, payload, options, request.token, request.type,
-                            request.mid)
-            return whole, None
-        body += payload
-        self._transfers[key] = [body, now]
+            return self._whole(request, bytes(memoryview(body)[:end])), None
+        state[1] = end
+        state[2] = now
+        self._transfers[key] = state
         # §2.3: acknowledge this block; a smaller SZX asks for smaller blocks from now on.
         return None, Message(CONTINUE).add(BLOCK1, pack(num, 1, min(szx, self.max_szx)))
 
+    def _whole(self, request, body):
+        """The request as the handler sees it: the whole body, no Block1 or Size1."""
+        options = [o for o in request.options if o[0] != BLOCK1 and o[0] != SIZE1]
+        return Message(request.code, body, options, request.token, request.type, request.mid)
+
     def _expire(self, now):
         stale = [k for k, t in self._transfers.items()
-                 if time.ticks_diff(now, t[1]) >= self.timeout_ms]
+                 if time.ticks_diff(now, t[2]) >= self.timeout_ms]
         for key in stale:
             del self._transfers[key]
 
     def _retry_after(self, now):
         """Seconds until the oldest open transfer times out (Max-Age of the 5.03)."""
-        idle = max(time.ticks_diff(now, t[1]) for t in self._transfers.values())
+        idle = max((time.ticks_diff(now, t[2]) for t in self._transfers.values()), default=0)
         return (self.timeout_ms - idle + 999) // 1000

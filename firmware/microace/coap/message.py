@@ -16,7 +16,6 @@ Option values and the payload come back as bytes; options stay in message order.
 
 from micropython import const
 
-from microace.cbor import _utf8_valid
 from microace.coap.options import URI_PATH, URI_QUERY
 from microace.errors import DecodeError
 
@@ -89,9 +88,13 @@ def _text(value):
         text = value.decode()
     except UnicodeError:
         raise DecodeError("invalid utf-8")
-    # Same length means ASCII; else the full RFC 3629 check (MicroPython's decode is lax).
-    if len(text) != len(value) and not _utf8_valid(value, 0, len(value)):
-        raise DecodeError("invalid utf-8")
+    # Same length means ASCII; else the full RFC 3629 check (MicroPython's decode is lax),
+    # imported here so that ASCII-only servers need not load the CBOR module.
+    if len(text) != len(value):
+        from microace.cbor import _utf8_valid
+
+        if not _utf8_valid(value, 0, len(value)):
+            raise DecodeError("invalid utf-8")
     return text
 
 
@@ -175,16 +178,14 @@ def _extended(buf, pos, end, nibble):
 
 
 def encode(msg):
-    """Message -> datagram bytes. Options go out sorted by number (stable for repeats)."""
+    """Message -> datagram bytes. Options go out sorted by number (stable for repeats).
+    The pieces are joined once, so a large payload is copied once."""
     token = msg.token
     if len(token) > 8:
         raise ValueError("token longer than 8 bytes")
-    out = bytearray(4)
-    out[0] = 0x40 | (msg.type & 3) << 4 | len(token)
-    out[1] = msg.code
-    out[2] = msg.mid >> 8
-    out[3] = msg.mid & 0xFF
-    out += token
+    mid = msg.mid
+    parts = [bytes((0x40 | (msg.type & 3) << 4 | len(token), msg.code, mid >> 8, mid & 0xFF)),
+             token]
     options = msg.options
     for i in range(1, len(options)):
         if options[i][0] < options[i - 1][0]:
@@ -194,29 +195,29 @@ def encode(msg):
             break
     number = 0
     for n, value in options:
-        delta = n - number
+        head = [_nibble(n - number) << 4 | _nibble(len(value))]
+        _extend(head, n - number)
+        _extend(head, len(value))
         number = n
-        length = len(value)
-        out.append(_nibble(delta) << 4 | _nibble(length))
-        _extend(out, delta)
-        _extend(out, length)
-        out += value
+        parts.append(bytes(head))
+        parts.append(bytes(value))  # no copy for bytes; bytearray/memoryview are copied
     if msg.payload:
-        out.append(_MARKER)
-        out += msg.payload
-    return bytes(out)
+        parts.append(b"\xff")
+        parts.append(bytes(msg.payload))
+    return b"".join(parts)
 
 
 def _nibble(n):
     return n if n < 13 else (13 if n < 269 else 14)
 
 
-def _extend(out, n):
+def _extend(head, n):
+    """Append the extended delta or length bytes of the option header (§3.1)."""
     if n >= 269:
         n -= 269
         if n > 0xFFFF:
             raise ValueError("option number or length too large")
-        out.append(n >> 8)
-        out.append(n & 0xFF)
+        head.append(n >> 8)
+        head.append(n & 0xFF)
     elif n >= 13:
-        out.append(n - 13)
+        head.append(n - 13)

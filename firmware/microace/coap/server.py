@@ -1,16 +1,17 @@
 """A CoAP server (RFC 7252) on one UDP socket under asyncio.
 
-The handler gets each request once, whole, and returns the response:
+The handler gets each request once, whole, and returns the response; requests are handled one
+at a time, in the order they arrive:
 
     async def handler(request, remote) -> Message   # or a plain function
         return Message(codes.CONTENT, b"21.5").add(options.CONTENT_FORMAT, formats.TEXT_PLAIN)
 
 `remote` is the client's address as the socket gives it (opaque, hashable). The server fills
 in the response's type, message ID and token, and in order before the handler:
-  - answers 4.13 with Size1 to a request larger than 1280 bytes (send it block-wise);
   - drops datagrams it cannot use: a malformed CON gets a RST, anything else malformed is
     ignored; ACK, RST and responses from clients are ignored, a CON ping (0.00) gets a RST;
   - answers a duplicate (same remote and message ID) from the dedup cache (§4.5);
+  - answers 4.13 with Size1 to a datagram over 1280 bytes (the body must come block-wise);
   - answers 4.02 to a CON request with a critical option neither it nor the handler understands
     (§5.4.1; such a NON is rejected silently);
   - reassembles Block1 uploads (block.py), answering 2.31 until the body is whole;
@@ -43,7 +44,7 @@ from microace.coap.options import (
 from microace.errors import DecodeError
 
 _DATAGRAM = const(1280)  # the largest datagram taken (IPv6 minimum MTU); 1024-byte blocks fit
-_WELL_KNOWN = (b".well-known", b"core")
+_WELL_KNOWN = [b".well-known", b"core"]
 
 # Critical options the server itself processes, with their value lengths (RFC 7252 §5.10,
 # RFC 7959 §2.1) and whether they may repeat. Uri-Host and Uri-Port name this server; one
@@ -108,16 +109,21 @@ class Server:
         try:
             while True:
                 await _readable(sock)
+                data = None
                 try:
                     data, remote = sock.recvfrom(_DATAGRAM + 1)
-                except OSError:  # nothing there after all, or an ICMP error surfaced
-                    continue
-                try:
                     out = await self.datagram(data, remote)
                     if out:
                         sock.sendto(out, remote)
+                except OSError:  # nothing there after all, ICMP errors, a full send buffer
+                    pass
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     self.errors += 1
+                    if data is None:  # no room even to receive it: drop it, do not spin
+                        try:
+                            sock.recv(1)
+                        except Exception:  # noqa: BLE001
+                            pass
         finally:
             self.close()
 
@@ -133,7 +139,7 @@ class Server:
             self.malformed += 1
             # §4.2: reject a CON with RST when its Message ID is readable; §3: ignore an
             # unknown version.
-            if len(data) >= 4 and data[0] >> 4 == 0x4 | CON:
+            if len(data) >= 4 and data[0] >> 4 == 0x4:  # version 1, CON
                 return bytes((0x70, 0, data[2], data[3]))
             return None
         kind = request.type
@@ -180,7 +186,7 @@ class Server:
             return self._encode(Message(codes.INTERNAL_SERVER_ERROR), request)
 
     async def _dispatch(self, request, remote):
-        if request.opts(URI_PATH) == list(_WELL_KNOWN):
+        if request.opts(URI_PATH) == _WELL_KNOWN:
             if request.code != codes.GET:
                 return Message(codes.METHOD_NOT_ALLOWED)
             return Message(codes.CONTENT, self._link_format()).add(CONTENT_FORMAT, LINK_FORMAT)
