@@ -51,7 +51,7 @@ class Tag:
         return "Tag(%d, %r)" % (self.tag, self.value)
 
 
-def _utf8_valid(buf, i, end):
+def utf8_valid(buf, i, end):
     """Well-formed UTF-8 per RFC 3629 §4: no overlongs, surrogates or code points > U+10FFFF."""
     while i < end:
         c = buf[i]
@@ -164,7 +164,7 @@ def decode_prefix(buf, start=0, max_depth=16, max_items=512):
                 except UnicodeError:
                     raise DecodeError("invalid utf-8")
                 # Equal lengths mean pure ASCII; anything else gets the full RFC 3629 check.
-                if len(value) != arg and not _utf8_valid(buf, pos, pos + arg):
+                if len(value) != arg and not utf8_valid(buf, pos, pos + arg):
                     raise DecodeError("invalid utf-8")
                 pos += arg
             elif slot == _IN_MAP_KEY:

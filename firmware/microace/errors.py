@@ -60,3 +60,12 @@ class DecryptError(MicroaceError):
 
 class ContextExhaustedError(MicroaceError):
     """The sender sequence number is used up or refused; the context must be replaced (5.03)."""
+
+
+# Resource server (rs.py, tokens.py)
+class TooLargeError(MicroaceError):
+    """The access token is larger than this board takes (4.13)."""
+
+
+class StoreFullError(MicroaceError):
+    """The token store is full of live, used tokens: try again later (5.03)."""

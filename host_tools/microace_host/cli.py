@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from . import __version__, keys, provision, tokens, unix_port
+from . import (__version__, authz_server, client, keys, provision, rs_runner, tokens,
+               unix_port)
 from .board import BoardError
 
 
@@ -129,3 +130,133 @@ def doctor_cmd(target, board):
         provision.doctor(target, board)
     except BoardError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command("rs")
+@click.argument("target")
+@click.option("--bind", default="127.0.0.1:5683", show_default=True, help="HOST:PORT to serve")
+@click.option("--heap", default=None, help="unix port heap size, e.g. 64k")
+def rs_cmd(target, bind, heap):
+    """Run the resource server on the unix port with the key store in TARGET (unix:DIR)."""
+    try:
+        sys.exit(rs_runner.run(target, bind, heap, echo=click.echo))
+    except unix_port.UnixPortError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@token.command("mint")
+@click.option("--config", "config_file", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="AS config (TOML)")
+@click.option("--client", "client_id", required=True, help="client id (its policy applies)")
+@click.option("--audience", default=None, help="RS audience (default: the client's only one)")
+@click.option("--scope", default=None, help="text scope names; default: the whole policy")
+@click.option("--aif", default=None, help='AIF scope as JSON, e.g. [["/temp", 1]]')
+@click.option("--form", type=click.Choice(tokens.FORMS), default=None,
+              help="COSE layers (default: the RS's token_form); sign1/mac0 carry no cnf.osc")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="token file; the client's OSCORE material goes to OUT.osc (0600)")
+def token_mint(config_file, client_id, audience, scope, aif, form, out_file):
+    """Mint a token offline, as `as serve` would issue it (policies apply, no client secret)."""
+    try:
+        minted = authz_server.mint_files(config_file, client_id, audience, scope, aif, form,
+                                         out_file)
+    except (authz_server.ConfigError, authz_server.TokenRequestError,
+            tokens.MintError, keys.KeyFileError) as exc:
+        raise InputError(str(exc)) from None
+    for line in minted:
+        click.echo(line)
+
+
+@token.command("inspect")
+@click.argument("token_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "key_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="RS key (COSE_Key) to open an Encrypt0 layer; repeatable")
+def token_inspect(token_file, key_files):
+    """Show a token's layers and claims (CBOR diagnostic notation and a table). Secrets are
+    redacted; signatures are not checked (that is `token check`)."""
+    try:
+        decrypt_keys = [keys.load_cose_key(f) for f in key_files]
+    except keys.KeyFileError as exc:
+        raise InputError(str(exc)) from None
+    with open(token_file, "rb") as f:
+        tokens.print_inspection(f.read(), decrypt_keys)
+
+
+@main.group("as")
+def as_group():
+    """The AS emulator."""
+
+
+@as_group.command("serve")
+@click.option("--config", "config_file", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="AS config (TOML)")
+@click.option("--bind", default="127.0.0.1:5684", show_default=True,
+              help="HOST:PORT (loopback)")
+def as_serve(config_file, bind):
+    """Serve /token (RFC 9200 §5.8) and /introspect (§5.9) until interrupted."""
+    try:
+        authz_server.serve(config_file, bind, log=lambda line: click.echo(line, err=True))
+    except authz_server.ConfigError as exc:
+        raise InputError(str(exc)) from None
+
+
+@main.group("client")
+def client_group():
+    """ACE client: token, authz-info, OSCORE request."""
+
+
+def _client_options(f):
+    for option in reversed([
+            click.argument("uri"),
+            click.option("--as", "as_uri", default=None,
+                         help="AS URI (default: from the RS's AS Request Creation Hints)"),
+            click.option("--client-id", default=None, help="needed unless --token"),
+            click.option("--secret-file", default=None,
+                         type=click.Path(exists=True, dir_okay=False),
+                         help="file holding the client secret (needed unless --token)"),
+            click.option("--token", "token_file", default=None,
+                         type=click.Path(exists=True, dir_okay=False),
+                         help="a token from `token mint` (its OSCORE material in TOKEN.osc)"),
+            click.option("--audience", default=None, help="default: from the RS's hints"),
+            click.option("--scope", default=None, help="text scope; default: the policy's")]):
+        f = option(f)
+    return f
+
+
+def _client_run(method, uri, as_uri, client_id, secret_file, token_file, audience, scope,
+                payload=b"", content_format=None):
+    import asyncio
+    if token_file is None and (client_id is None or secret_file is None):
+        raise InputError("give --client-id and --secret-file, or --token")
+    try:
+        held = client.read_token_files(token_file) if token_file else None
+        secret = client.read_secret(secret_file) if secret_file else None
+        response = asyncio.run(client.run(method, uri, client_id, secret, as_uri, audience,
+                                          scope, payload, content_format,
+                                          log=lambda line: click.echo(line, err=True),
+                                          token=held))
+    except client.ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException("network: %s" % exc) from None
+    click.echo("%s %s" % (response.code, client.payload_text(response)))
+    if not response.code.is_successful():
+        sys.exit(1)
+
+
+@client_group.command("get")
+@_client_options
+def client_get(uri, as_uri, client_id, secret_file, token_file, audience, scope):
+    """GET URI over OSCORE after the ACE flow; prints the response."""
+    _client_run("GET", uri, as_uri, client_id, secret_file, token_file, audience, scope)
+
+
+@client_group.command("put")
+@_client_options
+@click.option("--payload", required=True, help="request payload (text)")
+@click.option("--content-format", type=int, default=0, show_default=True)
+def client_put(uri, as_uri, client_id, secret_file, token_file, audience, scope, payload,
+               content_format):
+    """PUT PAYLOAD to URI over OSCORE after the ACE flow; prints the response."""
+    _client_run("PUT", uri, as_uri, client_id, secret_file, token_file, audience, scope,
+                payload.encode(), content_format)

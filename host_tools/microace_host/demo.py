@@ -1,12 +1,15 @@
-"""`make demo`: what works today, end to end on this machine.
+"""`make demo`: the whole ACE-OSCORE flow on this machine, in two parts.
 
-An AS key pair is generated, python-cwt mints access tokens the way the AS will, and the
-firmware itself (on the MicroPython unix port) gives its verdict on each: a good token, a
-forged one, an expired one, one for another resource server, and an encrypted ACE-OSCORE
-token carrying `cnf.osc`. The CoAP resource server and the client flow come with issue 4.
+1. The firmware's verdicts: an AS key pair is generated, python-cwt mints access tokens, and
+   the firmware itself (on the MicroPython unix port) judges each: a good token, a forged one,
+   an expired one, one for another resource server, an encrypted ACE-OSCORE token.
+2. The flow over CoAP on 127.0.0.1: keys, a unix-port RS provisioned through mpremote, the AS
+   emulator and the RS started, the client's grant, OSCORE GET /temp and PUT /led, then a forged
+   token, an out-of-scope request and a replayed OSCORE request refused; everything stopped.
 """
 
 import os
+import sys
 import tempfile
 import time
 
@@ -48,8 +51,8 @@ def _aif_text(aif):
                      for path, mask in aif)
 
 
-def main():
-    console = Console()
+def verdicts(console):
+    """Part 1: the firmware's verdict table."""
     now = int(time.time())
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -96,6 +99,14 @@ def main():
         console.print(table)
         console.print("\nTry it yourself: [cyan]microace token check TOKEN --key KEY "
                       "--audience AUD[/] (exit 0 accepted, 1 rejected).")
+
+
+def main():
+    console = Console()
+    verdicts(console)
+    from . import demo_flow
+    console.print()
+    sys.exit(demo_flow.run(console))
 
 
 if __name__ == "__main__":

@@ -39,3 +39,181 @@ def check(token, key, audience, issuer=None, now=None, heap=None):
                "issuer": issuer, "now": int(time.time()) if now is None else now}
     out = unix_port.run_script("check_token.py", json.dumps(request), heap=heap)
     return json.loads(out.strip().splitlines()[-1])
+
+
+# --- minting and inspection (host side, python-cwt) ---------------------------------------
+
+# CWT claims (RFC 8392 §9.1, RFC 9200 §8.13, RFC 8747 §3.1) and OSCORE_Input_Material labels
+# (RFC 9203 §3.2.1).
+CLAIMS = {1: "iss", 2: "sub", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 7: "cti", 8: "cnf",
+          9: "scope", 38: "ace_profile", 39: "cnonce", 40: "exi"}
+CNF_OSC, CNF_COSE_KEY = 4, 1
+OSC_ID, OSC_MS, OSC_SALT = 0, 2, 5
+ACE_PROFILE_COAP_OSCORE = 2  # RFC 9203 §9.1
+# Token forms: the COSE layers, outermost first. Encrypt0 needs the RS's shared AEAD key.
+FORMS = ("encrypt0", "encrypt0+sign1", "encrypt0+mac0", "sign1", "mac0")
+SECRET_LABELS = {OSC_MS, -1, -4}  # osc ms, COSE_Key k (symmetric) / d (private)
+
+
+class MintError(Exception):
+    """Keys or claims that cannot make the requested token; the message is one line."""
+
+
+def _cwt_key(key):
+    """A python-cwt key from a COSE_Key map; never echoes key bytes in errors."""
+    import cwt
+    try:
+        return cwt.COSEKey.new(dict(key))
+    except Exception as exc:  # python-cwt raises ValueError/KeyError/... for bad maps
+        raise MintError("unusable key (kid %s): %s" % (key.get(keys.KID, b"").hex() or "none",
+                                                       type(exc).__name__)) from None
+
+
+def _layer(payload, key):
+    """One tagged COSE layer (Sign1, Mac0 or Encrypt0 by the key's kty/alg), alg protected and
+    kid unprotected as the firmware expects."""
+    import cwt
+    alg, kid = key.get(keys.ALG), key.get(keys.KID)
+    if not isinstance(kid, bytes) or not kid:
+        raise MintError("every token key needs a kid (COSE_Key label 2)")
+    return cwt.COSE.new().encode(payload, _cwt_key(key), protected={1: alg},
+                                 unprotected={4: kid})
+
+
+def mint(claims, form, signing_key=None, mac_key=None, encryption_key=None):
+    """Encode `claims` (int labels) as a CWT of `form` (see FORMS) -> token bytes.
+
+    cnf.osc is symmetric key material: it goes only into forms with an Encrypt0 layer
+    (RFC 8747 §3.3, RFC 9203 §3.2).
+    """
+    if form not in FORMS:
+        raise MintError("unknown token form %r: choose one of %s" % (form, ", ".join(FORMS)))
+    layers = form.split("+")
+    cnf = claims.get(8)
+    if layers[0] != "encrypt0" and isinstance(cnf, dict) and CNF_OSC in cnf:
+        raise MintError("cnf.osc needs an Encrypt0 layer (RFC 9203 §3.2): use form encrypt0 or "
+                        "encrypt0+sign1")
+    need = {"sign1": signing_key, "mac0": mac_key, "encrypt0": encryption_key}
+    for layer in layers:
+        if need[layer] is None:
+            raise MintError("token form %s needs a %s key" % (form, layer))
+    if "sign1" in layers and signing_key.get(keys.KTY) not in (keys.KTY_EC2, keys.KTY_OKP):
+        raise MintError("the signing key must be ES256 or EdDSA")
+    if "mac0" in layers and mac_key.get(keys.ALG) not in (4, 5):
+        raise MintError("the MAC key must be HMAC 256/64 or HS256")
+    if "encrypt0" in layers and encryption_key.get(keys.ALG) not in (10, 11, 12, 13, 30, 31,
+                                                                        32, 33):
+        raise MintError("the encryption key must be an AES-CCM key (e.g. A128CCM)")
+    payload = cbor2.dumps(claims)
+    for layer in reversed(layers):  # innermost first; RFC 8392 A.6 nesting
+        payload = _layer(payload, need[layer])
+    return payload
+
+
+def redacted(obj):
+    """A copy of decoded CBOR with every secret (osc ms, COSE_Key k/d) replaced by a text that
+    says only how long it was."""
+    if isinstance(obj, dict):
+        return {k: ("<secret: %d bytes>" % len(v) if k in SECRET_LABELS and isinstance(v, bytes)
+                    else redacted(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redacted(v) for v in obj]
+    if isinstance(obj, cbor2.CBORTag):
+        return cbor2.CBORTag(obj.tag, redacted(obj.value))
+    return obj
+
+
+def diagnostic(obj):
+    """CBOR diagnostic notation (cbor-diag) of a decoded value."""
+    import cbor_diag
+    return cbor_diag.cbor2diag(cbor2.dumps(obj))
+
+
+def _time(value):
+    return "%s (%s UTC)" % (value, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(value)))
+
+
+def claim_rows(claims):
+    """[(name, text)] for a claims table; secrets redacted, AIF scopes decoded."""
+    rows = []
+    for label, value in claims.items():
+        name = CLAIMS.get(label, str(label))
+        if label in (4, 5, 6) and isinstance(value, (int, float)):
+            text = _time(value)
+        elif label == 9 and isinstance(value, bytes):
+            try:
+                text = "AIF %s" % json.dumps(cbor2.loads(value))
+            except Exception:  # not CBOR: show the bytes
+                text = "h'%s'" % value.hex()
+        elif label == 8:
+            text = diagnostic(redacted(value))
+        elif isinstance(value, bytes):
+            text = "h'%s'" % value.hex()
+        else:
+            text = str(value)
+        rows.append((name, text))
+    return rows
+
+
+def inspect(token, decrypt_keys=()):
+    """Open the layers of `token` -> (layers [(structure, protected, unprotected)], claims or
+    None, note). Encrypt0 opens only with a key in decrypt_keys (COSE_Key maps); signatures
+    are not verified here (that is `token check`)."""
+    import cwt
+    names = {16: "COSE_Encrypt0", 17: "COSE_Mac0", 18: "COSE_Sign1", 61: "CWT"}
+    layers, data = [], token
+    for _ in range(3):
+        try:
+            obj = cbor2.loads(data)
+        except Exception as exc:
+            return layers, None, "not CBOR: %s" % exc
+        while isinstance(obj, cbor2.CBORTag) and obj.tag == 61:
+            obj = obj.value
+        if not (isinstance(obj, cbor2.CBORTag) and obj.tag in COSE_TAGS
+                and isinstance(obj.value, list) and len(obj.value) == (3 if obj.tag == 16 else 4)):
+            if isinstance(obj, dict) and layers:
+                return layers, obj, None
+            return layers, None, "not a tagged COSE message"
+        tag, (protected, unprotected, payload) = obj.tag, obj.value[:3]
+        try:
+            protected = cbor2.loads(protected) if protected else {}
+        except Exception:
+            protected = {"undecodable": protected}
+        layers.append((names[tag], protected, unprotected))
+        if tag == 16:
+            kid = unprotected.get(HDR_KID) if isinstance(unprotected, dict) else None
+            usable = [k for k in decrypt_keys if k.get(keys.KID) == kid] or list(decrypt_keys)
+            for key in usable:
+                try:
+                    data = cwt.COSE.new().decode(data, _cwt_key(key))
+                    break
+                except Exception:  # wrong key: try the next
+                    continue
+            else:
+                return layers, None, "encrypted: give the RS key with --key to see the claims"
+        else:
+            data = payload
+    return layers, None, "nested more than expected"
+
+
+def print_inspection(token, decrypt_keys=(), console=None):
+    """`token inspect`: layers and claims in diagnostic notation, then a claims table."""
+    from rich.console import Console
+    from rich.table import Table
+    console = console or Console()
+    layers, claims, note = inspect(token, decrypt_keys)
+    console.print("token: %d bytes" % len(token))
+    for structure, protected, unprotected in layers:
+        console.print("%s protected %s unprotected %s" % (
+            structure, diagnostic(redacted(protected)), diagnostic(redacted(unprotected))),
+            markup=False, highlight=False)
+    if claims is None:
+        console.print(note, markup=False)
+        return
+    console.print("claims %s" % diagnostic(redacted(claims)), markup=False, highlight=False)
+    table = Table(title="claims")
+    table.add_column("claim")
+    table.add_column("value")
+    for name, text in claim_rows(claims):
+        table.add_row(name, text)
+    console.print(table)

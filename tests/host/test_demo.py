@@ -1,13 +1,15 @@
-"""`make demo` (today: the firmware's verdicts on good and bad tokens) runs and gets them right."""
+"""`make demo` runs and gets every verdict and every step of the flow right."""
 
+import os
 import subprocess
 import sys
 
 
-def test_demo_verdicts():
+def test_demo_verdicts_and_flow():
     out = subprocess.run([sys.executable, "-m", "microace_host.demo"], capture_output=True,
-                         text=True, timeout=300, env={"COLUMNS": "200", "PATH": ""})
-    assert out.returncode == 0, out.stderr
+                         text=True, timeout=300,
+                         env={"COLUMNS": "200", "PATH": os.environ.get("PATH", "")})
+    assert out.returncode == 0, out.stdout + out.stderr
     rows = {line.split("│")[1].strip(): line for line in out.stdout.splitlines()
             if line.startswith("│")}
     assert "accepted" in rows["valid ES256 token"]
@@ -16,3 +18,16 @@ def test_demo_verdicts():
     assert "AudienceError" in rows["token for another RS (aud)"]
     assert "accepted" in rows["ACE-OSCORE token (Encrypt0, cnf.osc)"]
     assert "PoP key: osc" in rows["ACE-OSCORE token (Encrypt0, cnf.osc)"]
+    # Part 2: the flow over CoAP with the firmware RS.
+    assert "provisioned" in out.stdout and "stopped the RS and the AS" in out.stdout
+    assert "AS hint coap://127.0.0.1:" in out.stdout
+    expected = {
+        "OSCORE GET /temp": "2.05 Content 21.5",
+        "OSCORE PUT /led '1'": "2.04 Changed",
+        "OSCORE GET /led": "2.05 Content 1",
+        "forged token to /authz-info": "4.01 Unauthorized",
+        "OSCORE PUT /config (not in scope)": "4.03 Forbidden",
+        "OSCORE GET /temp, then the same request replayed": "2.05 Content, then 4.01",
+    }
+    for step, answer in expected.items():
+        assert answer in rows[step] and "yes" in rows[step], rows[step]

@@ -91,9 +91,9 @@ def _text(value):
     # Same length means ASCII; else the full RFC 3629 check (MicroPython's decode is lax),
     # imported here so that ASCII-only servers need not load the CBOR module.
     if len(text) != len(value):
-        from microace.cbor import _utf8_valid
+        from microace.cbor import utf8_valid
 
-        if not _utf8_valid(value, 0, len(value)):
+        if not utf8_valid(value, 0, len(value)):
             raise DecodeError("invalid utf-8")
     return text
 

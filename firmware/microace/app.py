@@ -1,0 +1,99 @@
+"""Board start-up: board config, key store, the RS with the demo resources; serve forever.
+
+    import microace.app; microace.app.main(state_dir, "127.0.0.1:5683")
+
+A store that is missing, corrupt or not provisioned stops the start (fail closed).
+"""
+
+import asyncio
+import json
+
+from microace import cbor, keystore
+from microace.coap import codes, formats, options
+from microace.coap.message import Message
+from microace.coap.server import Server
+from microace.errors import DecodeError, KeyStoreError
+from microace.rs import ResourceServer
+
+DEFAULTS = {"keystore": {"backend": "file", "dir": "."},
+            "limits": {"max_tokens": 8, "max_token_bytes": 1024},
+            "network": {"coap_port": 5683}, "pins": {}}
+
+
+def load_config(state_dir):
+    """DIR/board.json, else the unix defaults; a relative file store "dir" lives in DIR."""
+    try:
+        with open(state_dir + "/board.json") as f:
+            cfg = json.load(f)
+    except OSError:
+        cfg = dict(DEFAULTS)
+    store = cfg.get("keystore") or {}
+    if store.get("backend") == "file" and not store.get("dir", ".").startswith("/"):
+        store = dict(store)
+        store["dir"] = state_dir + "/" + store.get("dir", ".")
+        cfg["keystore"] = store
+    return cfg
+
+
+def parse_bind(text, port):
+    """"HOST:PORT" or "HOST" -> (host, port)."""
+    host, _, p = text.rpartition(":") if ":" in text else (text, "", "")
+    return (host or "0.0.0.0"), (int(p) if p else port)
+
+
+def _led(pins):
+    """The LED: a machine.Pin on boards that name one, else a variable."""
+    number = pins.get("led")
+    if number is None:
+        return None
+    from machine import Pin
+
+    return Pin(number, Pin.OUT)
+
+
+def build(store, pins=None):
+    """The ResourceServer over `store` with the demo resources."""
+    config = store.status()["config"]
+    if config is None:
+        raise KeyStoreError("the key store is not provisioned")
+    rs = ResourceServer(store, config)
+    pin = _led(pins or {})
+    state = {"led": False, "config": {}}
+
+    @rs.resource("/temp", methods=("GET",))
+    def temp(request):
+        return Message(codes.CONTENT, b"21.5").add(options.CONTENT_FORMAT, formats.TEXT_PLAIN)
+
+    @rs.resource("/led", methods=("GET", "PUT"))
+    def led(request):
+        if request.code == codes.GET:
+            return Message(codes.CONTENT, b"1" if state["led"] else b"0").add(
+                options.CONTENT_FORMAT, formats.TEXT_PLAIN)
+        if request.payload not in (b"0", b"1"):
+            raise DecodeError("led takes 0 or 1")
+        state["led"] = request.payload == b"1"
+        if pin is not None:
+            pin.value(state["led"])
+        return Message(codes.CHANGED)
+
+    @rs.resource("/config", methods=("PUT",))
+    def config_(request):
+        new = cbor.decode(request.payload, 2, 32)
+        if type(new) is not dict:
+            raise DecodeError("config takes a CBOR map")
+        state["config"] = new
+        return Message(codes.CHANGED)
+
+    return rs
+
+
+def main(state_dir=".", bind=None):
+    cfg = load_config(state_dir)
+    rs = build(keystore.open_store(cfg), cfg.get("pins"))
+    port = (cfg.get("network") or {}).get("coap_port", 5683)
+    server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL)
+    for path in rs.resources:
+        server.add_link(path)
+    server.open()
+    print("microace RS listening on coap://%s:%d" % server.bind)
+    asyncio.run(server.serve())

@@ -1,0 +1,206 @@
+"""The resource server: /authz-info (RFC 9200 §5.10.1, RFC 9203 §4) and OSCORE-protected
+resources with access control from the token's scope.
+
+    rs = ResourceServer(keystore, config)
+    @rs.resource("/temp", methods=("GET",))
+    def temp(request):
+        return Message(codes.CONTENT, b"21.5").add(options.CONTENT_FORMAT, formats.TEXT_PLAIN)
+    server = Server(rs.handle, bind, critical=rs.CRITICAL)
+
+A resource gets the decrypted inner request and returns a Message; raising an error of
+errors.py answers with that error's code. There is no path to a resource without a token's
+OSCORE context: unprotected requests get 4.01 with AS Request Creation Hints (RFC 9200 §5.3).
+"""
+
+import os
+
+from micropython import const
+
+from microace import cbor, cwt, oscore, scope
+from microace.coap import codes, formats, options
+from microace.coap.message import Message
+from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
+                             DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
+                             MicroaceError, NotInScopeError, ReplayError, ScopeError,
+                             StoreFullError, TooLargeError, UnknownContextError, VerifyError)
+from microace.tokens import TokenStore, trusted_now
+
+# ACE parameters in authz-info requests and responses (RFC 9200 §8.10, RFC 9203 §9.1) and
+# AS Request Creation Hints (RFC 9200 §5.3).
+_ACCESS_TOKEN = const(1)
+_NONCE1 = const(40)
+_NONCE2 = const(42)
+_CLIENT_RECIPIENTID = const(43)
+_SERVER_RECIPIENTID = const(44)
+_HINT_AS = const(1)
+_HINT_AUDIENCE = const(5)
+_NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
+_MAX_NONCE1 = const(64)
+_AUTHZ_INFO = "/authz-info"
+_AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
+
+# The one mapping of the exception tree to CoAP codes (DESIGN.md "Response codes"); the
+# first matching row wins, so subclasses come before their base classes.
+CODES = (
+    (BadOptionError, codes.BAD_OPTION),  # RFC 8613 §8.2: 4.02
+    (DecryptError, codes.BAD_REQUEST),  # RFC 8613 §8.2: 4.00
+    (UnknownContextError, codes.UNAUTHORIZED),
+    (ReplayError, codes.UNAUTHORIZED),
+    (ContextExhaustedError, codes.SERVICE_UNAVAILABLE),
+    (TooLargeError, codes.REQUEST_ENTITY_TOO_LARGE),
+    (StoreFullError, codes.SERVICE_UNAVAILABLE),
+    (AudienceError, codes.FORBIDDEN),  # RFC 9200 §5.10.1.1
+    (ClaimError, codes.UNAUTHORIZED),
+    (VerifyError, codes.UNAUTHORIZED),
+    (ScopeError, codes.BAD_REQUEST),
+    (NotInScopeError, codes.FORBIDDEN),
+    (MethodNotInScopeError, codes.METHOD_NOT_ALLOWED),
+    (DecodeError, codes.BAD_REQUEST),
+    (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
+    (MicroaceError, codes.INTERNAL_SERVER_ERROR),
+)
+
+
+def code_of(error):
+    for cls, code in CODES:
+        if isinstance(error, cls):
+            return code
+    return codes.INTERNAL_SERVER_ERROR
+
+
+def _error(error):
+    """An error response: its code, and the reason as diagnostic payload (RFC 7252 §5.5.2)."""
+    reason = error.args[0] if error.args and isinstance(error.args[0], str) else ""
+    return Message(code_of(error), reason.encode())
+
+
+class ResourceServer:
+    CRITICAL = (options.OSCORE,)  # the critical option the handler processes itself
+
+    def __init__(self, keystore, config):
+        """config: the key store's RS configuration {audience, issuer, as_uri, scope_map,
+        limits {max_tokens, max_token_bytes, max_store_bytes}}."""
+        self.keystore = keystore
+        self.audience = config["audience"]
+        self.issuer = config.get("issuer")
+        self.as_uri = config.get("as_uri")
+        self.scope_map = config.get("scope_map") or {}
+        limits = config.get("limits") or {}
+        self.max_token_bytes = limits.get("max_token_bytes", 1024)
+        max_tokens = limits.get("max_tokens", 8)
+        self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
+                                                        max_tokens * self.max_token_bytes))
+        self.resources = {}  # path -> (allowed method codes, function)
+        self._next_id = 0
+
+    def resource(self, path, methods=("GET",)):
+        """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders."""
+        allowed = tuple(getattr(codes, m) for m in methods)
+
+        def register(function):
+            self.resources[path] = (allowed, function)
+            return function
+
+        return register
+
+    def handle(self, request, remote):
+        """The coap.server.Server handler: one request -> its response Message."""
+        try:
+            if request.opt(options.OSCORE) is not None:
+                return self._protected(request)
+            if request.path() == _AUTHZ_INFO:
+                return self._authz_info(request)
+            return self._hints(codes.UNAUTHORIZED)
+        except MicroaceError as e:
+            if isinstance(e, UnknownContextError):
+                return self._hints(codes.UNAUTHORIZED)
+            return _error(e)
+
+    def _hints(self, code):
+        """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
+        hints = {_HINT_AUDIENCE: self.audience}
+        if self.as_uri:
+            hints[_HINT_AS] = self.as_uri
+        return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
+
+    # /authz-info
+
+    def _authz_info(self, request):
+        if request.code != codes.POST:
+            return Message(codes.METHOD_NOT_ALLOWED)
+        if request.uint(options.CONTENT_FORMAT) != formats.ACE_CBOR:
+            raise DecodeError("authz-info takes application/ace+cbor")
+        if len(request.payload) > self.max_token_bytes + 2 * _MAX_NONCE1:
+            raise TooLargeError("access token too large")
+        body = cbor.decode(request.payload, 4, 8)
+        if (type(body) is not dict or len(body) != 3
+                or not all(type(k) is int and k in _AUTHZ_INFO_KEYS for k in body)):
+            raise DecodeError("authz-info needs exactly access_token, nonce1, "
+                              "ace_client_recipientid")
+        raw = body[_ACCESS_TOKEN]
+        nonce1 = body[_NONCE1]
+        client_id = body[_CLIENT_RECIPIENTID]
+        if type(raw) is not bytes or type(nonce1) is not bytes or type(client_id) is not bytes:
+            raise DecodeError("authz-info parameters must be byte strings")
+        if len(raw) > self.max_token_bytes:
+            raise TooLargeError("access token too large")
+        if not 1 <= len(nonce1) <= _MAX_NONCE1:
+            raise DecodeError("nonce1 length")
+        token = cwt.verify(raw, self.keystore, self.audience, trusted_now(), self.issuer)
+        if token.cnf is None or token.cnf[0] != "osc":
+            # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
+            raise DecodeError("token has no cnf osc")
+        osc = token.cnf[1]
+        if token.scope is None:
+            raise ScopeError("token has no scope")
+        perms = scope.permissions(token.scope, self.scope_map)
+        nonce2 = os.urandom(_NONCE_LEN)
+        server_id = self._recipient_id(client_id)
+        context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
+        self.tokens.add(raw, (token.iss, osc[cwt.OSC_ID]), token.exp, token.exi, perms, context)
+        return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
+                                                   server_id})).add(options.CONTENT_FORMAT,
+                                                                    formats.ACE_CBOR)
+
+    def _recipient_id(self, client_id):
+        """A Recipient ID unique among live contexts and not the client's (RFC 9203 §4.2):
+        one byte from a counter; the store holds far fewer than 256 contexts."""
+        taken = self.tokens.recipient_ids()
+        for _ in range(256):
+            candidate = bytes((self._next_id,))
+            self._next_id = (self._next_id + 1) & 0xFF
+            if candidate != client_id and candidate not in taken:
+                return candidate
+        raise StoreFullError("no free recipient ID")
+
+    # OSCORE-protected resources
+
+    def _protected(self, request):
+        ctx, kid, piv, code, inner_options, payload = oscore.unprotect_request(
+            self.tokens.context, request.opt(options.OSCORE), request.payload)
+        entry = self.tokens.verified(ctx)
+        inner = Message(code, payload, inner_options)
+        try:
+            if entry.expired(trusted_now()):
+                self.tokens.remove(entry)
+                raise ClaimError("token expired")
+            response = self._call(inner, entry)
+        except MicroaceError as e:
+            response = _error(e)
+        # Everything after a verified request is answered protected (RFC 8613 §8.3).
+        out = [o for o in response.options if o[0] not in oscore.CLASS_U_ONLY]
+        order = sorted(range(len(out)), key=lambda i: (out[i][0], i))  # repeats stay in order
+        out = [out[i] for i in order]
+        outer_code, option, ciphertext = oscore.protect_response(
+            ctx, kid, piv, response.code, out, response.payload)
+        return Message(outer_code, ciphertext, [(options.OSCORE, option)])
+
+    def _call(self, inner, entry):
+        path = inner.path()
+        scope.check(entry.perms, path, inner.code)
+        found = self.resources.get(path)
+        if found is None:
+            return Message(codes.NOT_FOUND)
+        if inner.code not in found[0]:
+            return Message(codes.METHOD_NOT_ALLOWED)
+        return found[1](inner)

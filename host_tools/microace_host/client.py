@@ -1,0 +1,289 @@
+"""ACE client (aiocoap): token request to the AS, POST /authz-info to the RS, then OSCORE.
+
+RFC 9200 §5.8 (token), §5.10.1 (authz-info), §5.3 (AS Request Creation Hints);
+RFC 9203 §4.1-4.3 (nonces, recipient IDs, context derivation).
+"""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import cbor2
+
+from .authz_server import (CT_ACE_CBOR, P_ACCESS_TOKEN, P_ACE_PROFILE, P_AUDIENCE, P_CLIENT_ID,
+                           P_CLIENT_SECRET, P_CNF, P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE,
+                           P_SCOPE, GRANT_CLIENT_CREDENTIALS)
+from .tokens import ACE_PROFILE_COAP_OSCORE, CNF_OSC, OSC_MS, OSC_SALT
+
+# RFC 9203 §9.2 parameters; RFC 9200 §5.3 creation hints.
+P_NONCE1, P_NONCE2, P_CLIENT_RID, P_SERVER_RID = 40, 42, 43, 44
+HINT_AS, HINT_AUDIENCE = 1, 5
+OSC_HKDF, OSC_ALG, OSC_CONTEXT_ID = 3, 4, 6  # OSCORE_Input_Material (RFC 9203 §3.2.1)
+NONCE_LEN = 8  # §4.1: 8 bytes recommended
+
+
+class ClientError(Exception):
+    """A step of the flow failed; the message is one line (never with secrets)."""
+
+
+def _oscore():
+    try:
+        import aiocoap.oscore as oscore
+    except ImportError as exc:  # the 'oscore' extra (filelock, cryptography) is missing
+        raise ClientError("aiocoap's OSCORE is not available (%s)" % exc) from None
+    return oscore
+
+
+def oscore_context(osc, nonce1, nonce2, sender_id, recipient_id):
+    """An aiocoap OSCORE context from ACE material (RFC 9203 §4.3): Master Salt = bstr(salt) |
+    bstr(N1) | bstr(N2); ID Context from osc contextId if present. State stays in memory.
+    The client's Sender ID is ace_server_recipientid, its Recipient ID ace_client_recipientid
+    (the RS's are the other way round)."""
+    oscore = _oscore()
+
+    class Context(oscore.CanProtect, oscore.CanUnprotect, oscore.SecurityContextUtils):
+        def __init__(self):
+            self.alg_aead = oscore.algorithms[oscore.DEFAULT_ALGORITHM]
+            self.hashfun = oscore.hashfunctions[oscore.DEFAULT_HASHFUNCTION]
+            self.sender_id = sender_id
+            self.recipient_id = recipient_id
+            self.id_context = osc.get(OSC_CONTEXT_ID)
+            salt = cbor2.dumps(osc.get(OSC_SALT, b"")) + cbor2.dumps(nonce1) + cbor2.dumps(nonce2)
+            self.derive_keys(salt, osc[OSC_MS])
+            self.sender_sequence_number = 0
+            self.recipient_replay_window = oscore.ReplayWindow(32, lambda: None)
+            self.recipient_replay_window.initialize_empty()
+            self.echo_recovery = None
+
+        def post_seqnoincrease(self):
+            pass
+
+    if osc.get(OSC_ALG, 10) != 10 or osc.get(OSC_HKDF, -10) != -10:
+        raise ClientError("OSCORE material asks for an algorithm other than AES-CCM-16-64-128 "
+                          "/ HKDF-SHA256")
+    return Context()
+
+
+def _ace_error(response):
+    try:
+        body = cbor2.loads(response.payload)
+        return "%s (error %s: %s)" % (response.code, body.get(P_ERROR),
+                                      body.get(P_ERROR_DESCRIPTION, ""))
+    except Exception:  # not an ACE error body
+        return str(response.code)
+
+
+def _origin(uri):
+    """coap://host:port of a URI (the RS's base for /authz-info)."""
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def token_endpoint(as_uri):
+    """The AS's token endpoint: the URI itself when it names /token, else URI/token."""
+    if urlsplit(as_uri).path.endswith("/token"):
+        return as_uri
+    return as_uri.rstrip("/") + "/token"
+
+
+class Session:
+    """One aiocoap client context; the ACE steps as methods."""
+
+    def __init__(self, context, log=lambda line: None):
+        self.context = context
+        self.log = log
+        self.contexts = {}  # coap://host:port -> OSCORE security context
+
+    @classmethod
+    async def create(cls, log=lambda line: None):
+        import aiocoap
+        return cls(await aiocoap.Context.create_client_context(), log)
+
+    async def shutdown(self):
+        await self.context.shutdown()
+
+    async def _send(self, code, uri, payload=b"", content_format=None):
+        import aiocoap
+        message = aiocoap.Message(code=code, uri=uri, payload=payload)
+        if content_format is not None:
+            message.opt.content_format = content_format
+        return await self.context.request(message).response
+
+    async def hints(self, uri, method="GET"):
+        """Unprotected request to a protected resource -> AS Request Creation Hints of the
+        4.01 (RFC 9200 §5.3) as a dict {1: AS, 5: audience, ...}."""
+        import aiocoap
+        response = await self._send(aiocoap.Code[method], uri)
+        if response.code != aiocoap.UNAUTHORIZED:
+            raise ClientError("expected 4.01 with AS Request Creation Hints, got %s"
+                              % response.code)
+        try:
+            hints = cbor2.loads(response.payload)
+        except Exception:
+            hints = None
+        if not isinstance(hints, dict) or not isinstance(hints.get(HINT_AS), str):
+            raise ClientError("the 4.01 carries no AS Request Creation Hints")
+        self.log("RS: 4.01 Unauthorized; AS hint %s, audience %s"
+                 % (hints[HINT_AS], hints.get(HINT_AUDIENCE)))
+        return hints
+
+    async def token(self, as_uri, client_id, secret, audience=None, scope=None):
+        """POST /token (client credentials) -> the response map (access_token, cnf.osc, ...)."""
+        import aiocoap
+        request = {P_GRANT_TYPE: GRANT_CLIENT_CREDENTIALS, P_CLIENT_ID: client_id,
+                   P_CLIENT_SECRET: secret, P_ACE_PROFILE: ACE_PROFILE_COAP_OSCORE}
+        if audience is not None:
+            request[P_AUDIENCE] = audience
+        if scope is not None:
+            request[P_SCOPE] = scope
+        response = await self._send(aiocoap.POST, token_endpoint(as_uri), cbor2.dumps(request),
+                                    CT_ACE_CBOR)
+        if response.code != aiocoap.CREATED:
+            raise ClientError("AS refused the token request: %s" % _ace_error(response))
+        body = cbor2.loads(response.payload)
+        osc = (body.get(P_CNF) or {}).get(CNF_OSC)
+        if not isinstance(body.get(P_ACCESS_TOKEN), bytes) or not isinstance(osc, dict):
+            raise ClientError("token response without access_token or cnf.osc")
+        self.log("AS: 2.01 token, %d bytes, expires in %s s"
+                 % (len(body[P_ACCESS_TOKEN]), body.get(2)))
+        return body
+
+    async def authz_info(self, rs_uri, token, client_rid=None):
+        """POST /authz-info {access_token, nonce1, ace_client_recipientid} -> (nonce1, nonce2,
+        client_rid, server_rid) (RFC 9203 §4.1)."""
+        import aiocoap
+        nonce1 = os.urandom(NONCE_LEN)
+        client_rid = os.urandom(1) if client_rid is None else client_rid
+        payload = cbor2.dumps({P_ACCESS_TOKEN: token, P_NONCE1: nonce1,
+                               P_CLIENT_RID: client_rid})
+        response = await self._send(aiocoap.POST, _origin(rs_uri) + "/authz-info", payload,
+                                    CT_ACE_CBOR)
+        if response.code != aiocoap.CREATED:
+            raise ClientError("RS refused the token at /authz-info: %s" % response.code)
+        try:
+            body = cbor2.loads(response.payload)
+            nonce2, server_rid = body[P_NONCE2], body[P_SERVER_RID]
+        except Exception:
+            raise ClientError("authz-info 2.01 without nonce2 and ace_server_recipientid") \
+                from None
+        if not isinstance(nonce2, bytes) or not isinstance(server_rid, bytes) \
+                or server_rid == client_rid:
+            raise ClientError("authz-info 2.01 with malformed nonce2 / recipient id")
+        self.log("RS: 2.01 token accepted, OSCORE context derived (RFC 9203 §4.3)")
+        return nonce1, nonce2, client_rid, server_rid
+
+    def bind(self, rs_uri, secctx):
+        """Protect every later request to the RS with `secctx`."""
+        self.contexts[_origin(rs_uri)] = secctx
+
+    async def request(self, method, uri, payload=b"", content_format=None):
+        """A request, OSCORE-protected when a context is bound to its origin -> the response
+        (unprotected by the same context; an unprotected error answer is returned as is).
+
+        aiocoap's OSCORE transport needs its EDHOC module (lakers); aiocoap.oscore's own
+        protect/unprotect do the same work here without it."""
+        import aiocoap
+        message = aiocoap.Message(code=aiocoap.Code[method], uri=uri, payload=payload)
+        if content_format is not None:
+            message.opt.content_format = content_format
+        secctx = self.contexts.get(_origin(uri))
+        if secctx is None:
+            return await self.context.request(message).response
+        outer, request_id = secctx.protect(message)
+        outer.remote = message.remote
+        return await self.send_protected(outer, secctx, request_id)
+
+    def protect(self, method, uri, payload=b""):
+        """(outer message, context, request id) for a request, not sent (the demo replays
+        one)."""
+        import aiocoap
+        message = aiocoap.Message(code=aiocoap.Code[method], uri=uri, payload=payload)
+        secctx = self.contexts[_origin(uri)]
+        outer, request_id = secctx.protect(message)
+        outer.remote = message.remote
+        return outer, secctx, request_id
+
+    async def send_protected(self, outer, secctx, request_id):
+        """Send a protected request; unprotect the answer (unprotected errors as they are)."""
+        response = await self.context.request(outer).response
+        if response.opt.oscore is None:
+            return response
+        plain, _ = secctx.unprotect(response, request_id)
+        return plain
+
+    async def connect(self, uri, client_id, secret, as_uri=None, audience=None, scope=None,
+                      method="GET"):
+        """The whole flow up to a bound OSCORE context; hints decide AS/audience when not
+        given."""
+        if as_uri is None or audience is None:
+            hints = await self.hints(uri, method)
+            if as_uri is not None and token_endpoint(hints[HINT_AS]) != token_endpoint(as_uri):
+                self.log("note: the RS names AS %s; using the configured %s"
+                         % (hints[HINT_AS], as_uri))
+            as_uri = as_uri or hints[HINT_AS]
+            audience = audience or hints.get(HINT_AUDIENCE)
+        grant = await self.token(as_uri, client_id, secret, audience, scope)
+        await self.use_token(uri, grant[P_ACCESS_TOKEN], grant[P_CNF][CNF_OSC])
+        return grant
+
+    async def use_token(self, uri, token, osc):
+        """Post a token the client holds (with its OSCORE material) and bind the context."""
+        n1, n2, crid, srid = await self.authz_info(uri, token)
+        self.bind(uri, oscore_context(osc, n1, n2, sender_id=srid, recipient_id=crid))
+
+
+def read_secret(path):
+    """The client secret from its file (never from the command line)."""
+    try:
+        with open(path, "rb") as f:
+            secret = f.read().strip()
+    except OSError as exc:
+        raise ClientError("cannot read %s: %s" % (path, exc.strerror)) from None
+    if not secret:
+        raise ClientError("%s is empty" % path)
+    return secret
+
+
+def payload_text(response):
+    """A response payload for printing: text when it decodes, else CBOR diagnostic or hex."""
+    try:
+        return response.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        from .tokens import diagnostic
+        return diagnostic(cbor2.loads(response.payload))
+    except Exception:  # not CBOR either
+        return response.payload.hex()
+
+
+def read_token_files(path):
+    """A token minted by `token mint`: PATH and its OSCORE material PATH.osc."""
+    try:
+        with open(path, "rb") as f:
+            token = f.read()
+        with open(str(path) + ".osc", "rb") as f:
+            osc = cbor2.loads(f.read())
+    except OSError as exc:
+        raise ClientError("cannot read %s: %s" % (exc.filename, exc.strerror)) from None
+    except Exception:  # malformed CBOR
+        raise ClientError("%s.osc is not OSCORE material (CBOR map)" % path) from None
+    if not isinstance(osc, dict) or not isinstance(osc.get(OSC_MS), bytes):
+        raise ClientError("%s.osc is not OSCORE material (CBOR map)" % path)
+    return token, osc
+
+
+async def run(method, uri, client_id=None, secret=None, as_uri=None, audience=None, scope=None,
+              payload=b"", content_format=None, log=print, token=None):
+    """`microace client get|put`: the full flow (or a held token: (token, osc)), then the
+    request -> aiocoap response."""
+    session = await Session.create(log)
+    try:
+        if token is not None:
+            await session.use_token(uri, *token)
+        else:
+            await session.connect(uri, client_id, secret, as_uri, audience, scope, method)
+        response = await session.request(method, uri, payload, content_format)
+        log("RS: %s over OSCORE" % response.code)
+        return response
+    finally:
+        await session.shutdown()

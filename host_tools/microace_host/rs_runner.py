@@ -1,0 +1,68 @@
+"""Run the resource server on the MicroPython unix port: firmware/main.py with the compiled
+firmware, its state (key store, board.json) in a directory, on one UDP address."""
+
+import subprocess
+import time
+from pathlib import Path
+
+from .firmware import FIRMWARE, compiled
+from .unix_port import UnixPortError, micropython_binary, micropython_env
+
+UNIX_PREFIX = "unix:"
+READY = "microace RS listening on "
+
+
+def state_dir(target):
+    """unix:DIR -> the resolved DIR (it must exist: provision it first)."""
+    if not target.startswith(UNIX_PREFIX):
+        raise UnixPortError("the RS runs on the unix port only: TARGET is unix:DIR")
+    path = Path(target[len(UNIX_PREFIX):]).resolve()
+    if not path.is_dir():
+        raise UnixPortError("%s: no such state directory (provision it first)" % path)
+    return path
+
+
+def start(target, bind="127.0.0.1:5683", heap=None, timeout=30):
+    """Start the RS; returns (process, "coap://HOST:PORT") once it listens. The caller stops
+    it (process.terminate()). Raises UnixPortError with its last output line if it fails."""
+    directory = state_dir(target)
+    argv = [micropython_binary()]
+    if heap:
+        argv += ["-X", "heapsize=" + heap]
+    # `import main` rather than running the file: a script's own directory comes first on the
+    # module path, and the RS must load the compiled firmware, as a board does.
+    argv += ["-c", "import main"]
+    env = micropython_env("%s:%s" % (compiled(), FIRMWARE))
+    env.update(MICROACE_STATE=str(directory), MICROACE_BIND=bind)
+    process = subprocess.Popen(argv, env=env, cwd=directory, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.strip())
+        if line.startswith(READY):
+            return process, line[len(READY):].strip()
+    process.kill()
+    process.wait()
+    raise UnixPortError("the RS did not start: %s" % (lines[-1] if lines else "no output"))
+
+
+def run(target, bind, heap=None, echo=print):
+    """Run the RS in the foreground until Ctrl-C; its output is echoed. Returns its exit code."""
+    process, where = start(target, bind, heap)
+    echo("RS listening on %s (Ctrl-C stops it)" % where)
+    try:
+        for line in process.stdout:
+            echo(line.rstrip())
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return 0

@@ -1,0 +1,222 @@
+"""End-to-end helpers: a provisioned unix-port RS on 127.0.0.1 and an aiocoap peer.
+
+The RS is the real firmware (`firmware/main.py` through microace_host.rs_runner) with a file
+key store in a temporary directory, provisioned with an ES256 AS key and an A128CCM key shared
+by the AS and the RS. Tokens are minted here with python-cwt's COSE layer (Encrypt0 around
+Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its message codec and
+its OSCORE contexts, over a plain UDP socket, so every datagram is under the test's control.
+"""
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import time
+
+import cbor2
+import pytest
+from aiocoap.message import Direction, Message
+
+import tokenfactory as tf
+from microace_host import rs_runner
+from microace_host.firmware import compiled
+from microace_host.unix_port import micropython_binary, micropython_env
+
+aioscore = pytest.importorskip(
+    "aiocoap.oscore", reason="aiocoap's OSCORE needs its 'oscore' extra (filelock)")
+
+AUDIENCE = "coap://rs1.example"
+ISSUER = "coap://as.example"
+AS_URI = "coap://127.0.0.1:5684/token"
+# On the unix port the loaded code lives in the heap too (~123 KB of it after start-up; on a
+# board it is frozen in flash): 176k is the smallest heap that passes this suite, 192k leaves
+# a margin. MICROACE_RS_HEAP=... tries others.
+HEAP = os.environ.get("MICROACE_RS_HEAP", "192k")
+SCOPE_MAP = {"read": [["/temp", 1]], "write": [["/led", 5], ["/config", 4]]}
+AIF_ALL = cbor2.dumps([["/temp", 1], ["/led", 5], ["/config", 4]])
+CON = 0
+
+AS_KEY = tf.signing_key("ES256", b"as-e2e")
+RS_KEY = tf.symmetric_key(10, b"as-rs1")  # A128CCM, the Encrypt0 layer
+OTHER_KEY = tf.signing_key("ES256", b"as-e2e", seed=b"forger")  # same kid, other key
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def provision(directory, limits):
+    """Make DIR a unix-port board: board.json and a sealed key store holding both keys.
+
+    The bundle is made here (provision.Plan carries one AS key; these tokens need two) and
+    handed to the firmware's own key store, in one unix-port process."""
+    board = json.loads((rs_runner.FIRMWARE.parent / "boards/unix/board.json").read_text())
+    board["limits"] = limits
+    (directory / "board.json").write_text(json.dumps(board))
+    bundle = cbor2.dumps({
+        "v": 1, "owner": os.urandom(32),
+        "config": {"audience": AUDIENCE, "issuer": ISSUER, "as_uri": AS_URI,
+                   "scope_map": SCOPE_MAP, "limits": limits},
+        "keys": [{"key": tf.trusted_key(AS_KEY), "iss": ISSUER, "table": None},
+                 {"key": tf.trusted_key(RS_KEY), "iss": ISSUER, "table": None}]})
+    (directory / "bundle.cbor").write_bytes(bundle)
+    code = ("from microace import keystore\n"
+            "s = keystore.open_store({'keystore': {'backend': 'file', 'dir': %r}})\n"
+            "s.provision(open(%r, 'rb').read())\ns.seal()\n"
+            % (str(directory), str(directory / "bundle.cbor")))
+    done = subprocess.run([micropython_binary(), "-c", code], env=micropython_env(compiled()),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (directory / "bundle.cbor").unlink()
+
+
+class RS:
+    """A running RS process and its address."""
+
+    def __init__(self, directory, limits, heap=HEAP):
+        provision(directory, limits)
+        self.port = free_port()
+        self.address = ("127.0.0.1", self.port)
+        self.process, self.where = rs_runner.start("unix:%s" % directory,
+                                                   "127.0.0.1:%d" % self.port, heap)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except Exception:  # noqa: BLE001 - it must not outlive the test
+                self.process.kill()
+                self.process.wait()
+        output = self.process.stdout.read()
+        self.process.stdout.close()
+        return output
+
+    def alive(self):
+        return self.process.poll() is None
+
+
+_mids = itertools.count(int.from_bytes(os.urandom(2), "big"))
+
+
+class Peer:
+    """A CoAP endpoint on its own UDP socket: sends aiocoap Messages, returns the decoded
+    response (and keeps the raw datagram in .last)."""
+
+    def __init__(self, rs):
+        self.rs = rs
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(2)
+        self.last = None
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, datagram, expect=True):
+        self.sock.sendto(datagram, self.rs.address)
+        if not expect:
+            self.sock.settimeout(0.3)
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                return None
+            finally:
+                self.sock.settimeout(2)
+            return data
+        self.last = self.sock.recv(2048)
+        return self.last
+
+    def request(self, message, mtype=CON):
+        message.mtype = mtype
+        message.mid = next(_mids) & 0xFFFF
+        message.token = os.urandom(4)
+        data = self.send_raw(message.encode())
+        response = Message.decode(data)
+        assert response.token == message.token
+        return response
+
+    def authz_info(self, token, nonce1=None, client_id=b"\x21", extra=None, content_format=19):
+        body = {1: token, 40: nonce1 or os.urandom(8), 43: client_id}
+        body.update(extra or {})
+        message = Message(code=2, uri_path=("authz-info",), payload=cbor2.dumps(body))
+        if content_format is not None:
+            message.opt.content_format = content_format
+        return self.request(message), body
+
+
+class PlainContext(aioscore.CanProtect, aioscore.CanUnprotect, aioscore.SecurityContextUtils):
+    """aiocoap's OSCORE security context with its state in memory (as in
+    tests/firmware/test_oscore_aiocoap.py)."""
+
+    def __init__(self, secret, salt, sender_id, recipient_id, id_context=None):
+        self.alg_aead = aioscore.algorithms[aioscore.DEFAULT_ALGORITHM]
+        self.hashfun = aioscore.hashfunctions[aioscore.DEFAULT_HASHFUNCTION]
+        self.sender_id = sender_id
+        self.recipient_id = recipient_id
+        self.id_context = id_context
+        self.derive_keys(salt, secret)
+        self.sender_sequence_number = 0
+        self.recipient_replay_window = aioscore.ReplayWindow(32, lambda: None)
+        self.recipient_replay_window.initialize_empty()
+        self.echo_recovery = None
+
+    def post_seqnoincrease(self):
+        pass
+
+
+def claims(scope=AIF_ALL, osc_id=b"\x01", ms=None, lifetime=3600, **kw):
+    """Claims of an ACE-OSCORE access token for this RS, valid now."""
+    now = int(time.time())
+    c = {1: ISSUER, 3: AUDIENCE, 4: now + lifetime, 6: now, 7: os.urandom(4), 9: scope,
+         8: {4: {0: osc_id, 2: ms or os.urandom(16), 5: os.urandom(8)}}}
+    for name, value in kw.items():
+        if value is None:
+            c.pop(tf.CLAIM[name], None)
+        else:
+            c[tf.CLAIM[name]] = value
+    return c
+
+
+def mint(claims_map, signer=AS_KEY, encrypt=RS_KEY):
+    """Encrypt0(Sign1(claims)) with python-cwt's COSE layer (cwt.encode refuses cnf.osc)."""
+    inner = tf.protect(claims_map, signer)
+    return tf.protect(inner, encrypt) if encrypt is not None else inner
+
+
+class Session:
+    """A client holding an OSCORE context bound to a token (RFC 9203 §4.3)."""
+
+    def __init__(self, peer, token_claims, token=None, client_id=b"\x21"):
+        self.peer = peer
+        self.claims = token_claims
+        self.token = token or mint(token_claims)
+        response, body = peer.authz_info(self.token, client_id=client_id)
+        assert response.code == 0x41, (response.code, response.payload)
+        answer = cbor2.loads(response.payload)
+        self.nonce2, self.server_id = answer[42], answer[44]
+        osc = token_claims[8][4]
+        salt = cbor2.dumps(osc.get(5, b"")) + cbor2.dumps(body[40]) + cbor2.dumps(self.nonce2)
+        # The client's Sender ID is the RS's Recipient ID and vice versa (RFC 9203 §4.3).
+        self.context = PlainContext(osc[2], salt, self.server_id, client_id)
+
+    def protect(self, code, path, payload=b"", content_format=None):
+        inner = Message(code=code, payload=payload, uri_path=tuple(path.strip("/").split("/")))
+        if content_format is not None:
+            inner.opt.content_format = content_format
+        return self.context.protect(inner)
+
+    def send(self, outer, request_id, mtype=CON):
+        """Send a protected request -> (outer response, inner response or None)."""
+        response = self.peer.request(outer, mtype)
+        if response.opt.oscore is None:
+            return response, None
+        response.direction = Direction.INCOMING
+        plain, _ = self.context.unprotect(response, request_id)
+        return response, plain
+
+    def call(self, code, path, payload=b"", content_format=None):
+        return self.send(*self.protect(code, path, payload, content_format))

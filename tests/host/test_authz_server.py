@@ -1,0 +1,305 @@
+"""The AS emulator: config validation, the token endpoint (RFC 9200 §5.8, RFC 9203 §3.2),
+introspection (§5.9) and its error responses (§5.8.3), directly and over CoAP (aiocoap)."""
+
+import asyncio
+import socket
+
+import cbor2
+import cwt
+import pytest
+
+from ace_setup import AUDIENCE, ISSUER, as_public_key, rs_key, write_config
+from microace_host import authz_server as asrv
+from microace_host import tokens
+
+pytest.importorskip("aiocoap")
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    write_config(tmp_path)
+    return tmp_path
+
+
+def issuer(config_dir, **kw):
+    return asrv.Issuer(asrv.Config.load(config_dir / "as.toml"), **kw)
+
+
+def request(client="client1", secret=b"s3cret-one", extra=None):
+    r = {asrv.P_GRANT_TYPE: asrv.GRANT_CLIENT_CREDENTIALS, asrv.P_CLIENT_ID: client,
+         asrv.P_CLIENT_SECRET: secret, asrv.P_AUDIENCE: AUDIENCE}
+    r.update(extra or {})
+    return {k: v for k, v in r.items() if v is not None}
+
+
+def open_token(token, config_dir):
+    """python-cwt opens the Encrypt0 (and the Sign1 inside) -> claims."""
+    inner = cwt.COSE.new().decode(token, cwt.COSEKey.new(rs_key(config_dir)))
+    if cbor2.loads(inner).tag == 18:
+        inner = cwt.COSE.new().decode(inner, cwt.COSEKey.new(as_public_key(config_dir)))
+    return cbor2.loads(inner)
+
+
+def test_token_response_carries_the_same_osc_as_the_token(config_dir):
+    response = issuer(config_dir).token(request())
+    assert response[asrv.P_ACE_PROFILE] == 2 and response[asrv.P_TOKEN_TYPE] == 2
+    assert response[asrv.P_EXPIRES_IN] == 600
+    osc = response[asrv.P_CNF][4]
+    assert sorted(osc) == [0, 2, 5] and len(osc[2]) == 16 and len(osc[5]) == 8
+    claims = open_token(response[asrv.P_ACCESS_TOKEN], config_dir)
+    assert claims[8] == {4: osc}
+    assert claims[1] == ISSUER and claims[3] == AUDIENCE and claims[38] == 2
+    assert cbor2.loads(claims[9]) == [["/temp", 1], ["/led", 5]]
+    assert claims[4] == claims[6] + 600 and 40 not in claims
+    assert response[asrv.P_SCOPE] == claims[9]  # scope not requested: the AS says what it gave
+
+
+def test_fresh_material_and_growing_cti_per_token(config_dir):
+    iss = issuer(config_dir)
+    a, b = (iss.token(request()) for _ in range(2))
+    assert a[asrv.P_CNF][4][2] != b[asrv.P_CNF][4][2]
+    assert a[asrv.P_CNF][4][0] != b[asrv.P_CNF][4][0]
+    ca, cb = (open_token(r[asrv.P_ACCESS_TOKEN], config_dir)[7] for r in (a, b))
+    assert int.from_bytes(cb, "big") > int.from_bytes(ca, "big")
+
+
+def test_exi_mode(tmp_path):
+    write_config(tmp_path, expiration="exi")
+    claims = open_token(issuer(tmp_path).token(request())[asrv.P_ACCESS_TOKEN], tmp_path)
+    assert claims[40] == 600 and 4 not in claims and len(claims[7]) == 8
+
+
+@pytest.mark.parametrize("alg,form", [("EdDSA", "encrypt0+sign1"), ("ES256", "encrypt0"),
+                                      ("ES256", "encrypt0+mac0")])
+def test_token_forms(tmp_path, alg, form):
+    write_config(tmp_path, alg=alg, form=form)
+    token = issuer(tmp_path).token(request())[asrv.P_ACCESS_TOKEN]
+    outer = cbor2.loads(token)
+    assert outer.tag == 16
+    inner = cwt.COSE.new().decode(token, cwt.COSEKey.new(rs_key(tmp_path)))
+    if form == "encrypt0":
+        assert cbor2.loads(inner)[3] == AUDIENCE
+    else:
+        assert cbor2.loads(inner).tag == {"encrypt0+sign1": 18, "encrypt0+mac0": 17}[form]
+
+
+def test_firmware_accepts_an_issued_encrypt0_token(config_dir):
+    response = issuer(config_dir).token(request("client2", b"s3cret-two",
+                                                extra={asrv.P_AUDIENCE: "coap://rs2.example"}))
+    verdict = tokens.check(response[asrv.P_ACCESS_TOKEN], rs_key(config_dir),
+                           "coap://rs2.example", issuer=ISSUER)
+    assert verdict["accepted"], verdict
+    assert "osc" in str(verdict["cnf"])
+
+
+@pytest.mark.parametrize("params,code", [
+    ({asrv.P_CLIENT_SECRET: b"wrong"}, asrv.INVALID_CLIENT),
+    ({asrv.P_CLIENT_SECRET: None}, asrv.INVALID_CLIENT),
+    ({asrv.P_CLIENT_ID: "mallory"}, asrv.INVALID_CLIENT),
+    ({asrv.P_GRANT_TYPE: 0}, asrv.UNSUPPORTED_GRANT_TYPE),
+    ({asrv.P_REQ_CNF: {3: b"k"}}, asrv.UNSUPPORTED_POP_KEY),
+    ({asrv.P_ACE_PROFILE: 1}, asrv.INCOMPATIBLE_ACE_PROFILES),
+    ({asrv.P_SCOPE: cbor2.dumps([["/config", 4]])}, asrv.INVALID_SCOPE),
+    ({asrv.P_SCOPE: cbor2.dumps([["/led", 8]])}, asrv.INVALID_SCOPE),  # DELETE not granted
+    ({asrv.P_SCOPE: b"\xff"}, asrv.INVALID_SCOPE),
+    ({asrv.P_SCOPE: "read_temp"}, asrv.INVALID_SCOPE),  # client1 has no text scopes
+    ({asrv.P_SCOPE: 7}, asrv.INVALID_REQUEST),
+    ({asrv.P_AUDIENCE: "coap://rs2.example"}, asrv.INVALID_SCOPE),  # no policy
+    ({asrv.P_AUDIENCE: "coap://nowhere"}, asrv.INVALID_SCOPE),
+])
+def test_token_errors(config_dir, params, code):
+    with pytest.raises(asrv.TokenRequestError) as exc:
+        issuer(config_dir).token(request(extra=params))
+    assert exc.value.code == code
+
+
+def test_scopes_within_policy(config_dir):
+    iss = issuer(config_dir)
+    narrow = cbor2.dumps([["/led", 1]])
+    got = iss.token(request(extra={asrv.P_SCOPE: narrow}))
+    assert open_token(got[asrv.P_ACCESS_TOKEN], config_dir)[9] == narrow
+    assert asrv.P_SCOPE not in got  # as requested
+    text = iss.token(request("client2", b"s3cret-two", extra={asrv.P_SCOPE: "led"}))
+    assert open_token(text[asrv.P_ACCESS_TOKEN], config_dir)[9] == "led"
+
+
+def test_audience_defaults_only_when_unambiguous(config_dir):
+    iss = issuer(config_dir)
+    got = iss.token(request(extra={asrv.P_AUDIENCE: None}))
+    assert open_token(got[asrv.P_ACCESS_TOKEN], config_dir)[3] == AUDIENCE
+    with pytest.raises(asrv.TokenRequestError) as exc:
+        iss.token(request("client2", b"s3cret-two", extra={asrv.P_AUDIENCE: None}))
+    assert exc.value.code == asrv.INVALID_REQUEST
+
+
+def test_introspection(config_dir):
+    now = [1_800_000_000]
+    iss = issuer(config_dir, clock=lambda: now[0])
+    token = iss.token(request())[asrv.P_ACCESS_TOKEN]
+    rs = {asrv.P_CLIENT_ID: AUDIENCE, asrv.P_CLIENT_SECRET: b"rs-introspect"}
+    got = iss.introspect({**rs, asrv.P_TOKEN: token})
+    assert got[asrv.P_ACTIVE] is True and got[3] == AUDIENCE and got[4] == now[0] + 600
+    assert iss.introspect({**rs, asrv.P_TOKEN: b"x" + token}) == {asrv.P_ACTIVE: False}
+    now[0] += 600
+    assert iss.introspect({**rs, asrv.P_TOKEN: token}) == {asrv.P_ACTIVE: False}
+    for bad in ({asrv.P_CLIENT_SECRET: b"nope"}, {asrv.P_CLIENT_ID: "coap://rs2.example"}):
+        with pytest.raises(asrv.TokenRequestError) as exc:
+            iss.introspect({**rs, **bad, asrv.P_TOKEN: token})
+        assert exc.value.code == asrv.INVALID_CLIENT
+
+
+CONFIG_ERRORS = [
+    ('[[client]]\nid = "x"\nsecret = "inline"\n', "client[2]: secrets are read from files"),
+    ('[[policy]]\nclient = "ghost"\naudience = "coap://rs1.example"\naif = [["/a", 1]]\n',
+     "policy[3]: unknown client 'ghost'"),
+    ('[[policy]]\nclient = "client1"\naudience = "coap://x"\naif = [["/a", 1]]\n',
+     "policy[3]: unknown audience 'coap://x'"),
+    ('[[policy]]\nclient = "client1"\naudience = "coap://rs1.example"\n',
+     "policy[3]: give scopes (names) or aif"),
+    ('[[policy]]\nclient = "client1"\naudience = "coap://rs1.example"\naif = [["temp", 1]]\n',
+     "policy[3]: aif entries must be"),
+    ('[[rs]]\naudience = "coap://rs3"\ntoken_form = "sign1"\nencryption_key = "k"\n',
+     "rs[2]: token_form must be encrypt0"),
+    ('[[rs]]\naudience = "coap://rs3"\nencryption_key = "keys/none.cose"\n',
+     "rs[2].encryption_key: cannot read key file"),
+    ('[[rs]]\naudience = "coap://rs3"\nencryption_key = "keys/rs1-mac.cose"\n',
+     "rs[2].encryption_key: must be an A128CCM COSE_Key"),
+    ('[[client]]\nid = "client1"\nsecret_file = "secrets/rs1.secret"\n',
+     "client[2]: client id 'client1' appears twice"),
+    ('[[client]]\nid = "c3"\nsecret_file = "secrets/none"\n',
+     "client[2].secret_file: cannot read"),
+    ('bogus = 1\n', "policy[2]: unknown setting 'bogus'"),
+    ('[[rs]]\naudience = "a"\nencryption_key = "keys/rs1-enc.cose"\nkey = 1\n',
+     "rs[2]: unknown setting 'key'"),
+    ('issuer = \n', "is not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("extra,message", CONFIG_ERRORS)
+def test_config_errors_are_one_clear_line(tmp_path, extra, message):
+    write_config(tmp_path, extra=extra)
+    with pytest.raises(asrv.ConfigError) as exc:
+        asrv.Config.load(tmp_path / "as.toml")
+    assert message in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_config_refuses_public_signing_key(tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("as-sign.cose", "as-sign.pub.cose"))
+    with pytest.raises(asrv.ConfigError, match="needs the private key"):
+        asrv.Config.load(config)
+
+
+def test_shipped_example_loads(tmp_path):
+    """examples/as.toml works as documented: make the keys and secret it names, load it."""
+    from pathlib import Path
+    import microace_host
+    from microace_host import keys
+    example = Path(microace_host.__file__).parent / "examples" / "as.toml"
+    (tmp_path / "as.toml").write_text(example.read_text())
+    keys.new_key("ES256", tmp_path / "keys", name="as-sign")
+    keys.new_key("A128CCM", tmp_path / "keys", name="rs1-enc")
+    (tmp_path / "secrets").mkdir()
+    keys.write_secret_file(tmp_path / "secrets" / "client1.secret", b"c2VjcmV0\n")
+    config = asrv.Config.load(tmp_path / "as.toml")
+    assert config.clients == {"client1": b"c2VjcmV0"}
+    assert config.rss["coap://rs1.example"].form == "encrypt0+sign1"
+    response = asrv.Issuer(config).token({asrv.P_CLIENT_ID: "client1",
+                                          asrv.P_CLIENT_SECRET: b"c2VjcmV0"})
+    assert 4 in response[asrv.P_CNF]
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:5684", "192.168.1.2:5684", "localhost:5684",
+                                  "127.0.0.1", "127.0.0.1:99999"])
+def test_bind_is_loopback_only(bind):
+    with pytest.raises(asrv.ConfigError):
+        asrv.parse_bind(bind)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_over_coap(config_dir):
+    import aiocoap
+
+    async def scenario():
+        port = free_port()
+        logged = []
+        server, _ = await asrv.start(asrv.Config.load(config_dir / "as.toml"),
+                                     "127.0.0.1:%d" % port, log=logged.append)
+        client = await aiocoap.Context.create_client_context()
+        base = "coap://127.0.0.1:%d" % port
+
+        async def post(path, body, raw=None, content_format=19):
+            msg = aiocoap.Message(code=aiocoap.POST, uri=base + path,
+                                  payload=raw if raw is not None else cbor2.dumps(body))
+            if content_format is not None:
+                msg.opt.content_format = content_format
+            return await client.request(msg).response
+
+        try:
+            ok = await post("/token", request())
+            bad_secret = await post("/token", request(secret=b"guess"))
+            bad_scope = await post("/token",
+                                   request(extra={asrv.P_SCOPE: cbor2.dumps([["/x", 1]])}))
+            not_cbor = await post("/token", None, raw=b"\xff\x00")
+            wrong_format = await post("/token", request(), content_format=50)
+            token = cbor2.loads(ok.payload)[asrv.P_ACCESS_TOKEN]
+            active = await post("/introspect", {asrv.P_CLIENT_ID: AUDIENCE,
+                                                asrv.P_CLIENT_SECRET: b"rs-introspect",
+                                                asrv.P_TOKEN: token})
+            anonymous = await post("/introspect", {asrv.P_TOKEN: token})
+        finally:
+            await client.shutdown()
+            await server.shutdown()
+        return ok, bad_secret, bad_scope, not_cbor, wrong_format, active, anonymous, logged
+
+    ok, bad_secret, bad_scope, not_cbor, wrong_format, active, anonymous, logged = \
+        asyncio.run(scenario())
+    assert ok.code == aiocoap_code("CREATED") and ok.opt.content_format == 19
+    assert 4 in cbor2.loads(ok.payload)[asrv.P_CNF]
+    assert bad_secret.code == aiocoap_code("UNAUTHORIZED")
+    assert cbor2.loads(bad_secret.payload)[asrv.P_ERROR] == asrv.INVALID_CLIENT
+    assert bad_scope.code == aiocoap_code("BAD_REQUEST")
+    assert cbor2.loads(bad_scope.payload)[asrv.P_ERROR] == asrv.INVALID_SCOPE
+    assert bad_scope.opt.content_format == 19
+    assert not_cbor.code == aiocoap_code("BAD_REQUEST")
+    assert cbor2.loads(not_cbor.payload)[asrv.P_ERROR] == asrv.INVALID_REQUEST
+    assert wrong_format.code == aiocoap_code("UNSUPPORTED_CONTENT_FORMAT")
+    assert active.code == aiocoap_code("CONTENT")
+    assert cbor2.loads(active.payload)[asrv.P_ACTIVE] is True
+    assert anonymous.code == aiocoap_code("UNAUTHORIZED")
+    # The log says what happened, never a secret.
+    text = "\n".join(logged)
+    assert "issued to client1" in text and "s3cret" not in text and "guess" not in text
+
+
+def aiocoap_code(name):
+    import aiocoap
+    return getattr(aiocoap, name)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bind", "0.0.0.0:5684"], "loopback"),
+    (["--bind", "127.0.0.1:x"], "HOST:PORT"),
+])
+def test_serve_command_refuses_bad_input_in_one_line(config_dir, args, message):
+    from click.testing import CliRunner
+    from microace_host.cli import main
+    result = CliRunner().invoke(main, ["as", "serve", "--config", str(config_dir / "as.toml")]
+                                + args)
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_command_reports_config_errors(tmp_path):
+    from click.testing import CliRunner
+    from microace_host.cli import main
+    write_config(tmp_path, extra='[[client]]\nid = "x"\nsecret = "s"\n')
+    result = CliRunner().invoke(main, ["as", "serve", "--config", str(tmp_path / "as.toml")])
+    assert result.exit_code == 2 and "secrets are read from files" in result.output
+    assert '"s"' not in result.output
