@@ -33,22 +33,19 @@ def _oscore():
     return oscore
 
 
-def oscore_context(osc, nonce1, nonce2, sender_id, recipient_id):
-    """An aiocoap OSCORE context from ACE material (RFC 9203 §4.3): Master Salt = bstr(salt) |
-    bstr(N1) | bstr(N2); ID Context from osc contextId if present. State stays in memory.
-    The client's Sender ID is ace_server_recipientid, its Recipient ID ace_client_recipientid
-    (the RS's are the other way round)."""
+def memory_context(master_secret, master_salt, sender_id, recipient_id, id_context=None):
+    """An aiocoap OSCORE security context (AES-CCM-16-64-128, HKDF-SHA256) whose state stays
+    in memory: aiocoap's FilesystemSecurityContext without the files."""
     oscore = _oscore()
 
-    class Context(oscore.CanProtect, oscore.CanUnprotect, oscore.SecurityContextUtils):
+    class MemoryContext(oscore.CanProtect, oscore.CanUnprotect, oscore.SecurityContextUtils):
         def __init__(self):
             self.alg_aead = oscore.algorithms[oscore.DEFAULT_ALGORITHM]
             self.hashfun = oscore.hashfunctions[oscore.DEFAULT_HASHFUNCTION]
             self.sender_id = sender_id
             self.recipient_id = recipient_id
-            self.id_context = osc.get(OSC_CONTEXT_ID)
-            salt = cbor2.dumps(osc.get(OSC_SALT, b"")) + cbor2.dumps(nonce1) + cbor2.dumps(nonce2)
-            self.derive_keys(salt, osc[OSC_MS])
+            self.id_context = id_context
+            self.derive_keys(master_salt, master_secret)
             self.sender_sequence_number = 0
             self.recipient_replay_window = oscore.ReplayWindow(32, lambda: None)
             self.recipient_replay_window.initialize_empty()
@@ -57,10 +54,19 @@ def oscore_context(osc, nonce1, nonce2, sender_id, recipient_id):
         def post_seqnoincrease(self):
             pass
 
+    return MemoryContext()
+
+
+def oscore_context(osc, nonce1, nonce2, sender_id, recipient_id):
+    """An aiocoap OSCORE context from ACE material (RFC 9203 §4.3): Master Salt = bstr(salt) |
+    bstr(N1) | bstr(N2); ID Context from osc contextId if present. State stays in memory.
+    The client's Sender ID is ace_server_recipientid, its Recipient ID ace_client_recipientid
+    (the RS's are the other way round)."""
     if osc.get(OSC_ALG, 10) != 10 or osc.get(OSC_HKDF, -10) != -10:
         raise ClientError("OSCORE material asks for an algorithm other than AES-CCM-16-64-128 "
                           "/ HKDF-SHA256")
-    return Context()
+    salt = cbor2.dumps(osc.get(OSC_SALT, b"")) + cbor2.dumps(nonce1) + cbor2.dumps(nonce2)
+    return memory_context(osc[OSC_MS], salt, sender_id, recipient_id, osc.get(OSC_CONTEXT_ID))
 
 
 def _ace_error(response):

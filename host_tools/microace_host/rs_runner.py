@@ -53,8 +53,8 @@ def start(target, bind="127.0.0.1:5683", heap=None, timeout=30):
 def run(target, bind, heap=None, echo=print):
     """Run the RS in the foreground until Ctrl-C; its output is echoed. Returns its exit code."""
     process, where = start(target, bind, heap)
-    echo("RS listening on %s (Ctrl-C stops it)" % where)
-    try:
+    try:  # Ctrl-C may come as soon as the line below is out
+        echo("RS listening on %s (Ctrl-C stops it)" % where)
         for line in process.stdout:
             echo(line.rstrip())
         return process.wait()

@@ -22,6 +22,7 @@ import tokenfactory as tf
 from microace_host import rs_runner
 from microace_host.firmware import compiled
 from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.client import memory_context
 
 aioscore = pytest.importorskip(
     "aiocoap.oscore", reason="aiocoap's OSCORE needs its 'oscore' extra (filelock)")
@@ -148,25 +149,6 @@ class Peer:
         return self.request(message), body
 
 
-class PlainContext(aioscore.CanProtect, aioscore.CanUnprotect, aioscore.SecurityContextUtils):
-    """aiocoap's OSCORE security context with its state in memory (as in
-    tests/firmware/test_oscore_aiocoap.py)."""
-
-    def __init__(self, secret, salt, sender_id, recipient_id, id_context=None):
-        self.alg_aead = aioscore.algorithms[aioscore.DEFAULT_ALGORITHM]
-        self.hashfun = aioscore.hashfunctions[aioscore.DEFAULT_HASHFUNCTION]
-        self.sender_id = sender_id
-        self.recipient_id = recipient_id
-        self.id_context = id_context
-        self.derive_keys(salt, secret)
-        self.sender_sequence_number = 0
-        self.recipient_replay_window = aioscore.ReplayWindow(32, lambda: None)
-        self.recipient_replay_window.initialize_empty()
-        self.echo_recovery = None
-
-    def post_seqnoincrease(self):
-        pass
-
 
 def claims(scope=AIF_ALL, osc_id=b"\x01", ms=None, lifetime=3600, **kw):
     """Claims of an ACE-OSCORE access token for this RS, valid now."""
@@ -201,7 +183,7 @@ class Session:
         osc = token_claims[8][4]
         salt = cbor2.dumps(osc.get(5, b"")) + cbor2.dumps(body[40]) + cbor2.dumps(self.nonce2)
         # The client's Sender ID is the RS's Recipient ID and vice versa (RFC 9203 §4.3).
-        self.context = PlainContext(osc[2], salt, self.server_id, client_id)
+        self.context = memory_context(osc[2], salt, self.server_id, client_id)
 
     def protect(self, code, path, payload=b"", content_format=None):
         inner = Message(code=code, payload=payload, uri_path=tuple(path.strip("/").split("/")))

@@ -15,6 +15,7 @@ from aiocoap.optiontypes import OpaqueOption
 
 from conftest import skip_if_out_of_memory
 from test_oscore import load_setup
+from microace_host.client import memory_context
 
 aioscore = pytest.importorskip(
     "aiocoap.oscore", reason="aiocoap's OSCORE needs its 'oscore' extra (filelock)")
@@ -30,25 +31,6 @@ ID1, ID2 = b"\x16\x45", b"\x00\x00"  # ace_client_recipientid, ace_server_recipi
 FRAGMENTED = ("heap too fragmented by compiling the firmware from source (test_oscore.py's "
               "heap test runs OSCORE from .mpy)")
 
-
-class PlainContext(aioscore.CanProtect, aioscore.CanUnprotect, aioscore.SecurityContextUtils):
-    """aiocoap's OSCORE security context with its state in memory: FilesystemSecurityContext
-    without the files."""
-
-    def __init__(self, secret, salt, sender_id, recipient_id, id_context=None):
-        self.alg_aead = aioscore.algorithms[aioscore.DEFAULT_ALGORITHM]
-        self.hashfun = aioscore.hashfunctions[aioscore.DEFAULT_HASHFUNCTION]
-        self.sender_id = sender_id
-        self.recipient_id = recipient_id
-        self.id_context = id_context
-        self.derive_keys(salt, secret)
-        self.sender_sequence_number = 0
-        self.recipient_replay_window = aioscore.ReplayWindow(32, lambda: None)
-        self.recipient_replay_window.initialize_empty()
-        self.echo_recovery = None
-
-    def post_seqnoincrease(self):
-        pass
 
 
 def incoming(code, option, payload):
@@ -88,8 +70,8 @@ def peers(request, mp):
             "    return got[:-1] + (got[-1].hex(),) if got[0] == 'ok' else got"
             % (material, N1, N2, ID1, ID2))
     master_salt = cbor2.dumps(SALT) + cbor2.dumps(N1) + cbor2.dumps(N2)  # RFC 9203 §4.3
-    client = PlainContext(MS, master_salt, ID2, ID1, context_id)
-    twin = PlainContext(MS, master_salt, ID1, ID2, context_id)
+    client = memory_context(MS, master_salt, ID2, ID1, context_id)
+    twin = memory_context(MS, master_salt, ID1, ID2, context_id)
     return client, twin, mp
 
 
