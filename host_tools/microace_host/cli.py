@@ -88,31 +88,33 @@ def keys_new(alg, out_dir, kid, name):
 
 @main.command("provision")
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--as-key", required=True, help="AS key file: COSE_Key (CBOR) or PEM; only the "
-              "public part of ES256/EdDSA keys leaves the host")
+@click.option("--as-key", "as_keys", required=True, multiple=True,
+              help="AS key file: COSE_Key (CBOR) or PEM; only the public part of ES256/EdDSA "
+              "keys leaves the host. Repeatable, e.g. the AS's signature key and the AS<->RS "
+              "A128CCM key for Encrypt0(Sign1) tokens; then each file carries its kid")
 @click.option("--as-kid", default=None, help="kid (hex) the AS puts in its tokens, if the key "
-              "file has none or another")
+              "file has none or another (single --as-key only)")
 @click.option("--audience", required=True, help="this resource server's audience")
 @click.option("--issuer", required=True, help="the AS's issuer (iss)")
 @click.option("--as-uri", default=None, help="AS URI for AS Request Creation Hints")
 @click.option("--scope-map", default=None, help="JSON file {name: [[path, methods], ...]}")
 @click.option("--owner-key", default=None, help="owner secret file for re-provisioning "
-              "(default: owner.secret next to the AS key; made on first provisioning)")
+              "(default: owner.secret next to the first AS key; made on first provisioning)")
 @click.option("--reprovision", is_flag=True, help="change a sealed store (proves the owner "
               "secret)")
 @click.option("--board", default=None, help="board name under boards/ (default: DIR/board.json"
               " or the board's own board.json, else unix / esp32_generic)")
-def provision_cmd(targets, as_key, as_kid, audience, issuer, as_uri, scope_map, owner_key,
+def provision_cmd(targets, as_keys, as_kid, audience, issuer, as_uri, scope_map, owner_key,
                   reprovision, board):
-    """Provision boards with the AS key and RS config, then seal them.
+    """Provision boards with the AS keys and RS config, then seal them.
 
     TARGET: unix:DIR (the unix port, key store in DIR) or a serial port.
 
     Exit 0: every target provisioned or unchanged; 1: some target failed; 2: bad input.
     """
     try:
-        plan = provision.make_plan(as_key, audience, issuer, as_kid, as_uri, scope_map,
-                                   owner_key, reprovision, board)
+        plan = provision.make_plan(list(as_keys), audience, issuer, as_kid, as_uri,
+                                   scope_map, owner_key, reprovision, board)
     except (keys.KeyFileError, provision.ProvisionError) as exc:
         raise InputError(str(exc)) from None
     outcomes = provision.provision_all(targets, plan)

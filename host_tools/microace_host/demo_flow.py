@@ -28,22 +28,27 @@ def _free_port():
 
 def _setup(directory, as_port, console):
     """Keys, client secret and AS config in `directory`; provision the RS state dir."""
-    made = keys.new_key("A128CCM", directory / "keys", kid=b"as-rs1", name="rs1-enc")
+    keydir = directory / "keys"
+    signer = keys.new_key("ES256", keydir, kid=b"as-sig1", name="as-sign")
+    enc = keys.new_key("A128CCM", keydir, kid=b"as-rs1", name="rs1-enc")
     (directory / "secrets").mkdir(mode=0o700)
     keys.write_secret_file(directory / "secrets" / "client1.secret", os.urandom(24).hex().encode())
     config = directory / "as.toml"
     config.write_text(
-        'issuer = "%s"\ntoken_lifetime = 3600\n\n'
-        '[[rs]]\naudience = "%s"\ntoken_form = "encrypt0"\nencryption_key = "keys/rs1-enc.cose"'
-        '\n\n[[client]]\nid = "%s"\nsecret_file = "secrets/client1.secret"\n\n'
+        'issuer = "%s"\nsigning_key = "keys/as-sign.cose"\ntoken_lifetime = 3600\n\n'
+        '[[rs]]\naudience = "%s"\ntoken_form = "encrypt0+sign1"\n'
+        'encryption_key = "keys/rs1-enc.cose"\n\n'
+        '[[client]]\nid = "%s"\nsecret_file = "secrets/client1.secret"\n\n'
         '[[policy]]\nclient = "%s"\naudience = "%s"\naif = [["/temp", 1], ["/led", 5]]\n'
         % (ISSUER, AUDIENCE, CLIENT_ID, CLIENT_ID, AUDIENCE))
-    console.print("keys: A128CCM key kid 'as-rs1' (fingerprint %s), shared by the AS and the RS;"
-                  " client secret in a 0600 file" % made.fingerprint)
+    console.print("keys: the AS's ES256 key kid 'as-sig1' (fingerprint %s; the RS gets the "
+                  "public part) and an A128CCM key kid 'as-rs1' (fingerprint %s) shared by the "
+                  "AS and the RS: tokens are Encrypt0(Sign1); client secret in a 0600 file"
+                  % (signer.fingerprint, enc.fingerprint))
     state = directory / "rs-state"
     state.mkdir()
-    plan = provision.make_plan(str(directory / "keys" / "rs1-enc.cose"), AUDIENCE, ISSUER,
-                               as_uri="coap://127.0.0.1:%d/token" % as_port)
+    plan = provision.make_plan([str(keydir / "as-sign.pub.cose"), str(keydir / "rs1-enc.cose")],
+                               AUDIENCE, ISSUER, as_uri="coap://127.0.0.1:%d/token" % as_port)
     outcomes = provision.provision_all(["unix:%s" % state], plan, console)
     if not all(o.ok for o in outcomes):
         raise RuntimeError("provisioning failed: %s" % outcomes[0].error)

@@ -1,6 +1,7 @@
 """Provisioning and inspection of a board's key store, through the Board adapter.
 
-`microace provision` builds one bundle (the AS key reduced to what a verifier needs, the RS
+`microace provision` builds one bundle (the AS keys reduced to what a verifier needs, e.g. the
+AS's signature key and the AS<->RS AES-CCM key of Encrypt0(Sign1) tokens; the RS
 configuration, the board's limits, and on first provisioning the owner secret), pushes it into
 a RAM variable on the board, has the key store take it, reads back the fingerprints, and seals.
 A sealed store changes only with a proof that the host holds the owner secret:
@@ -24,7 +25,7 @@ from . import keys
 from .board import Board, BoardError
 
 BUNDLE_VERSION = 1
-OWNER_FILE = "owner.secret"  # default: next to the AS key
+OWNER_FILE = "owner.secret"  # default: next to the first AS key
 OWNER_SIZE = 32
 PROOF_LABEL = b"microace-reprovision"
 STORE = "_mace_ks"  # names of the board-side variables
@@ -88,12 +89,19 @@ class Owner:
 class Plan:
     """What to provision, the same for every target but the board's limits."""
 
-    def __init__(self, key, audience, issuer, owner, as_uri=None, scope_map=None,
+    def __init__(self, as_keys, audience, issuer, owner, as_uri=None, scope_map=None,
                  reprovision=False, board=None):
         if not audience or not issuer:
             raise ProvisionError("audience and issuer must not be empty")
-        self.key = key  # keys.board_key() map
-        self.fingerprint = keys.fingerprint(key)
+        if not as_keys:
+            raise ProvisionError("give at least one AS key")
+        kids = [k[keys.KID] for k in as_keys]
+        twice = sorted({kid.hex() for kid in kids if kids.count(kid) > 1})
+        if twice:
+            raise ProvisionError("kid %s names two AS keys: each key needs its own kid"
+                                 % ", ".join(twice))
+        self.keys = list(as_keys)  # keys.board_key() maps, in bundle order
+        self.fingerprints = [keys.fingerprint(k) for k in self.keys]
         self.audience = audience
         self.issuer = issuer
         self.as_uri = as_uri
@@ -110,25 +118,49 @@ class Plan:
                 "scope_map": self.scope_map, "limits": limits}
 
     def bundle(self, config, owner=None):
-        """The CBOR bundle the key store's provision() takes; the ES256 table is built on
-        the board (a few ms on the unix port), so it does not travel."""
+        """The CBOR bundle the key store's provision() takes; ES256 tables are built on
+        the board (a few ms on the unix port), so they do not travel."""
         bundle = {"v": BUNDLE_VERSION, "config": config,
-                  "keys": [{"key": keys.encode(self.key), "iss": self.issuer, "table": None}]}
+                  "keys": [{"key": keys.encode(k), "iss": self.issuer, "table": None}
+                           for k in self.keys]}
         if owner is not None:
             bundle["owner"] = owner
         return cbor2.dumps(bundle, canonical=True)
 
 
-def make_plan(as_key, audience, issuer, as_kid=None, as_uri=None, scope_map=None,
+def _load_as_key(path, kid, several):
+    """One --as-key file -> board key; with several keys the kid must come from the file."""
+    key = keys.load_cose_key(path)
+    if several and not key.get(keys.KID):
+        raise ProvisionError("AS key %s has no kid: with several --as-key each must be a "
+                             "COSE_Key with its kid (label 2), e.g. a .pub.cose from "
+                             "`microace keys new`" % path)
+    try:
+        return keys.board_key(key, kid)
+    except keys.KeyFileError as exc:
+        raise keys.KeyFileError("AS key %s: %s" % (path, exc)) from None
+
+
+def make_plan(as_keys, audience, issuer, as_kid=None, as_uri=None, scope_map=None,
               owner_key=None, reprovision=False, board=None):
-    """A Plan from the command line's files and values (hex kid, paths)."""
+    """A Plan from the command line's files and values: as_keys is one key file path or a
+    list of them (the owner secret defaults to the first one's directory); as_kid (hex)
+    only with a single key."""
+    if isinstance(as_keys, (str, os.PathLike)):
+        as_keys = [as_keys]
+    if not as_keys:
+        raise ProvisionError("give at least one --as-key")
+    several = len(as_keys) > 1
+    if several and as_kid is not None:
+        raise ProvisionError("--as-kid applies to a single --as-key; with several, each key "
+                             "file carries its kid")
     try:
         kid = bytes.fromhex(as_kid) if as_kid is not None else None
     except ValueError:
         raise ProvisionError("--as-kid must be hex, got %r" % as_kid) from None
-    key = keys.board_key(keys.load_cose_key(as_key), kid)
-    owner = Owner(owner_key or Path(as_key).parent / OWNER_FILE)
-    return Plan(key, audience, issuer, owner, as_uri,
+    board_keys = [_load_as_key(path, kid, several) for path in as_keys]
+    owner = Owner(owner_key or Path(as_keys[0]).parent / OWNER_FILE)
+    return Plan(board_keys, audience, issuer, owner, as_uri,
                 load_scope_map(scope_map) if scope_map else None, reprovision, board)
 
 
@@ -145,9 +177,10 @@ def open_store(board):
 
 
 def _holds(status, plan, config):
-    """Does a status show exactly the plan's key and config?"""
+    """Does a status show exactly the plan's keys (each fingerprint confirmed) and config?"""
     return ([(k.get("kid"), k.get("fingerprint"), k.get("issuer")) for k in status["keys"]]
-            == [(plan.key[keys.KID].hex(), plan.fingerprint, plan.issuer)]
+            == [(k[keys.KID].hex(), fp, plan.issuer)
+                for k, fp in zip(plan.keys, plan.fingerprints)]
             and status.get("config") == config)
 
 
@@ -200,8 +233,8 @@ def _provision(board, plan):
         board.exec("%s = None" % BUNDLE)
     if not _holds(after, plan, config):
         got = ", ".join(k.get("fingerprint", "?") for k in after["keys"])
-        raise ProvisionError("board reports key %s, expected %s (or a different config): "
-                             "not sealed" % (got or "none", plan.fingerprint))
+        raise ProvisionError("board reports keys %s, expected %s (or a different config): "
+                             "not sealed" % (got or "none", ", ".join(plan.fingerprints)))
     changed = after["gen"] != before["gen"]
     if not after["sealed"]:
         board.exec("%s.seal()" % STORE)

@@ -1,8 +1,8 @@
 """End-to-end helpers: a provisioned unix-port RS on 127.0.0.1 and an aiocoap peer.
 
 The RS is the real firmware (`firmware/main.py` through microace_host.rs_runner) with a file
-key store in a temporary directory, provisioned with an ES256 AS key and an A128CCM key shared
-by the AS and the RS. Tokens are minted here with python-cwt's COSE layer (Encrypt0 around
+key store in a temporary directory, provisioned through microace_host.provision (as
+`microace provision` does) with an ES256 AS key and an A128CCM key shared by the AS and the RS. Tokens are minted here with python-cwt's COSE layer (Encrypt0 around
 Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its message codec and
 its OSCORE contexts, over a plain UDP socket, so every datagram is under the test's control.
 """
@@ -10,8 +10,8 @@ its OSCORE contexts, over a plain UDP socket, so every datagram is under the tes
 import itertools
 import json
 import os
+import shutil
 import socket
-import subprocess
 import time
 
 import cbor2
@@ -19,9 +19,8 @@ import pytest
 from aiocoap.message import Direction, Message
 
 import tokenfactory as tf
-from microace_host import rs_runner
-from microace_host.firmware import compiled
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host import keys, rs_runner
+from microace_host import provision as provision_host
 from microace_host.client import memory_context
 
 aioscore = pytest.importorskip(
@@ -50,28 +49,19 @@ def free_port():
 
 
 def provision(directory, limits):
-    """Make DIR a unix-port board: board.json and a sealed key store holding both keys.
-
-    The bundle is made here (provision.Plan carries one AS key; these tokens need two) and
-    handed to the firmware's own key store, in one unix-port process."""
+    """Make DIR a unix-port board: board.json and a sealed key store holding both keys,
+    provisioned the way `microace provision --as-key SIG --as-key ENC` does it."""
+    if not shutil.which("socat"):
+        pytest.skip("provisioning needs socat (make test installs it)")
     board = json.loads((rs_runner.FIRMWARE.parent / "boards/unix/board.json").read_text())
     board["limits"] = limits
     (directory / "board.json").write_text(json.dumps(board))
-    bundle = cbor2.dumps({
-        "v": 1, "owner": os.urandom(32),
-        "config": {"audience": AUDIENCE, "issuer": ISSUER, "as_uri": AS_URI,
-                   "scope_map": SCOPE_MAP, "limits": limits},
-        "keys": [{"key": tf.trusted_key(AS_KEY), "iss": ISSUER, "table": None},
-                 {"key": tf.trusted_key(RS_KEY), "iss": ISSUER, "table": None}]})
-    (directory / "bundle.cbor").write_bytes(bundle)
-    code = ("from microace import keystore\n"
-            "s = keystore.open_store({'keystore': {'backend': 'file', 'dir': %r}})\n"
-            "s.provision(open(%r, 'rb').read())\ns.seal()\n"
-            % (str(directory), str(directory / "bundle.cbor")))
-    done = subprocess.run([micropython_binary(), "-c", code], env=micropython_env(compiled()),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
-    (directory / "bundle.cbor").unlink()
+    as_keys = [keys.board_key(cbor2.loads(tf.trusted_key(k))) for k in (AS_KEY, RS_KEY)]
+    plan = provision_host.Plan(as_keys, AUDIENCE, ISSUER,
+                               provision_host.Owner(directory / "owner.secret"), AS_URI,
+                               SCOPE_MAP)
+    outcome = provision_host.provision_target("unix:%s" % directory, plan)
+    assert outcome.result == "provisioned" and outcome.sealed, outcome.error
 
 
 class RS:

@@ -21,6 +21,7 @@ def test_demo_verdicts_and_flow():
     # Part 2: the flow over CoAP with the firmware RS.
     assert "provisioned" in out.stdout and "stopped the RS and the AS" in out.stdout
     assert "AS hint coap://127.0.0.1:" in out.stdout
+    assert "encrypt0+sign1)" in out.stdout  # nested tokens: the RS holds both AS keys
     expected = {
         "OSCORE GET /temp": "2.05 Content 21.5",
         "OSCORE PUT /led '1'": "2.04 Changed",

@@ -196,6 +196,91 @@ def test_symmetric_as_key_goes_whole_and_verifies(tmp_path):
     assert firmware_verdicts(state, [mint(signer, scope="rw")]) == ["accepted rw"]
 
 
+@pytest.fixture
+def two_keys(tmp_path):
+    """The keys of Encrypt0(Sign1) tokens, in two directories: the AS's ES256 key (the board
+    gets its public .pub.cose, which carries the kid) and the AS<->RS A128CCM key."""
+    es = keys.new_key("ES256", tmp_path / "sig", name="as")
+    ccm = keys.new_key("A128CCM", tmp_path / "enc", name="rs1")
+    signer = cwt.COSEKey.from_pem((tmp_path / "sig" / "as.pem").read_bytes(), alg="ES256",
+                                  kid=es.kid)
+    secret = keys.load_cose_key(tmp_path / "enc" / "rs1.cose")[keys.K]
+    return {"files": (str(tmp_path / "sig" / "as.pub.cose"), str(tmp_path / "enc" / "rs1.cose")),
+            "made": (es, ccm), "signer": signer, "secret": secret,
+            "encrypter": cwt.COSEKey.from_symmetric_key(secret, alg="AES-CCM-16-64-128",
+                                                        kid=ccm.kid)}
+
+
+def provision_two(two_keys, target, *extra):
+    sig, enc = two_keys["files"]
+    return run("provision", target, "--as-key", sig, "--as-key", enc, "--audience", "rs1",
+               "--issuer", ISS, *extra)
+
+
+def mint_nested(signer, encrypter, audience="rs1"):
+    """Encrypt0(Sign1(claims)) (RFC 8392 A.6), both layers made by python-cwt."""
+    return cwt.encode(mint(signer, audience), encrypter)
+
+
+def test_two_keys_at_once_for_nested_tokens(two_keys, tmp_path):
+    state = tmp_path / "board"
+    target = "unix:%s" % state
+    es, ccm = two_keys["made"]
+    code, out, err = provision_two(two_keys, target)
+    assert code == 0, out + err
+    assert summary(out)[target] == {"board": "unix", "result": "provisioned",
+                                    "fingerprints": "%s %s" % (es.fingerprint, ccm.fingerprint),
+                                    "sealed": "yes"}
+    assert (tmp_path / "sig" / "owner.secret").exists()  # next to the first --as-key
+    assert not (tmp_path / "enc" / "owner.secret").exists()
+    assert two_keys["secret"].hex() not in out + err
+
+    code, out, err = run("doctor", target)
+    assert code == 0, err
+    table = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
+             if line.startswith("│")]
+    assert [es.kid.hex(), "ES256", "EC2", es.fingerprint, ISS, "yes"] in table
+    assert [ccm.kid.hex(), "A128CCM", "Symmetric", ccm.fingerprint, ISS, "no"] in table
+
+    good = mint_nested(two_keys["signer"], two_keys["encrypter"])
+    tampered = bytearray(good)
+    tampered[-1] ^= 1  # the CCM tag
+    forger = keys.new_key("ES256", tmp_path / "forger", kid=es.kid, name="x")
+    forged = mint_nested(cwt.COSEKey.from_pem((tmp_path / "forger" / "x.pem").read_bytes(),
+                                              alg="ES256", kid=forger.kid),
+                         two_keys["encrypter"])
+    assert firmware_verdicts(state, [good, bytes(tampered), forged]) == [
+        "accepted read", "rejected VerifyError", "rejected VerifyError"]
+
+    record, gen = (state / "keystore.bin").read_bytes(), store_status(state)["gen"]
+    code, out, err = provision_two(two_keys, target)
+    assert code == 0, out + err
+    assert summary(out)[target]["result"] == "unchanged"
+    assert (state / "keystore.bin").read_bytes() == record
+    assert store_status(state)["gen"] == gen
+
+
+def test_several_keys_refused_on_the_host(two_keys, tmp_path):
+    """Each refusal is one line, exit 2, before any board or owner secret is made."""
+    sig, enc = two_keys["files"]
+    no_kid = tmp_path / "sig" / "as.pub.pem"  # a PEM carries no kid
+    other = keys.new_key("HS256", tmp_path / "hs", kid=two_keys["made"][0].kid, name="hs")
+    cases = [
+        ((sig, str(no_kid)), (), "AS key %s has no kid" % no_kid),
+        ((sig, enc), ("--as-kid", "01"), "--as-kid applies to a single --as-key"),
+        ((sig, str(tmp_path / "hs" / "hs.cose")), (),
+         "kid %s names two AS keys" % other.kid.hex()),
+    ]
+    for files, extra, message in cases:
+        args = [a for f in files for a in ("--as-key", f)]
+        code, out, err = run("provision", "unix:%s" % (tmp_path / "board"), *args,
+                             "--audience", "rs1", "--issuer", ISS, *extra)
+        assert code == 2 and out == "", out
+        assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "board").exists()  # no board was touched
+    assert not any(tmp_path.rglob("owner.secret"))
+
+
 def test_no_secret_on_a_command_line_or_in_the_environment(tmp_path, monkeypatch):
     """Record every process the adapter starts while a symmetric key and an owner secret
     are provisioned: neither appears in argv or in the environment."""
