@@ -12,12 +12,12 @@ import cbor2
 from .authz_server import (CT_ACE_CBOR, P_ACCESS_TOKEN, P_ACE_PROFILE, P_AUDIENCE, P_CLIENT_ID,
                            P_CLIENT_SECRET, P_CNF, P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE,
                            P_SCOPE, GRANT_CLIENT_CREDENTIALS)
-from .tokens import ACE_PROFILE_COAP_OSCORE, CNF_OSC, OSC_MS, OSC_SALT
+from .tokens import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_MS,
+                     OSC_SALT)
 
 # RFC 9203 §9.2 parameters; RFC 9200 §5.3 creation hints.
 P_NONCE1, P_NONCE2, P_CLIENT_RID, P_SERVER_RID = 40, 42, 43, 44
 HINT_AS, HINT_AUDIENCE = 1, 5
-OSC_HKDF, OSC_ALG, OSC_CONTEXT_ID = 3, 4, 6  # OSCORE_Input_Material (RFC 9203 §3.2.1)
 NONCE_LEN = 8  # §4.1: 8 bytes recommended
 
 

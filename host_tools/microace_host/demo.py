@@ -20,19 +20,10 @@ from cwt import COSE, COSEKey
 from rich.console import Console
 from rich.table import Table
 
-from . import tokens
+from . import keys, tokens
 
 AUDIENCE = "coap://rs1.example"
 ISSUER = "coap://as.example"
-
-
-def _key_file(directory, name, data):
-    """Write key material 0600 from the start (never world-readable, not even briefly)."""
-    path = os.path.join(directory, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
 
 
 def _claims(now, extra=None):
@@ -68,7 +59,7 @@ def verdicts(console):
                            unprotected={4: b"as-key-1"})
 
     with tempfile.TemporaryDirectory() as tmp:
-        _key_file(tmp, "as-key-1.cose", cbor2.dumps(signer.to_dict()))
+        keys.write_secret_file(os.path.join(tmp, "as-key-1.cose"), cbor2.dumps(signer.to_dict()))
         console.print("[bold]microace demo[/]: AS key ES256 kid 'as-key-1', key files in a "
                       "0600 directory; the board trusts only the public key.\n")
         good = signed(_claims(now))

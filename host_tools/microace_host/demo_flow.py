@@ -14,9 +14,8 @@ from pathlib import Path
 from rich.table import Table
 
 from . import authz_server, client, keys, provision, rs_runner
+from .demo import AUDIENCE, ISSUER
 
-AUDIENCE = "coap://rs1.example"
-ISSUER = "coap://as.example"
 CLIENT_ID = "client1"
 
 

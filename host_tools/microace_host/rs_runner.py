@@ -5,10 +5,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from .board import UNIX_PREFIX
 from .firmware import FIRMWARE, compiled
 from .unix_port import UnixPortError, micropython_binary, micropython_env
 
-UNIX_PREFIX = "unix:"
 READY = "microace RS listening on "
 
 

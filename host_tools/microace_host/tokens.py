@@ -48,7 +48,8 @@ def check(token, key, audience, issuer=None, now=None, heap=None):
 CLAIMS = {1: "iss", 2: "sub", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 7: "cti", 8: "cnf",
           9: "scope", 38: "ace_profile", 39: "cnonce", 40: "exi"}
 CNF_OSC, CNF_COSE_KEY = 4, 1
-OSC_ID, OSC_MS, OSC_SALT = 0, 2, 5
+# OSCORE_Input_Material labels (RFC 9203 §3.2.1)
+OSC_ID, OSC_MS, OSC_HKDF, OSC_ALG, OSC_SALT, OSC_CONTEXT_ID = 0, 2, 3, 4, 5, 6
 ACE_PROFILE_COAP_OSCORE = 2  # RFC 9203 §9.1
 # Token forms: the COSE layers, outermost first. Encrypt0 needs the RS's shared AEAD key.
 FORMS = ("encrypt0", "encrypt0+sign1", "encrypt0+mac0", "sign1", "mac0")
