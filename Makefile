@@ -4,16 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo mpy bench clean socat
+.PHONY: all venv test demo mpy bench fuzz clean socat
 
 all: test
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt host_tools/pyproject.toml host_tools/setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./host_tools
 	touch $(STAMP)
 
 # The provisioning tests drive the unix port over a pseudo-terminal made by socat (CI is root).
@@ -27,10 +27,19 @@ demo: $(STAMP) socat
 	$(BIN)/python -m microace_host.demo
 
 mpy: $(STAMP)
-	$(BIN)/python -m microace_host.deploy --report
+	$(BIN)/python -m microace_host.deploy
 
-bench: $(STAMP)
+# Primitives against their CPython peers, then the whole server against aiocoap's (both print
+# their ratios); docs/BENCHMARKS.md says what runs where.
+bench: $(STAMP) socat
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/server.py
+
+# The long mutation fuzz against a running RS (make test runs a short slice): FUZZ_COUNT mutated
+# datagrams and as many mutated tokens; FUZZ_SEED=N repeats a run.
+FUZZ_COUNT ?= 100000
+fuzz: $(STAMP) socat
+	$(BIN)/python tests/hostile/fuzz.py --count $(FUZZ_COUNT) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -13,7 +13,7 @@ from microace import cose, cwt
 from microace.crypto import p256
 from microace.keystore import SoftwareKeyStore
 
-req = json.loads(sys.stdin.read())
+req = json.loads(globals().get("_MACE_IN") or sys.stdin.read())  # bench/device.py
 key = cose.parse_key(unhexlify(req["key"]))
 keys = SoftwareKeyStore()
 keys.add(key, table=p256.make_table(key.public) if req["table"] else None)

@@ -178,8 +178,21 @@ def heap_k(heap):
     return int(heap.rstrip("kK"))
 
 
+class Device:
+    """`--device PORT`: the MicroPython side runs on that board (bench/device.py), with the
+    firmware `microace deploy` put there; its heap is the board's, not -X heapsize."""
+
+    def __init__(self, port):
+        self.port = port
+
+
 def run_micropython(script, stdin, heap, path, timeout=300):
-    """Run bench/SCRIPT with `stdin` (JSON-encoded) -> (its last stdout line or None, error)."""
+    """Run bench/SCRIPT with `stdin` (JSON-encoded) -> (its last stdout line or None, error).
+    `path`: the firmware directory (MICROPYPATH of a unix-port process), or a Device."""
+    if isinstance(path, Device):
+        import device
+
+        return device.run_script(path.port, HERE / script, json.dumps(stdin), timeout)
     argv = [micropython_binary(), "-X", "heapsize=" + heap, str(HERE / script)]
     env = micropython_env(path)
     proc = subprocess.run(argv, input=json.dumps(stdin), capture_output=True, text=True,
@@ -231,7 +244,8 @@ def measure(request, peers, path, heap, runs, batch_s):
         case, at = row[1], heap
         while True:
             out, err = run_bench(dict(request, mode="bench", cases=[case]), at, path)
-            if out is not None or "MemoryError" not in err or heap_k(at) >= 1024:
+            if (out is not None or "MemoryError" not in err or isinstance(path, Device)
+                    or heap_k(at) >= 1024):
                 break
             notes.setdefault(at, (err, []))[1].append(case)
             at = "%dk" % (heap_k(at) + 32)
@@ -310,6 +324,8 @@ def main():
     ap.add_argument("--source", action="store_true", help="load firmware/*.py (compiled at "
                     "import, needs more heap) instead of .mpy files from mpy-cross")
     ap.add_argument("--json", help="also write the raw results to this file")
+    ap.add_argument("--device", help="run the MicroPython side on this board (serial port, "
+                    "or unix:DIR) after `microace deploy`; no heap bisection there")
     args = ap.parse_args()
 
     started = time.perf_counter()
@@ -318,14 +334,17 @@ def main():
     request = dict(to_json(material), runs=args.runs, batch_ms=args.batch_ms)
     with tempfile.TemporaryDirectory() as tmp:
         path = FIRMWARE if args.source else Path(tmp)
-        if not args.source:
+        if args.device:
+            path = Device(args.device)
+        elif not args.source:
             build_mpy(path)
-        results, notes, version = measure(request, dict(peer_cases(material)), path, args.heap,
-                                          args.runs, args.batch_ms / 1000)
+        results, notes, version = measure(request, dict(peer_cases(material)), path,
+                                          "board" if args.device else args.heap, args.runs,
+                                          args.batch_ms / 1000)
         alloc, alloc_err = run_bench(dict(request, mode="alloc"), ALLOC_HEAP, path)
         keys = to_json(material)  # hex, as the check script reads them
         checks = {with_table: (check_es256(keys, "32k", path, with_table),
-                               smallest_heap(keys, path, with_table))
+                               None if args.device else smallest_heap(keys, path, with_table))
                   for with_table in (True, False)}
 
     sizes = {name: len(t) for name, t in material["tokens"].items()}
@@ -333,8 +352,13 @@ def main():
     code = "firmware/*.py, compiled at import" if args.source else ".mpy from mpy-cross"
     print("microace benchmarks, %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     print("machine: %s, %d CPUs, %s" % (cpu_model(), os.cpu_count(), platform.platform()))
-    print("MicroPython %s unix port, %s, -X heapsize=%s unless the heap column says more; "
-          "CPython %s" % (version, code, args.heap, platform.python_version()))
+    if args.device:
+        print("MicroPython %s on the board at %s (firmware from `microace deploy`; its own "
+              "heap, the heap column does not apply); CPython %s"
+              % (version, args.device, platform.python_version()))
+    else:
+        print("MicroPython %s unix port, %s, -X heapsize=%s unless the heap column says "
+              "more; CPython %s" % (version, code, args.heap, platform.python_version()))
     for heap, (err, cases) in notes.items():
         print("NOTE: too big for -X heapsize=%s, so run with more: %s (%s)"
               % (heap, ", ".join(cases), err))
@@ -350,15 +374,20 @@ def main():
         print("heap, one ES256 CWT verify: measurement failed: %s" % alloc_err)
     else:
         print("heap, one ES256 CWT verify (GC off, -X heapsize=%s): allocates %d B with the "
-              "table, %d B without" % (ALLOC_HEAP, alloc["es256_table"], alloc["es256_any"]))
+              "table, %d B without" % ("of the board" if args.device else ALLOC_HEAP,
+                                       alloc["es256_table"], alloc["es256_any"]))
         print("heap in use before the call: %d B with the table, %d B without; of that, the "
               "firmware modules a CWT verify loads hold %d B"
               % (alloc["es256_table_in_use"], alloc["es256_any_in_use"], alloc["modules"]))
     for with_table, (at_32k, smallest) in checks.items():
+        kind = "with the table" if with_table else "any key"
+        if args.device:
+            print("one ES256 CWT verify %s on the board (bench/mp_check.py): %s"
+                  % (kind, at_32k))
+            continue
         print("one ES256 CWT verify %s, alone in a fresh process (bench/mp_check.py): "
               "-X heapsize=32k %s; smallest heap that works: %s"
-              % ("with the table" if with_table else "any key", at_32k,
-                 "%dk" % smallest if smallest else "> 256k"))
+              % (kind, at_32k, "%dk" % smallest if smallest else "> 256k"))
     print("total bench time %.0f s" % (time.perf_counter() - started))
     if args.json:
         Path(args.json).write_text(json.dumps(

@@ -1,5 +1,4 @@
 # Freeze manifest for esp32c6_devkitc (MicroPython board ESP32_GENERIC_C6) with microace built in:
 #   make -C ports/esp32 BOARD=ESP32_GENERIC_C6 FROZEN_MANIFEST=/path/to/microace/boards/esp32c6_devkitc/manifest.py
-# Relative paths are relative to this file.
-include("$(PORT_DIR)/boards/manifest.py")
-package("microace", base_path="../../firmware")
+# The same modules as esp32_generic (key store in NVS); relative paths are relative to this file.
+include("../esp32_generic/manifest.py")

@@ -8,12 +8,13 @@ A store that is missing, corrupt or not provisioned stops the start (fail closed
 import asyncio
 import json
 
-from microace import cbor, keystore
+from microace import cbor, keystore, net
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
 from microace.errors import DecodeError, KeyStoreError
 from microace.rs import ResourceServer
+from microace.state import State
 
 DEFAULTS = {"keystore": {"backend": "file", "dir": "."},
             "limits": {"max_tokens": 8, "max_token_bytes": 1024},
@@ -51,12 +52,15 @@ def _led(pins):
     return Pin(number, Pin.OUT)
 
 
-def build(store, pins=None):
-    """The ResourceServer over `store` with the demo resources."""
-    config = store.status()["config"]
+def build(store, pins=None, rs_state=None, persist=None):
+    """The ResourceServer over `store` with the demo resources; `rs_state` survives reboots,
+    `persist` is board.json's {"tokens": bool} (default: tokens persist)."""
+    status = store.status()
+    config = status["config"]
     if config is None:
         raise KeyStoreError("the key store is not provisioned")
-    rs = ResourceServer(store, config)
+    rs = ResourceServer(store, config, rs_state, (persist or {}).get("tokens", True),
+                        status["gen"])
     pin = _led(pins or {})
     state = {"led": False, "config": {}}
 
@@ -87,13 +91,26 @@ def build(store, pins=None):
     return rs
 
 
+async def _serve(server, clock):
+    """Serve, and poll the clock hourly so ticks_ms never wraps unseen (clock.py)."""
+    async def poll():
+        while True:
+            await asyncio.sleep(3600)
+            clock.poll()
+
+    asyncio.create_task(poll())
+    await server.serve()
+
+
 def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
-    rs = build(keystore.open_store(cfg), cfg.get("pins"))
+    net.up(cfg.get("network") or {}, state_dir)
+    rs = build(keystore.open_store(cfg), cfg.get("pins"), State(state_dir + "/state.bin"),
+               cfg.get("persist"))
     port = (cfg.get("network") or {}).get("coap_port", 5683)
     server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL)
     for path in rs.resources:
         server.add_link(path)
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
-    asyncio.run(server.serve())
+    asyncio.run(_serve(server, rs.clock))

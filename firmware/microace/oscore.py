@@ -8,10 +8,13 @@ OSCORE option value and payload and gets back the inner code, [(number, value)] 
 (values as bytes, numbers ascending) and payload.
 """
 
+import os
+
 from micropython import const
 
 from microace import cbor
 from microace.crypto import aes_ccm
+from microace.crypto.ct import ct_eq
 from microace.crypto.hkdf import hkdf_expand, hkdf_extract
 from microace.errors import (BadOptionError, ContextExhaustedError, DecodeError, DecryptError,
                              ReplayError, UnknownContextError, VerifyError)
@@ -77,10 +80,13 @@ class Context:
 
     ssn_hook, when set, is called as ssn_hook(context, n) before sender sequence number n is
     used, so that it can be persisted ahead (App. B.1.1); it may raise to refuse.
+    echo: None, or the Echo value a context restored after a reboot waits for (App. B.1.2).
     """
 
     def __init__(self, master_secret, master_salt=b"", sender_id=b"", recipient_id=b"",
-                 id_context=None, alg=ALG_AES_CCM_16_64_128, window=32):
+                 id_context=None, alg=ALG_AES_CCM_16_64_128, window=32, keys=None):
+        """keys: (sender key, recipient key, common IV) of a restored context, instead of
+        deriving them from master_secret and master_salt."""
         if alg != ALG_AES_CCM_16_64_128:
             raise DecodeError("OSCORE AEAD algorithm not supported")
         if len(sender_id) > _MAX_ID_LEN or len(recipient_id) > _MAX_ID_LEN:
@@ -92,13 +98,14 @@ class Context:
         self.sender_id = sender_id
         self.recipient_id = recipient_id
         self.id_context = id_context
-        # §3.2.1: HKDF(salt = Master Salt, IKM = Master Secret, info, L)
-        prk = hkdf_extract(master_salt, master_secret)
-        self.sender_key = hkdf_expand(prk, _info(sender_id, id_context, "Key", _KEY_LEN),
-                                      _KEY_LEN)
-        self.recipient_key = hkdf_expand(prk, _info(recipient_id, id_context, "Key", _KEY_LEN),
-                                         _KEY_LEN)
-        self.common_iv = hkdf_expand(prk, _info(b"", id_context, "IV", _NONCE_LEN), _NONCE_LEN)
+        if keys is None:
+            # §3.2.1: HKDF(salt = Master Salt, IKM = Master Secret, info, L)
+            prk = hkdf_extract(master_salt, master_secret)
+            keys = (hkdf_expand(prk, _info(sender_id, id_context, "Key", _KEY_LEN), _KEY_LEN),
+                    hkdf_expand(prk, _info(recipient_id, id_context, "Key", _KEY_LEN),
+                                _KEY_LEN),
+                    hkdf_expand(prk, _info(b"", id_context, "IV", _NONCE_LEN), _NONCE_LEN))
+        self.sender_key, self.recipient_key, self.common_iv = keys
         iv = int.from_bytes(self.common_iv, "big")
         self._sender_iv = iv ^ _id_bits(sender_id)
         self._recipient_iv = iv ^ _id_bits(recipient_id)
@@ -108,6 +115,37 @@ class Context:
         self._window_mask = (1 << window) - 1
         self._window_top = -1  # highest Partial IV accepted; -1: none yet
         self._window_seen = 0  # bit i set: Partial IV top - i was accepted
+        self.echo = None
+
+    def saved(self):
+        """What restore() needs, CBOR-encodable; the sender sequence number is the caller's
+        to persist (ahead, App. B.1.1)."""
+        return (self.sender_key, self.recipient_key, self.common_iv, self.sender_id,
+                self.recipient_id, self.id_context, self.window_size)
+
+    @classmethod
+    def restore(cls, saved, ssn):
+        """The context of saved(), after a reboot: sending from ssn on, and with a replay
+        window that cannot be trusted until a request proves fresh with Echo (App. B.1.2)."""
+        sk, rk, iv, sid, rid, idc, window = saved
+        ctx = cls(None, b"", sid, rid, idc, ALG_AES_CCM_16_64_128, window, (sk, rk, iv))
+        ctx.ssn = ssn
+        ctx.echo = os.urandom(8)
+        return ctx
+
+    def fresh(self, echo, piv):
+        """Whether a verified request with Partial IV piv may be processed: always, unless
+        the context waits for its Echo value. The request that returns it was made after the
+        reboot, so its Partial IV is above every one seen before (App. B.1.2, RFC 9175
+        §2.4): the window restarts there, counting it and all below as seen."""
+        if self.echo is None:
+            return True
+        if echo is None or not ct_eq(echo, self.echo):
+            return False
+        self.echo = None
+        self._window_top = int.from_bytes(piv, "big")
+        self._window_seen = self._window_mask
+        return True
 
     @classmethod
     def from_ace(cls, osc, nonce1, nonce2, client_recipient_id, server_recipient_id):

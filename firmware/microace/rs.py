@@ -12,6 +12,7 @@ errors.py answers with that error's code. There is no path to a resource without
 OSCORE context: unprotected requests get 4.01 with AS Request Creation Hints (RFC 9200 §5.3).
 """
 
+import gc
 import os
 
 from micropython import const
@@ -23,7 +24,9 @@ from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextE
                              DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
                              MicroaceError, NotInScopeError, ReplayError, ScopeError,
                              StoreFullError, TooLargeError, UnknownContextError, VerifyError)
-from microace.tokens import TokenStore, trusted_now
+from microace.clock import Clock
+from microace.cnonce import Cnonces
+from microace.tokens import TokenStore
 
 # ACE parameters in authz-info requests and responses (RFC 9200 §8.10, RFC 9203 §9.1) and
 # AS Request Creation Hints (RFC 9200 §5.3).
@@ -34,6 +37,7 @@ _CLIENT_RECIPIENTID = const(43)
 _SERVER_RECIPIENTID = const(44)
 _HINT_AS = const(1)
 _HINT_AUDIENCE = const(5)
+_HINT_CNONCE = const(39)
 _NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
 _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
@@ -69,7 +73,8 @@ def code_of(error):
 
 
 def _error(error):
-    """An error response: its code, and the reason as diagnostic payload (RFC 7252 §5.5.2)."""
+    """An error response to a verified client: its code, and the reason as diagnostic payload
+    (RFC 7252 §5.5.2), sent encrypted."""
     reason = error.args[0] if error.args and isinstance(error.args[0], str) else ""
     return Message(code_of(error), reason.encode())
 
@@ -77,10 +82,13 @@ def _error(error):
 class ResourceServer:
     CRITICAL = (options.OSCORE,)  # the critical option the handler processes itself
 
-    def __init__(self, keystore, config):
+    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0):
         """config: the key store's RS configuration {audience, issuer, as_uri, scope_map,
-        limits {max_tokens, max_token_bytes, max_store_bytes}}."""
+        limits {max_tokens, max_token_bytes, max_store_bytes}}; state: a state.State that
+        survives reboots (None: nothing does); persist_tokens: keep tokens in it (board.json
+        "persist"); gen: the key store's generation, which the kept tokens are bound to."""
         self.keystore = keystore
+        self.state = state
         self.audience = config["audience"]
         self.issuer = config.get("issuer")
         self.as_uri = config.get("as_uri")
@@ -88,8 +96,12 @@ class ResourceServer:
         limits = config.get("limits") or {}
         self.max_token_bytes = limits.get("max_token_bytes", 1024)
         max_tokens = limits.get("max_tokens", 8)
+        self.clock = Clock(state)
+        # RFC 9200 §5.3.1: board config "cnonce": true asks every token to carry one back.
+        self.cnonces = Cnonces(self.clock) if config.get("cnonce") else None
         self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
-                                                        max_tokens * self.max_token_bytes))
+                                                        max_tokens * self.max_token_bytes),
+                                 state if persist_tokens else None, clock=self.clock, gen=gen)
         self.resources = {}  # path -> (allowed method codes, function)
         self._next_id = 0
 
@@ -114,13 +126,16 @@ class ResourceServer:
         except MicroaceError as e:
             if isinstance(e, UnknownContextError):
                 return self._hints(codes.UNAUTHORIZED)
-            return _error(e)
+            # The code alone: before verification a reason would tell which check failed.
+            return Message(code_of(e))
 
     def _hints(self, code):
         """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
         hints = {_HINT_AUDIENCE: self.audience}
         if self.as_uri:
             hints[_HINT_AS] = self.as_uri
+        if self.cnonces is not None:
+            hints[_HINT_CNONCE] = self.cnonces.fresh()
         return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
 
     # /authz-info
@@ -146,7 +161,18 @@ class ResourceServer:
             raise TooLargeError("access token too large")
         if not 1 <= len(nonce1) <= _MAX_NONCE1:
             raise DecodeError("nonce1 length")
-        token = cwt.verify(raw, self.keystore, self.audience, trusted_now(), self.issuer)
+        clock = self.clock
+        token = cwt.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
+        held = self.tokens.held(raw)  # a re-post: its cti and cnonce were taken already
+        if held is not None and self.tokens.expired(held):
+            self.tokens.remove(held)
+            raise ClaimError("token expired")
+        seq = None
+        if held is None and token.exi is not None:
+            seq = clock.exi_seq(token.iss, token.cti, self.audience)
+        if held is None and self.cnonces is not None:
+            self.cnonces.take(token.cnonce)
+        clock.learn(token.iat)
         if token.cnf is None or token.cnf[0] != "osc":
             # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
             raise DecodeError("token has no cnf osc")
@@ -156,8 +182,16 @@ class ResourceServer:
         perms = scope.permissions(token.scope, self.scope_map)
         nonce2 = os.urandom(_NONCE_LEN)
         server_id = self._recipient_id(client_id)
+        gc.collect()  # the verification's garbage first: the context lives long, it packs low
         context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
-        self.tokens.add(raw, (token.iss, osc[cwt.OSC_ID]), token.exp, token.exi, perms, context)
+        entry = self.tokens.add(raw, (token.iss, osc[cwt.OSC_ID]), token.exp, token.exi, perms,
+                                context)
+        if seq is not None:
+            try:
+                clock.exi_seen(token.iss, seq)
+            except OSError:  # an unrecorded exi token could start a new lifetime after reboot
+                self.tokens.remove(entry)
+                raise
         return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
                                                    server_id})).add(options.CONTENT_FORMAT,
                                                                     formats.ACE_CBOR)
@@ -178,21 +212,28 @@ class ResourceServer:
     def _protected(self, request):
         ctx, kid, piv, code, inner_options, payload = oscore.unprotect_request(
             self.tokens.context, request.opt(options.OSCORE), request.payload)
-        entry = self.tokens.verified(ctx)
         inner = Message(code, payload, inner_options)
-        try:
-            if entry.expired(trusted_now()):
-                self.tokens.remove(entry)
-                raise ClaimError("token expired")
-            response = self._call(inner, entry)
-        except MicroaceError as e:
-            response = _error(e)
+        fresh = ctx.fresh(inner.opt(options.ECHO), piv)
+        if fresh:
+            entry = self.tokens.verified(ctx)
+            try:
+                if self.tokens.expired(entry):
+                    self.tokens.remove(entry)
+                    raise ClaimError("token expired")
+                response = self._call(inner, entry)
+            except MicroaceError as e:
+                response = _error(e)
+        else:
+            # RFC 8613 App. B.1.2: a context restored after a reboot asks for its Echo value
+            # first. The request may be a replay whose nonce a response used already: this
+            # answer takes a Partial IV of its own.
+            response = Message(codes.UNAUTHORIZED).add(options.ECHO, ctx.echo)
         # Everything after a verified request is answered protected (RFC 8613 §8.3).
         out = [o for o in response.options if o[0] not in oscore.CLASS_U_ONLY]
         order = sorted(range(len(out)), key=lambda i: (out[i][0], i))  # repeats stay in order
         out = [out[i] for i in order]
         outer_code, option, ciphertext = oscore.protect_response(
-            ctx, kid, piv, response.code, out, response.payload)
+            ctx, kid, piv, response.code, out, response.payload, not fresh)
         return Message(outer_code, ciphertext, [(options.OSCORE, option)])
 
     def _call(self, inner, entry):

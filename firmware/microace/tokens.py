@@ -1,64 +1,108 @@
 """The bounded token store: each accepted access token with its OSCORE context.
 
 At most `max_tokens` entries and `max_bytes` bytes of tokens. Re-posting a stored token takes
-no new slot (its context is derived anew). A newer token for the same proof-of-possession key
+no new slot (its context is derived anew; a used context serves on until the new one verifies a
+request, as anyone can replay the POST). A newer token for the same proof-of-possession key
 (same issuer and OSCORE id, RFC 9203 §3.2.1) supersedes the old one, which stays usable until
 the new context has verified a request, so a client switching tokens loses no request. When
 room is needed, expired entries go first, then never-used ones (oldest first); a store full of
 live, used tokens refuses with StoreFullError (5.03). Expiry is checked on every request.
+
+With a state.State, the entries survive reboots (State "tokens"): written when a token is
+accepted, first used, superseded or dropped, and every _SSN_CHUNK sender sequence numbers
+(RFC 8613 App. B.1.1), never once per request. Restored contexts wait for Echo (App. B.1.2).
+exi tokens are not kept: their lifetime counts on the monotonic clock, which a reboot resets.
+Kept tokens are bound to the key store generation `gen`: a re-provisioned board (new keys,
+audience or scopes) restores none of them.
 """
 
-import time
 from hashlib import sha256
 
-from microace.errors import StoreFullError
+from micropython import const
 
-_UNIX_2000 = 946684800  # seconds from 1970-01-01 to 2000-01-01 (MicroPython's epoch on boards)
-_TRUSTED_AFTER = 1577836800  # 2020-01-01: a clock before this was never set
-_TICKS_AHEAD = 0x1FFFFFFF  # ms; ticks_ms wraps at 2**30 on the unix port and ESP32
+from microace import oscore
+from microace.clock import Clock
+from microace.errors import ContextExhaustedError, MicroaceError, StoreFullError
 
-
-def trusted_now():
-    """Trusted Unix time, or None when the board has none (then `exp` tokens fail closed).
-
-    For now the wall clock, trusted once it is past 2020 (set by NTP or the host); clock.py
-    (issue 5) replaces this with the learned lower bound and monotonic ticks.
-    """
-    t = time.time()
-    if time.gmtime(0)[0] == 2000:
-        t += _UNIX_2000
-    return t if t > _TRUSTED_AFTER else None
+_SSN_CHUNK = const(32)  # sender sequence numbers reserved per write
 
 
 class Entry:
     """One stored token: what the RS needs of it, and its OSCORE context."""
 
-    def __init__(self, digest, size, pop, exp, exi, perms, context):
+    def __init__(self, digest, size, pop, exp, exi, perms, context, uptime):
         self.digest = digest  # SHA-256 of the token bytes: spots a re-post
         self.size = size
         self.pop = pop  # (iss, OSCORE id): the proof-of-possession key
         self.exp = exp
-        # RFC 9200 §5.10.3: an exi token expires exi seconds after the RS received it. Ticks
-        # reach at most half their period ahead: a longer exi is cut short (fail closed).
-        self.deadline = None if exi is None else time.ticks_add(
-            time.ticks_ms(), min(exi * 1000, _TICKS_AHEAD))
+        # RFC 9200 §5.10.3: an exi token expires exi seconds after the RS received it, on the
+        # monotonic clock (clock.uptime(): whole seconds, so never late).
+        self.deadline = None if exi is None else uptime + exi
         self.perms = perms
         self.context = context
         self.used = False  # a request verified under this context
         self.replaces = None  # the older entry for the same PoP key, kept until this is used
+        self.pending = None  # the context of a re-post of this token, until it is used
+        self.ssn_bound = _SSN_CHUNK  # the context's sender sequence numbers stay below this
 
-    def expired(self, now):
-        if self.exp is not None and (now is None or now >= self.exp):  # RFC 8392 §3.1.4
-            return True
-        return (self.deadline is not None
-                and time.ticks_diff(self.deadline, time.ticks_ms()) <= 0)
+    def saved(self):
+        """The entry as State "tokens" keeps it (TokenStore._restore reads it back); a float
+        exp is cut to the second before (CBOR floats are not encoded here)."""
+        exp = self.exp if type(self.exp) is not float else int(self.exp)
+        return (self.digest, self.size, self.pop[0], self.pop[1], exp, self.perms, self.used,
+                self.ssn_bound, self.context.saved())
 
 
 class TokenStore:
-    def __init__(self, max_tokens=8, max_bytes=None):
+    def __init__(self, max_tokens=8, max_bytes=None, state=None, clock=None, gen=0):
+        self.clock = clock or Clock(state)  # trusted now and uptime
         self.max_tokens = max_tokens
         self.max_bytes = max_tokens * 1024 if max_bytes is None else max_bytes
         self.entries = []  # oldest first
+        self.state = state
+        self.gen = gen
+        if state is not None:
+            self._restore(state.bind("tokens", self._saved))
+
+    def _restore(self, saved):
+        """The entries of _saved(), if they were saved under this key store generation; a
+        list this firmware cannot read is dropped whole. Each context restarts its sender
+        sequence numbers at the persisted bound."""
+        try:
+            if saved is None or saved[0] != self.gen:
+                return
+            for digest, size, iss, osc_id, exp, perms, used, ssn, ctx in saved[1]:
+                e = Entry(digest, size, (iss, osc_id), exp, None, perms,
+                          oscore.Context.restore(ctx, ssn), 0)
+                e.used = used
+                e.ssn_bound = ssn  # nothing reserved yet: the first number used writes
+                for old in self.entries:
+                    if old.pop == e.pop:
+                        e.replaces = old
+                e.context.ssn_hook = self._reserve
+                self.entries.append(e)
+        except (MicroaceError, LookupError, TypeError, ValueError):
+            print("microace: saved tokens unusable, discarded")
+            self.entries = []
+
+    def _saved(self):
+        return [self.gen, [e.saved() for e in self.entries if e.deadline is None]]
+
+    def _save(self):
+        if self.state is not None:
+            self.state.write()
+
+    def _reserve(self, ctx, n):
+        """The contexts' ssn_hook: before sender sequence number n goes out, a bound above it
+        is on flash, so no number is sent twice across any number of power cuts."""
+        for e in self.entries:
+            if e.context is ctx and n >= e.ssn_bound:
+                e.ssn_bound = n + _SSN_CHUNK
+                try:
+                    self._save()
+                except OSError:
+                    e.ssn_bound = n
+                    raise ContextExhaustedError("sequence number not persisted")
 
     def _find(self, digest):
         for e in self.entries:
@@ -66,17 +110,35 @@ class TokenStore:
                 return e
         return None
 
+    def expired(self, e):
+        """exp needs a trusted now (RFC 8392 §3.1.4; none: expired); exi the uptime."""
+        if e.deadline is not None and self.clock.uptime() >= e.deadline:
+            return True
+        if e.exp is None:
+            return False
+        now = self.clock.now()
+        return now is None or now >= e.exp
+
+    def held(self, raw):
+        """The Entry of this very token, if stored (a re-post)."""
+        return self._find(sha256(raw).digest())
+
     def add(self, raw, pop, exp, exi, perms, context):
         """Store a verified token with its new context -> the Entry; StoreFullError when there
         is no room without dropping a used, live token."""
         digest = sha256(raw).digest()
         old = self._find(digest)
+        if self.state is not None:
+            context.ssn_hook = self._reserve
         if old is not None:  # a re-post: same slot, new context
+            if old.used:  # anyone can replay the POST: the used context serves until this is
+                old.pending = context  # used (verified() swaps them)
+                return old
             old.context = context
-            old.used = False
+            old.ssn_bound = _SSN_CHUNK
+            self._save()
             return old
-        now = trusted_now()
-        self._drop([e for e in self.entries if e.expired(now)])
+        self._drop([e for e in self.entries if self.expired(e)])
         same = [e for e in self.entries if e.pop == pop]
         keep = None
         for e in same:  # the newest used one serves until the new token is used
@@ -90,39 +152,48 @@ class TokenStore:
             unused = [e for e in self.entries if not e.used]
             victim = unused[0] if unused else keep
             if victim is None:
+                self._save()  # what was dropped on the way stays dropped
                 raise StoreFullError("token store full")
             self._drop([victim])
             if victim is keep:
                 keep = None
-        entry = Entry(digest, size, pop, exp, exi, perms, context)
+        entry = Entry(digest, size, pop, exp, exi, perms, context, self.clock.uptime())
         entry.replaces = keep
         self.entries.append(entry)
+        self._save()
         return entry
 
     def recipient_ids(self):
-        return [e.context.recipient_id for e in self.entries]
+        return [c.recipient_id for e in self.entries for c in (e.context, e.pending) if c]
 
     def context(self, kid, kid_context=None):
         """The context whose Recipient ID is `kid` (oscore.unprotect_request's lookup)."""
         for e in self.entries:
-            if e.context.recipient_id == kid:
-                return e.context
+            for c in (e.context, e.pending):
+                if c is not None and c.recipient_id == kid:
+                    return c
         return None
 
     def verified(self, context):
         """A request verified under `context` -> its Entry: marks it used and retires the
         token it supersedes."""
         for e in self.entries:
+            if e.pending is context:  # a re-post's context takes over from the used one
+                e.context, e.pending, e.ssn_bound = context, None, _SSN_CHUNK
+                self._save()
+                return e
             if e.context is context:
-                e.used = True
-                if e.replaces is not None:
-                    self._drop([e.replaces])
-                    e.replaces = None
+                if not e.used:
+                    e.used = True
+                    if e.replaces is not None:
+                        self._drop([e.replaces])
+                    self._save()
                 return e
         return None
 
     def remove(self, entry):
         self._drop([entry])
+        self._save()
 
     def _drop(self, gone):
         if gone:

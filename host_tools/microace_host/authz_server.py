@@ -24,6 +24,8 @@ P_ACCESS_TOKEN, P_EXPIRES_IN, P_AUDIENCE, P_CNF, P_SCOPE = 1, 2, 5, 8, 9
 P_ACTIVE, P_TOKEN, P_CLIENT_ID, P_CLIENT_SECRET = 10, 11, 24, 25
 P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_TOKEN_TYPE, P_ACE_PROFILE = 30, 31, 33, 34, 38
 P_REQ_CNF = 4
+P_CNONCE = 39  # RFC 9200 §5.8.4.4: the cnonce from the RS's hints, echoed in the token
+MAX_CNONCE = 64
 GRANT_CLIENT_CREDENTIALS = 2
 TOKEN_TYPE_POP = 2
 # Error codes (RFC 9200 §8.4, Figure 10).
@@ -245,9 +247,16 @@ class Issuer:
         self.config = config
         self.clock = clock
         self.issued = {}  # token bytes -> claims
-        # cti: a sequence number that keeps growing across restarts, as RFC 9200 §5.10.3 wants
-        # for exi tokens (the RS keeps a high-water mark).
-        self._cti = int(clock() * 1e6)
+        self._seq = {}  # audience -> the last cti sequence number issued for it
+
+    def cti(self, audience):
+        """RFC 9200 §5.10.3: the RS's identifier (its audience) followed by a sequence number
+        counting this AS's tokens for that RS (8 bytes, big-endian), which the RS keeps a
+        high-water mark of. Numbers start from the time in microseconds, so they keep growing
+        across restarts of the emulator without a state file (as long as its clock does)."""
+        seq = max(self._seq.get(audience, 0) + 1, int(self.clock() * 1e6))
+        self._seq[audience] = seq
+        return audience.encode() + seq.to_bytes(8, "big")
 
     def authenticate(self, client_id, secret):
         known = self.config.clients.get(client_id) if isinstance(client_id, str) else None
@@ -255,11 +264,12 @@ class Issuer:
                 or not hmac.compare_digest(known, secret):
             raise TokenRequestError(INVALID_CLIENT, "client authentication failed")
 
-    def claims(self, audience, scope, osc, now):
+    def claims(self, audience, scope, osc, now, cnonce=None):
         cfg = self.config
-        self._cti += 1
-        claims = {1: cfg.issuer, 3: audience, 6: now, 7: self._cti.to_bytes(8, "big"),
+        claims = {1: cfg.issuer, 3: audience, 6: now, 7: self.cti(audience),
                   8: {tokens.CNF_OSC: osc}, 9: scope, 38: tokens.ACE_PROFILE_COAP_OSCORE}
+        if cnonce is not None:
+            claims[39] = cnonce  # RFC 9200 §5.3.1: the RS checks it is the one it gave out
         if cfg.expiration == "exi":
             claims[40] = cfg.lifetime  # RFC 9200 §5.10.3: exi needs cti
         else:
@@ -278,11 +288,17 @@ class Issuer:
         profile = request.get(P_ACE_PROFILE)
         if profile is not None and profile != tokens.ACE_PROFILE_COAP_OSCORE:
             raise TokenRequestError(INCOMPATIBLE_ACE_PROFILES, "only coap_oscore (2)")
-        return self.grant(request[P_CLIENT_ID], request.get(P_AUDIENCE), request.get(P_SCOPE))
+        cnonce = request.get(P_CNONCE)
+        if cnonce is not None and not (isinstance(cnonce, bytes) and 0 < len(cnonce)
+                                       <= MAX_CNONCE):
+            raise TokenRequestError(INVALID_REQUEST, "cnonce must be 1..64 bytes")
+        return self.grant(request[P_CLIENT_ID], request.get(P_AUDIENCE), request.get(P_SCOPE),
+                          cnonce=cnonce)
 
-    def grant(self, client_id, audience=None, requested_scope=None, form=None):
+    def grant(self, client_id, audience=None, requested_scope=None, form=None, cnonce=None):
         """Token response map for an authenticated client, by its policy (also `token mint`).
-        form: override the RS's token form; sign1/mac0 carry no cnf.osc."""
+        form: override the RS's token form; sign1/mac0 carry no cnf.osc. cnonce: the one the
+        client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
         if audience is None:
             mine = [aud for cid, aud in self.config.policies if cid == client_id]
             if len(mine) != 1:
@@ -296,7 +312,7 @@ class Issuer:
         form = form or rs.form
         now = int(self.clock())
         osc = osc_material()
-        claims = self.claims(audience, scope, osc, now)
+        claims = self.claims(audience, scope, osc, now, cnonce)
         if not form.startswith("encrypt0"):
             del claims[8]
         token = tokens.mint(claims, form, signing_key=self.config.signing_key,

@@ -20,10 +20,9 @@ from pathlib import Path
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-from .firmware import compiled
+from .firmware import BOARDS, compiled
 from .unix_port import UnixPortError, micropython_binary, micropython_env
 
-BOARDS = Path(__file__).resolve().parents[2] / "boards"
 UNIX_PREFIX = "unix:"
 HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
 INTERNED = 10  # MicroPython's parser interns string literals up to this length, for good
@@ -115,9 +114,10 @@ class Board:
         pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
         link = os.path.join(pty_dir, "tty")
         # No secret here: argv and environment name only the binary and the firmware path.
+        # DIR is the board's filesystem: firmware deployed there comes first, as on a board.
         process = subprocess.Popen(
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
-            cwd=state_dir, env=micropython_env(compiled()),
+            cwd=state_dir, env=micropython_env("%s:%s" % (state_dir, compiled())),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)  # one process group: socat and the unix port die together
         dev = cls(target, None, config, process, pty_dir)
@@ -187,6 +187,55 @@ class Board:
             piece = text[at:at + HEX_PIECE]
             self.exec("%s += bytes.fromhex('%s')[:%d]"
                       % (name, piece.ljust(INTERNED + 2, "0"), len(piece) // 2))
+
+    def firmware_version(self):
+        """microace.VERSION as the board imports it now ("" when it has none); None when the
+        board has no microace package. Imported afresh: a deploy may just have replaced it."""
+        text = self.exec("import sys\nsys.modules.pop('microace', None)\ntry:\n"
+                         " import microace\n print(repr(getattr(microace, 'VERSION', '')))\n"
+                         "except ImportError:\n print(None)").strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise BoardError("cannot read the board's answer: %s" % text[:200]) from None
+
+    def write_file(self, path, data):
+        """Write `data` to `path` on the board (mpremote's chunked writes over the REPL)."""
+        try:
+            self.transport.fs_writefile(path, data)
+        except (TransportError, OSError) as exc:
+            raise BoardError("%s: cannot write %s (%s)" % (self.target, path, _last_line(
+                str(exc)))) from None
+
+    def sha256(self, paths):
+        """{path: SHA-256 hex digest computed ON the board, or None for a missing file}."""
+        code = ("import hashlib, binascii\nb = bytearray(256)\nfor p in %r:\n try:\n"
+                "  f = open(p, 'rb')\n except OSError:\n  print(p, '-')\n  continue\n"
+                " h = hashlib.sha256()\n while True:\n  n = f.readinto(b)\n  if not n:\n"
+                "   break\n  h.update(memoryview(b)[:n])\n f.close()\n"
+                " print(p, binascii.hexlify(h.digest()).decode())" % list(paths))
+        digests = dict(line.split(" ", 1) for line in self.exec(code).splitlines() if line)
+        return {p: None if digests.get(p, "-") == "-" else digests[p] for p in paths}
+
+    def files(self, top):
+        """(files, directories) under the directory `top` on the board, as "top/.../name";
+        a directory comes after its contents. Both empty when `top` does not exist."""
+        out = self.exec(
+            "import os\ndef _w(d):\n for e in os.ilistdir(d):\n  p = d + '/' + e[0]\n"
+            "  if e[1] & 0x4000:\n   _w(p)\n   print('D', p)\n  else:\n   print('F', p)\n"
+            "try:\n _w(%r)\nexcept OSError:\n pass" % top)
+        entries = [line.split(" ", 1) for line in out.splitlines() if line]
+        return ([p for kind, p in entries if kind == "F"],
+                [p for kind, p in entries if kind == "D"])
+
+    def fs(self, op, paths):
+        """os.OP on the board for each of `paths`: "mkdir" (an existing directory is fine),
+        "remove" or "rmdir"; "rename" takes (old, new) pairs."""
+        if op == "mkdir":
+            body = " try:\n  os.mkdir(p)\n except OSError:\n  pass"
+        else:
+            body = " os.rename(*p)" if op == "rename" else " os.%s(p)" % op
+        self.exec("import os\nfor p in %r:\n%s" % (list(paths), body))
 
     def close(self):
         """Leave the board in its normal REPL; end the unix port (socat's process group)."""

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import (__version__, authz_server, client, keys, provision, rs_runner, tokens,
+from . import (__version__, authz_server, client, deploy, keys, provision, rs_runner, tokens,
                unix_port)
 from .board import BoardError
 
@@ -104,8 +104,10 @@ def keys_new(alg, out_dir, kid, name):
               "secret)")
 @click.option("--board", default=None, help="board name under boards/ (default: DIR/board.json"
               " or the board's own board.json, else unix / esp32_generic)")
+@click.option("--require-cnonce", is_flag=True, help="tokens must carry the cnonce the RS put "
+              "in its 4.01 hints (RFC 9200 §5.3.1): fresh tokens only")
 def provision_cmd(targets, as_keys, as_kid, audience, issuer, as_uri, scope_map, owner_key,
-                  reprovision, board):
+                  reprovision, board, require_cnonce):
     """Provision boards with the AS keys and RS config, then seal them.
 
     TARGET: unix:DIR (the unix port, key store in DIR) or a serial port.
@@ -114,7 +116,7 @@ def provision_cmd(targets, as_keys, as_kid, audience, issuer, as_uri, scope_map,
     """
     try:
         plan = provision.make_plan(list(as_keys), audience, issuer, as_kid, as_uri,
-                                   scope_map, owner_key, reprovision, board)
+                                   scope_map, owner_key, reprovision, board, require_cnonce)
     except (keys.KeyFileError, provision.ProvisionError) as exc:
         raise InputError(str(exc)) from None
     outcomes = provision.provision_all(targets, plan)
@@ -131,6 +133,19 @@ def doctor_cmd(target, board):
     try:
         provision.doctor(target, board)
     except BoardError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("deploy")
+@click.argument("target")
+@click.option("--board", "board_name", required=True,
+              help="board name under boards/: its manifest.py says which modules it gets")
+def deploy_cmd(target, board_name):
+    """Compile the firmware for the board and copy it to TARGET (a serial port, or unix:DIR
+    for the unix port), verified by SHA-256 on the board. Copies no keys or secrets."""
+    try:
+        deploy.deploy(target, board_name)
+    except (BoardError, deploy.DeployError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

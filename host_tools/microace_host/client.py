@@ -10,14 +10,15 @@ from urllib.parse import urlsplit, urlunsplit
 import cbor2
 
 from .authz_server import (CT_ACE_CBOR, P_ACCESS_TOKEN, P_ACE_PROFILE, P_AUDIENCE, P_CLIENT_ID,
-                           P_CLIENT_SECRET, P_CNF, P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE,
-                           P_SCOPE, GRANT_CLIENT_CREDENTIALS)
+                           P_CLIENT_SECRET, P_CNF, P_CNONCE, P_ERROR, P_ERROR_DESCRIPTION,
+                           P_GRANT_TYPE, P_SCOPE, GRANT_CLIENT_CREDENTIALS)
 from .tokens import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_MS,
                      OSC_SALT)
 
 # RFC 9203 §9.2 parameters; RFC 9200 §5.3 creation hints.
 P_NONCE1, P_NONCE2, P_CLIENT_RID, P_SERVER_RID = 40, 42, 43, 44
-HINT_AS, HINT_AUDIENCE = 1, 5
+HINT_AS, HINT_AUDIENCE, HINT_CNONCE = 1, 5, 39
+HINTS_PROBE_PADDING = 96  # bytes: room for hints of up to ~300 bytes within the RS's 3x budget
 NONCE_LEN = 8  # §4.1: 8 bytes recommended
 
 
@@ -118,7 +119,9 @@ class Session:
         """Unprotected request to a protected resource -> AS Request Creation Hints of the
         4.01 (RFC 9200 §5.3) as a dict {1: AS, 5: audience, ...}."""
         import aiocoap
-        response = await self._send(aiocoap.Code[method], uri)
+        # The RS answers an unverified request with at most 3x its size (RFC 9175 §2.4): the
+        # probe carries a padding body (ignored) so that the hints fit.
+        response = await self._send(aiocoap.Code[method], uri, bytes(HINTS_PROBE_PADDING))
         if response.code != aiocoap.UNAUTHORIZED:
             raise ClientError("expected 4.01 with AS Request Creation Hints, got %s"
                               % response.code)
@@ -132,8 +135,9 @@ class Session:
                  % (hints[HINT_AS], hints.get(HINT_AUDIENCE)))
         return hints
 
-    async def token(self, as_uri, client_id, secret, audience=None, scope=None):
-        """POST /token (client credentials) -> the response map (access_token, cnf.osc, ...)."""
+    async def token(self, as_uri, client_id, secret, audience=None, scope=None, cnonce=None):
+        """POST /token (client credentials) -> the response map (access_token, cnf.osc, ...).
+        cnonce: from the RS's hints, for the AS to put into the token (RFC 9200 §5.8.4.4)."""
         import aiocoap
         request = {P_GRANT_TYPE: GRANT_CLIENT_CREDENTIALS, P_CLIENT_ID: client_id,
                    P_CLIENT_SECRET: secret, P_ACE_PROFILE: ACE_PROFILE_COAP_OSCORE}
@@ -141,6 +145,8 @@ class Session:
             request[P_AUDIENCE] = audience
         if scope is not None:
             request[P_SCOPE] = scope
+        if cnonce is not None:
+            request[P_CNONCE] = cnonce
         response = await self._send(aiocoap.POST, token_endpoint(as_uri), cbor2.dumps(request),
                                     CT_ACE_CBOR)
         if response.code != aiocoap.CREATED:
@@ -219,7 +225,9 @@ class Session:
     async def connect(self, uri, client_id, secret, as_uri=None, audience=None, scope=None,
                       method="GET"):
         """The whole flow up to a bound OSCORE context; hints decide AS/audience when not
-        given."""
+        given. An RS that wants fresh tokens puts a cnonce in its hints (RFC 9200 §5.3.1): a
+        token refused without one is asked for again with it."""
+        hints = {}
         if as_uri is None or audience is None:
             hints = await self.hints(uri, method)
             if as_uri is not None and token_endpoint(hints[HINT_AS]) != token_endpoint(as_uri):
@@ -227,8 +235,20 @@ class Session:
                          % (hints[HINT_AS], as_uri))
             as_uri = as_uri or hints[HINT_AS]
             audience = audience or hints.get(HINT_AUDIENCE)
-        grant = await self.token(as_uri, client_id, secret, audience, scope)
-        await self.use_token(uri, grant[P_ACCESS_TOKEN], grant[P_CNF][CNF_OSC])
+        grant = await self.token(as_uri, client_id, secret, audience, scope,
+                                 hints.get(HINT_CNONCE))
+        try:
+            await self.use_token(uri, grant[P_ACCESS_TOKEN], grant[P_CNF][CNF_OSC])
+        except ClientError:
+            if hints:
+                raise
+            hints = await self.hints(uri, method)
+            if HINT_CNONCE not in hints:
+                raise
+            self.log("RS: wants a token with its cnonce; asking the AS again")
+            grant = await self.token(as_uri, client_id, secret, audience, scope,
+                                     hints[HINT_CNONCE])
+            await self.use_token(uri, grant[P_ACCESS_TOKEN], grant[P_CNF][CNF_OSC])
         return grant
 
     async def use_token(self, uri, token, osc):

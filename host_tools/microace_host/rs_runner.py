@@ -22,9 +22,11 @@ def state_dir(target):
     return path
 
 
-def start(target, bind="127.0.0.1:5683", heap=None, timeout=30):
+def start(target, bind="127.0.0.1:5683", heap=None, timeout=30, path=None):
     """Start the RS; returns (process, "coap://HOST:PORT") once it listens. The caller stops
-    it (process.terminate()). Raises UnixPortError with its last output line if it fails."""
+    it (process.terminate()). Raises UnixPortError with its last output line if it fails.
+    `path`: the module path; by default DIR (where `microace deploy unix:DIR` puts the
+    firmware, as on a board), then this checkout's compiled firmware."""
     directory = state_dir(target)
     argv = [micropython_binary()]
     if heap:
@@ -32,7 +34,7 @@ def start(target, bind="127.0.0.1:5683", heap=None, timeout=30):
     # `import main` rather than running the file: a script's own directory comes first on the
     # module path, and the RS must load the compiled firmware, as a board does.
     argv += ["-c", "import main"]
-    env = micropython_env("%s:%s" % (compiled(), FIRMWARE))
+    env = micropython_env(path or "%s:%s:%s" % (directory, compiled(), FIRMWARE))
     env.update(MICROACE_STATE=str(directory), MICROACE_BIND=bind)
     process = subprocess.Popen(argv, env=env, cwd=directory, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)

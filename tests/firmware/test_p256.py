@@ -342,6 +342,7 @@ Q = p256.decode_point(bytes.fromhex(%r), bytes.fromhex(%r))
 digest = bytes.fromhex(%r)
 sig = bytes.fromhex(%r)
 table = p256.load_table(blob, Q)
+del blob  # the key store keeps the table, not the file's bytes
 print(p256.verify(Q, digest, sig, table), p256.verify(Q, digest, sig))
 sig = sig[:-1] + bytes([sig[-1] ^ 1])
 print(p256.verify(Q, digest, sig, table), p256.verify(Q, digest, sig))

@@ -38,6 +38,7 @@ class TinyRS(resource.Resource):
         self.contexts = {}  # server recipient id -> (context, AIF)
         self.led = b"off"
         self.authz_info_payloads = []
+        self.cnonces = None  # a set: hints carry a cnonce, tokens must bring one back
 
     def open(self, token):
         data = cwt.COSE.new().decode(token, self.keys[0])
@@ -52,8 +53,12 @@ class TinyRS(resource.Resource):
         if request.opt.oscore is None:
             if request.opt.uri_path == ("authz-info",):
                 return self.authz_info(request)
+            hints = {1: self.as_uri, 5: AUDIENCE}
+            if self.cnonces is not None:
+                hints[39] = os.urandom(8)
+                self.cnonces.add(hints[39])
             return aiocoap.Message(code=aiocoap.UNAUTHORIZED, content_format=19,
-                                   payload=cbor2.dumps({1: self.as_uri, 5: AUDIENCE}))
+                                   payload=cbor2.dumps(hints))
         kid = oscore.verify_start(request).get(oscore.COSE_KID)
         if kid not in self.contexts:
             return aiocoap.Message(code=aiocoap.UNAUTHORIZED)
@@ -71,6 +76,10 @@ class TinyRS(resource.Resource):
         self.authz_info_payloads.append((request.opt.content_format, body))
         claims = self.open(body[1])
         assert claims[3] == AUDIENCE
+        if self.cnonces is not None:
+            if claims.get(39) not in self.cnonces:
+                return aiocoap.Message(code=aiocoap.UNAUTHORIZED)
+            self.cnonces.remove(claims[39])
         nonce2, server_rid = os.urandom(8), b"rs%d" % len(self.contexts)  # != 1-byte IDs
         ctx = client.oscore_context(claims[8][4], body[40], nonce2, sender_id=body[43],
                                     recipient_id=server_rid)
@@ -154,6 +163,26 @@ def test_out_of_scope_and_unprotected(config_dir):
     assert cbor2.loads(unprotected.payload)[5] == AUDIENCE
     assert temp.code == aiocoap.CONTENT and temp.payload == b"21.5"
     assert led.code == aiocoap.FORBIDDEN  # the narrower token does not cover /led
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_cnonce_from_the_hints_goes_to_the_as(config_dir, given):
+    """RFC 9200 §5.3.1, §5.8.4.4: the client sends the RS's cnonce to /token; with AS and
+    audience given it learns of the cnonce only from the refusal, and asks again."""
+    log = []
+
+    async def scenario(as_uri, rs_base, rs):
+        rs.cnonces = set()
+        got = await client.run("GET", rs_base + "/temp", "client1", b"s3cret-one",
+                               as_uri=as_uri if given else None,
+                               audience=AUDIENCE if given else None, log=log.append)
+        return got, rs
+
+    got, rs = run_with_servers(config_dir, scenario)
+    assert (got.code, got.payload) == (aiocoap.CONTENT, b"21.5")
+    assert len(rs.authz_info_payloads) == (2 if given else 1)
+    assert any("cnonce" in line for line in log) is given
+    assert rs.cnonces == set()  # the cnonce it used is spent
 
 
 def test_as_refusal_is_reported(config_dir):

@@ -49,6 +49,9 @@ def test_doctor_shows_a_provisioned_store_without_key_bytes(tmp_path):
                 ["max_token_bytes", "1024"]):
         assert row in table, row
     assert ["target", state] in table and ["board", "unix"] in table
+    # the unix port's wall clock is the host's; no token has taught it a floor yet
+    assert ["time source", "wall clock (set: NTP or the host)"] in table
+    assert ["time floor", "-"] in table
     # never key bytes: not the public point, not the AS private key, not the owner secret
     full = cbor2.loads((tmp_path / "as" / "es.cose").read_bytes())
     owner = (tmp_path / "as" / "owner.secret").read_bytes()

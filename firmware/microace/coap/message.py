@@ -177,15 +177,15 @@ def _extended(buf, pos, end, nibble):
     return pos + 2, (buf[pos] << 8 | buf[pos + 1]) + 269
 
 
-def encode(msg):
+def encode(msg, token=None, kind=None, mid=None):
     """Message -> datagram bytes. Options go out sorted by number (stable for repeats).
-    The pieces are joined once, so a large payload is copied once."""
-    token = msg.token
+    token, kind (the type) and mid, when given, stand in for the message's own: the server
+    answers with the request's token and its own type and MID without copying the response.
+    The datagram is sized first and written into one buffer: two allocations per message."""
+    token = msg.token if token is None else token
     if len(token) > 8:
         raise ValueError("token longer than 8 bytes")
-    mid = msg.mid
-    parts = [bytes((0x40 | (msg.type & 3) << 4 | len(token), msg.code, mid >> 8, mid & 0xFF)),
-             token]
+    mid = msg.mid if mid is None else mid
     options = msg.options
     for i in range(1, len(options)):
         if options[i][0] < options[i - 1][0]:
@@ -193,31 +193,51 @@ def encode(msg):
             order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
             options = [options[k] for k in order]
             break
+    payload = msg.payload
+    size = 4 + len(token) + (1 + len(payload) if payload else 0)
     number = 0
     for n, value in options:
-        head = [_nibble(n - number) << 4 | _nibble(len(value))]
-        _extend(head, n - number)
-        _extend(head, len(value))
+        size += 1 + _ext_size(n - number) + _ext_size(len(value)) + len(value)
         number = n
-        parts.append(bytes(head))
-        parts.append(bytes(value))  # no copy for bytes; bytearray/memoryview are copied
-    if msg.payload:
-        parts.append(b"\xff")
-        parts.append(bytes(msg.payload))
-    return b"".join(parts)
+    out = bytearray(size)
+    out[0] = 0x40 | ((msg.type if kind is None else kind) & 3) << 4 | len(token)
+    out[1] = msg.code
+    out[2] = mid >> 8
+    out[3] = mid & 0xFF
+    at = 4 + len(token)
+    out[4:at] = token
+    number = 0
+    for n, value in options:
+        head = at
+        at = _put_ext(out, _put_ext(out, at + 1, n - number), len(value))
+        out[head] = _nibble(n - number) << 4 | _nibble(len(value))
+        out[at:at + len(value)] = value
+        at += len(value)
+        number = n
+    if payload:
+        out[at] = 0xFF
+        out[at + 1:] = payload
+    return bytes(out)
 
 
 def _nibble(n):
     return n if n < 13 else (13 if n < 269 else 14)
 
 
-def _extend(head, n):
-    """Append the extended delta or length bytes of the option header (§3.1)."""
+def _ext_size(n):
+    """Bytes of the extended option delta or length for n (RFC 7252 §3.1)."""
+    if n > 0xFFFF + 269:
+        raise ValueError("option number or length too large")
+    return 0 if n < 13 else (1 if n < 269 else 2)
+
+
+def _put_ext(out, at, n):
+    """Write the extended delta or length bytes of n at `at` -> the offset after them."""
     if n >= 269:
-        n -= 269
-        if n > 0xFFFF:
-            raise ValueError("option number or length too large")
-        head.append(n >> 8)
-        head.append(n & 0xFF)
-    elif n >= 13:
-        head.append(n - 13)
+        out[at] = (n - 269) >> 8
+        out[at + 1] = (n - 269) & 0xFF
+        return at + 2
+    if n >= 13:
+        out[at] = n - 13
+        return at + 1
+    return at

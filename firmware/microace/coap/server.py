@@ -16,13 +16,17 @@ in the response's type, message ID and token, and in order before the handler:
     (§5.4.1; such a NON is rejected silently);
   - reassembles Block1 uploads (block.py), answering 2.31 until the body is whole;
   - answers GET /.well-known/core (RFC 6690) from the links registered with add_link().
-A handler that raises gets 5.00. Nothing raises out of the loop: every datagram is handled
-inside a catch-all, and the counters say what happened.
+Amplification (RFC 9175 §2.4): a response that is not OSCORE-protected answers a client whose
+address nobody verified, so it is at most 3x the request datagram: a larger one goes out as its
+code alone, and a duplicate's cached response is not resent to a datagram a third its size.
+A handler that raises gets 5.00, its traceback goes to the console. Nothing raises out of the
+loop: every datagram is handled inside a catch-all, and the counters say what happened.
 """
 
 import asyncio
 import os
 import socket
+import sys
 
 from micropython import const
 
@@ -34,6 +38,7 @@ from microace.coap.message import ACK, CON, NON, Message, decode, encode
 from microace.coap.options import (
     BLOCK1,
     CONTENT_FORMAT,
+    OSCORE,
     SIZE1,
     URI_HOST,
     URI_PATH,
@@ -44,6 +49,7 @@ from microace.coap.options import (
 from microace.errors import DecodeError
 
 _DATAGRAM = const(1280)  # the largest datagram taken (IPv6 minimum MTU); 1024-byte blocks fit
+_AMPLIFICATION = const(3)  # RFC 9175 §2.4: unverified responses at most 3x the request
 _WELL_KNOWN = [b".well-known", b"core"]
 
 # Critical options the server itself processes, with their value lengths (RFC 7252 §5.10,
@@ -51,6 +57,13 @@ _WELL_KNOWN = [b".well-known", b"core"]
 # virtual host accepts any value.
 _UNDERSTOOD = {URI_HOST: (1, 255, False), URI_PORT: (0, 2, False),
                URI_PATH: (0, 255, True), URI_QUERY: (0, 255, True), BLOCK1: (0, 3, False)}
+
+
+def _with_block1(response, block1):
+    """RFC 7959 §2.3: the final response to a Block1 upload carries the last block's Block1."""
+    if block1 is None:
+        return response
+    return Message(response.code, response.payload, response.options + [(BLOCK1, block1)])
 
 
 async def _readable(sock):
@@ -112,13 +125,16 @@ class Server:
                 data = None
                 try:
                     data, remote = sock.recvfrom(_DATAGRAM + 1)
-                    out = await self.datagram(data, remote)
+                    out = self.datagram(data, remote)
+                    if out is not None and type(out) is not bytes:  # an async handler
+                        out = await out
                     if out:
                         sock.sendto(out, remote)
                 except OSError:  # nothing there after all, ICMP errors, a full send buffer
                     pass
-                except Exception:  # noqa: BLE001 - the loop must survive anything
+                except Exception as e:  # noqa: BLE001 - the loop must survive anything
                     self.errors += 1
+                    sys.print_exception(e)
                     if data is None:  # no room even to receive it: drop it, do not spin
                         try:
                             sock.recv(1)
@@ -127,8 +143,10 @@ class Server:
         finally:
             self.close()
 
-    async def datagram(self, data, remote):
-        """One received datagram -> the datagram to send back, or None."""
+    def datagram(self, data, remote):
+        """One received datagram -> the datagram to send back, or None; when an async handler
+        answers, a coroutine that gives it. Not a coroutine itself: a synchronous handler's
+        request makes no coroutine objects (heap churn on every request)."""
         self.received += 1
         too_large = len(data) > _DATAGRAM
         if too_large:  # cut by the receive buffer: only the header and token are whole
@@ -153,47 +171,62 @@ class Server:
         cached = self.dedup.get(remote, request.mid)
         if cached is not None:
             self.duplicates += 1
-            return cached
+            # A retransmission is the same datagram; a forged short one gets no more than 3x.
+            return cached if len(cached) <= _AMPLIFICATION * len(data) else None
         if too_large:  # RFC 7959 §2.9.3: Size1 says how large a body (sent block-wise) can be
             response = Message(codes.REQUEST_ENTITY_TOO_LARGE).add(SIZE1, self.blocks.max_body)
-            out = self._encode(response, request)
+            out = self._encode(response, request, len(data))
         else:
-            out = await self._respond(request, remote)
+            out = self._respond(request, remote, len(data))
+            if type(out) is not bytes:  # an async handler: _finish remembers its answer
+                return out
         self.dedup.put(remote, request.mid, out if kind == CON else b"")
         return out
 
-    async def _respond(self, request, remote):
-        """The encoded response to a new request (b"" when a NON gets none)."""
+    def _respond(self, request, remote, size):
+        """The encoded response to a new request of `size` bytes (b"" when a NON gets none),
+        or the coroutine of _finish when the handler is async."""
         try:
             if self._bad_option(request):
                 if request.type == NON:  # §5.4.1: a NON is rejected, silently
                     self.ignored += 1
                     return b""
-                return self._encode(Message(codes.BAD_OPTION), request)
+                return self._encode(Message(codes.BAD_OPTION), request, size)
             block1 = request.opt(BLOCK1)
-            if block1 is None:
-                response = await self._dispatch(request, remote)
-            else:
+            whole, response = request, None
+            if block1 is not None:
                 whole, response = self.blocks.feed(request, remote)
-                if response is None:
-                    response = await self._dispatch(whole, remote)
-                    # RFC 7959 §2.3: the final response carries the last block's Block1.
-                    response = Message(response.code, response.payload,
-                                       response.options + [(BLOCK1, block1)])
-            return self._encode(response, request)
-        except Exception:  # noqa: BLE001 - a failing handler costs one 5.00, not the loop
-            self.errors += 1
-            return self._encode(Message(codes.INTERNAL_SERVER_ERROR), request)
+            if response is None:
+                response = self._dispatch(whole, remote)
+                if not isinstance(response, Message):  # an async handler's coroutine
+                    return self._finish(response, request, remote, size, block1)
+                response = _with_block1(response, block1)
+            return self._encode(response, request, size)
+        except Exception as e:  # noqa: BLE001 - a failing handler costs one 5.00, not the loop
+            return self._failed(e, request, size)
 
-    async def _dispatch(self, request, remote):
-        if request.opts(URI_PATH) == _WELL_KNOWN:
+    async def _finish(self, pending, request, remote, size, block1):
+        """The rest of datagram() for an async handler: its answer, encoded and remembered."""
+        try:
+            out = self._encode(_with_block1(await pending, block1), request, size)
+        except Exception as e:  # noqa: BLE001 - as in _respond
+            out = self._failed(e, request, size)
+        self.dedup.put(remote, request.mid, out if request.type == CON else b"")
+        return out
+
+    def _failed(self, error, request, size):
+        self.errors += 1
+        sys.print_exception(error)  # a bug or a MemoryError: on the console, never on the wire
+        return self._encode(Message(codes.INTERNAL_SERVER_ERROR), request, size)
+
+    def _dispatch(self, request, remote):
+        """The handler's response, or the awaitable an async handler returns. A plain
+        function, not a coroutine: no coroutine object per request (heap churn)."""
+        if request.opt(URI_PATH) == _WELL_KNOWN[0] and request.opts(URI_PATH) == _WELL_KNOWN:
             if request.code != codes.GET:
                 return Message(codes.METHOD_NOT_ALLOWED)
             return Message(codes.CONTENT, self._link_format()).add(CONTENT_FORMAT, LINK_FORMAT)
-        response = self.handler(request, remote)
-        if not isinstance(response, Message):
-            response = await response
-        return response
+        return self.handler(request, remote)
 
     def _link_format(self):
         """RFC 6690 §2: </path>;attr,… for every registered link."""
@@ -206,21 +239,29 @@ class Server:
         §5.4.5)."""
         previous = 0
         for number, value in request.options:
-            if critical(number) and number not in self.understood:
-                rule = _UNDERSTOOD.get(number)
-                if rule is None or not rule[0] <= len(value) <= rule[1]:
-                    return number
-                if number == previous and not rule[2]:  # repeats are adjacent (§3.1)
-                    return number
+            if critical(number):
+                if number in self.understood:  # the handler's (OSCORE): never repeatable
+                    if number == previous:
+                        return number
+                else:
+                    rule = _UNDERSTOOD.get(number)
+                    if rule is None or not rule[0] <= len(value) <= rule[1]:
+                        return number
+                    if number == previous and not rule[2]:  # repeats are adjacent (§3.1)
+                        return number
             previous = number
         return 0
 
-    def _encode(self, response, request):
-        """Piggy-back on the ACK of a CON (same MID); a NON gets a NON with a new MID (§5.2)."""
+    def _encode(self, response, request, size):
+        """Piggy-back on the ACK of a CON (same MID); a NON gets a NON with a new MID (§5.2).
+        Unless OSCORE-protected, at most 3x the request's `size`, else the code alone (no
+        options, no payload: never more than the request's header and token)."""
         if request.type == CON:
             kind, mid = ACK, request.mid
         else:
             kind = NON
             self._mid = mid = (self._mid + 1) & 0xFFFF
-        return encode(Message(response.code, response.payload, response.options,
-                              request.token, kind, mid))
+        out = encode(response, request.token, kind, mid)
+        if len(out) > _AMPLIFICATION * size and response.opt(OSCORE) is None:
+            out = encode(Message(response.code), request.token, kind, mid)
+        return out

@@ -64,7 +64,7 @@ def _config(c):
     """The RS configuration, checked, with every field present."""
     from microace import scope
 
-    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits"), "config")
+    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits", "cnonce"), "config")
     scope_map = _map(c.get("scope_map"), "config scope_map")
     for name, aif in scope_map.items():
         if type(name) is not str or not name or " " in name:
@@ -79,10 +79,15 @@ def _config(c):
     for name, value in limits.items():
         if type(name) is not str or type(value) is not int or value < 0:
             raise KeyStoreError("config limits %r must be a non-negative integer" % (name,))
-    return {"audience": _text(c.get("audience"), "config audience"),
-            "issuer": _text(c.get("issuer"), "config issuer"),
-            "as_uri": _text(c.get("as_uri"), "config as_uri", True),
-            "scope_map": scope_map, "limits": limits}
+    config = {"audience": _text(c.get("audience"), "config audience"),
+              "issuer": _text(c.get("issuer"), "config issuer"),
+              "as_uri": _text(c.get("as_uri"), "config as_uri", True),
+              "scope_map": scope_map, "limits": limits}
+    if c.get("cnonce") is not None:  # only when given: older stores compare equal
+        if c["cnonce"] is not True:
+            raise KeyStoreError("config cnonce must be true when given")
+        config["cnonce"] = True
+    return config
 
 
 def entry(i, e, stored_table):

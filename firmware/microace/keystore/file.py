@@ -1,4 +1,5 @@
 """Key store medium: one file in the state directory (unix port, LittleFS on a board).
+state.py keeps the RS state in another file through the same medium.
 
 A write goes to keystore.bin.tmp, is closed, then renamed over keystore.bin: rename replaces
 the file atomically on POSIX and LittleFS, so the store is always the old or the new record.
@@ -15,9 +16,9 @@ from microace.errors import KeyStoreError
 class FileMedium:
     name = "file"
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, name="keystore.bin"):
         self.dir = state_dir
-        self.path = state_dir + "/keystore.bin"
+        self.path = state_dir + "/" + name
 
     def describe(self):
         return "none: key file in the state directory (development and CI)"

@@ -23,17 +23,26 @@ _MAX_ITEMS = const(4096)  # the state is ours, but a scope map can hold many ent
 
 def pack(state):
     """The record of `state` (a dict that cbor.encode takes)."""
-    body = cbor.encode(state)
-    return b"".join((MAGIC, struct.pack(">BII", VERSION, len(body), crc32(body)), body))
+    return frame([cbor.encode(state)])
+
+
+def frame(body, magic=MAGIC):
+    """The record around a CBOR body given as a list of byte strings (state.py: its own
+    magic, and a body in pieces that it need not join first)."""
+    size = crc = 0
+    for part in body:
+        size += len(part)
+        crc = crc32(part, crc)
+    return b"".join([magic, struct.pack(">BII", VERSION, size, crc)] + body)
 
 
 def _corrupt(why):
     return KeyStoreError("store corrupt: " + why)
 
 
-def _check(blob):
+def _check(blob, magic=MAGIC):
     """Raise unless blob is a whole record of this version with an intact body."""
-    if len(blob) < _HEAD or bytes(blob[:4]) != MAGIC:
+    if len(blob) < _HEAD or bytes(blob[:4]) != magic:
         raise _corrupt("not a microace key store record")
     version, length, crc = struct.unpack_from(">BII", blob, 4)
     if version != VERSION:
@@ -83,16 +92,24 @@ def _check_state(s):
     return None
 
 
-def unpack(blob):
-    """The state a record holds; KeyStoreError("store corrupt: ...") for anything else."""
-    _check(blob)
+def load(blob, magic=MAGIC):
+    """The CBOR body of an intact record; KeyStoreError("store corrupt: ...") for anything else."""
+    _check(blob, magic)
     if type(blob) is not bytes:
         blob = bytes(blob)  # decode_prefix would copy it anyway
     try:
-        state, end = cbor.decode_prefix(blob, _HEAD, 16, _MAX_ITEMS)
+        body, end = cbor.decode_prefix(blob, _HEAD, 16, _MAX_ITEMS)
     except DecodeError as e:
         raise _corrupt("body is not CBOR (%s)" % e)
-    why = "trailing bytes" if end != len(blob) else _check_state(state)
+    if end != len(blob):
+        raise _corrupt("trailing bytes")
+    return body
+
+
+def unpack(blob):
+    """The key store state a record holds; KeyStoreError("store corrupt: ...") otherwise."""
+    state = load(blob)
+    why = _check_state(state)
     if why:
         raise _corrupt(why)
     return state

@@ -1,0 +1,123 @@
+"""Trusted time for the RS, and the exi/cti rules that need no time at all (docs/SECURITY.md
+"Time"). Three sources:
+
+- the wall clock (time.time(): NTP, the host on the unix port), trusted once past BUILD_FLOOR.
+  A board starts at MicroPython's epoch (2000-01-01), which is never taken as real time;
+- ticks_ms, always running, accumulated into `uptime()` seconds on every call, so its wrap is
+  harmless while calls come within half a period (app.py polls hourly; ESP32: ~6 days);
+- a floor: the highest `iat` of a verified token, persisted (State "clock"). The time is at
+  least floor + seconds since it was learned. It never makes a trusted now by itself.
+
+now() never goes back: it is at least the floor and every value it returned before, plus the
+seconds since, so a wall clock set backwards cannot bring an expired token back.
+"""
+
+import time
+
+from micropython import const
+
+from microace.errors import ClaimError
+
+BUILD_FLOOR = const(1767225600)  # 2026-01-01: a wall clock before this was never set
+_UNIX_2000 = const(946684800)  # 1970-01-01 to 2000-01-01, when the board counts from 2000
+_SAVE_STEP = const(3600)  # persist the floor when it moved an hour: <= 24 writes a day
+_SEQ_MAX = const(8)  # bytes of the sequence number in an exi token's cti
+
+
+class Clock:
+    def __init__(self, state=None, ticks=time.ticks_ms, wall=time.time):
+        self._state = state
+        self._ticks = ticks
+        self._time = wall
+        self._offset = _UNIX_2000 if time.gmtime(0)[0] == 2000 else 0
+        self._period = time.ticks_add(0, -1) + 1
+        self._t = ticks()
+        self._ms = 0
+        self._up = 0  # seconds since start on the monotonic clock
+        saved = state.get("clock") if state else None
+        self._saved = saved if type(saved) is int else 0
+        self._floor = self._saved  # the time was at least _floor at uptime _floor_at
+        self._floor_at = 0
+        self._high = 0  # the last trusted now(), at uptime _high_at
+        self._high_at = 0
+        cti = state.get("cti") if state else None
+        self._cti = cti if type(cti) is dict else {}  # issuer or "" -> highest exi sequence
+
+    def uptime(self):
+        """Whole seconds since start; monotonic, never wraps."""
+        t = self._ticks()
+        d = time.ticks_diff(t, self._t)
+        if d < 0:  # more than half a period unseen: at least d + period went by
+            d += self._period
+        self._t = t
+        ms = self._ms + d
+        self._up += ms // 1000
+        self._ms = ms % 1000
+        return self._up
+
+    def lower(self):
+        """A lower bound of Unix time (floor and earlier trusted times, plus the seconds since),
+        or None when there is none."""
+        up = self.uptime()
+        low = max(self._floor + up - self._floor_at if self._floor else 0,
+                  self._high + up - self._high_at if self._high else 0)
+        return low or None
+
+    def now(self):
+        """Trusted Unix time, or None without a set wall clock (then exp fails closed)."""
+        wall = int(self._time()) + self._offset
+        if wall < BUILD_FLOOR:
+            return None
+        now = max(wall, self.lower() or 0)
+        self._high, self._high_at = now, self._up
+        return now
+
+    def source(self):
+        """"wall", "floor" or "none": what the board's time rests on (doctor, logs)."""
+        return "wall" if self.now() else "floor" if self._floor else "none"
+
+    def learn(self, iat):
+        """Raise the floor to a verified token's iat (the AS's clock said so)."""
+        if iat is None:
+            return
+        iat = int(iat)
+        if iat > (self.lower() or 0):
+            self._floor, self._floor_at = iat, self._up
+        self.poll()
+
+    def poll(self):
+        """Keep ticks from wrapping unseen and persist the floor when it moved an hour."""
+        up = self.uptime()
+        floor = self._floor + up - self._floor_at if self._floor else 0
+        if self._state and floor >= self._saved + _SAVE_STEP:
+            try:
+                self._state.put("clock", floor)
+                self._saved = floor
+            except OSError:  # a lost floor only rejects fewer expired tokens
+                pass
+
+    # exi tokens (RFC 9200 §5.10.3): the AS makes the cti of each exi token from the RS's
+    # identifier and a sequence number counting its exi tokens for that RS; the RS keeps the
+    # highest number it has seen and treats lower ones as expired. microace takes "seen" at
+    # its word: a number at or below the mark never comes in again, so a token cannot start a
+    # second lifetime after it was dropped, replaced or the board rebooted.
+
+    def exi_seq(self, iss, cti, audience):
+        """The sequence number of an exi token's cti (audience bytes + 1..8 bytes big-endian),
+        if above the issuer's mark; ClaimError otherwise."""
+        prefix = audience.encode()
+        n = len(cti) - len(prefix)
+        if not 0 < n <= _SEQ_MAX or cti[:len(prefix)] != prefix:
+            raise ClaimError("exi token cti is not audience + sequence number")
+        seq = int.from_bytes(cti[len(prefix):], "big")
+        if seq <= self._cti.get(iss or "", -1):
+            raise ClaimError("exi token cti at or below the high-water mark")
+        return seq
+
+    def exi_seen(self, iss, seq):
+        """Raise the issuer's mark to `seq` and persist it (OSError: it is not persisted)."""
+        marks = dict(self._cti)
+        marks[iss or ""] = seq
+        if self._state:
+            self._state.put("cti", marks)
+        self._cti = marks
