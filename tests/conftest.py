@@ -133,3 +133,14 @@ def vector_records(path, last):
 def shared_vectors(*parts):
     """Path inside ../shared/vectors, or skip the test with the reason when it is absent."""
     return vector_file("/".join(parts))
+
+
+@pytest.fixture
+def peer(rs):
+    """A raw-UDP CoAP peer of the directory's `rs` fixture (tests/e2e, tests/hostile)."""
+    from e2e.e2e_peer import Peer
+
+    assert rs.alive(), "the RS process has ended"
+    p = Peer(rs)
+    yield p
+    p.close()

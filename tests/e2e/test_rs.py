@@ -25,14 +25,6 @@ def code(c):
     return "%d.%02d" % (c >> 5, c & 31)
 
 
-@pytest.fixture
-def peer(rs):
-    assert rs.alive(), "the RS process has ended"
-    p = Peer(rs)
-    yield p
-    p.close()
-
-
 def assert_hints(response):
     """4.01 with AS Request Creation Hints (RFC 9200 §5.3)."""
     assert code(response.code) == "4.01"

@@ -41,14 +41,6 @@ def live(rs):
     peer.close()
 
 
-@pytest.fixture
-def peer(rs):
-    assert rs.alive(), "the RS process has ended"
-    p = Peer(rs)
-    yield p
-    p.close()
-
-
 @pytest.fixture(autouse=True)
 def still_serving(request, rs, live):
     """After the case: the RS runs and the live client's next request succeeds."""
