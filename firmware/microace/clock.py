@@ -93,7 +93,7 @@ class Clock:
             try:
                 self._state.put("clock", floor)
                 self._saved = floor
-            except OSError:  # a lost floor only rejects fewer expired tokens
+            except (OSError, MemoryError):  # a lost floor only rejects fewer expired tokens
                 pass
 
     # exi tokens (RFC 9200 §5.10.3): the AS makes the cti of each exi token from the RS's

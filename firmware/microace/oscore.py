@@ -257,8 +257,8 @@ def piv_bytes(n):
 
 
 def parse_option(value):
-    """Split an OSCORE option value (§6.1) into (partial_iv, kid_context, kid); each is
-    None when absent. Raises BadOptionError for reserved bits or lengths and truncation."""
+    """Split an OSCORE option value (bytes, §6.1) into (partial_iv, kid_context, kid); each
+    is None when absent. Raises BadOptionError for reserved bits or lengths and truncation."""
     if len(value) == 0:
         return None, None, None
     flags = value[0]
@@ -271,7 +271,7 @@ def parse_option(value):
     at = 1 + n
     if at > end:
         raise BadOptionError("OSCORE option truncated")
-    piv = bytes(value[1:at]) if n else None
+    piv = value[1:at] if n else None
     kid_context = None
     if flags & _FLAG_H:
         if at >= end:
@@ -279,11 +279,11 @@ def parse_option(value):
         stop = at + 1 + value[at]
         if stop > end:
             raise BadOptionError("OSCORE option truncated")
-        kid_context = bytes(value[at + 1:stop])
+        kid_context = value[at + 1:stop]
         at = stop
     kid = None
     if flags & _FLAG_K:
-        kid = bytes(value[at:])
+        kid = value[at:]
     elif at != end:
         raise BadOptionError("OSCORE option has bytes after its fields")
     return piv, kid_context, kid
@@ -310,8 +310,9 @@ def unprotect_request(lookup, option, payload):
     n = int.from_bytes(piv, "big")
     ctx.check_replay(n)
     try:
-        plaintext = aes_ccm.decrypt(ctx.recipient_key, _nonce(ctx._recipient_iv, piv),
-                                    _aad(kid, piv), payload, _TAG_LEN)
+        plaintext = aes_ccm.decrypt(aes_ccm.held(ctx.recipient_key),
+                                    _nonce(ctx._recipient_iv, piv), _aad(kid, piv), payload,
+                                    _TAG_LEN)
     except VerifyError:
         raise DecryptError("Decryption failed")
     ctx.accept(n)
@@ -337,7 +338,8 @@ def protect_response(ctx, request_kid, request_piv, code, options, payload,
             raise ValueError("request kid of another context")
         nonce = _nonce(ctx._recipient_iv, request_piv)
         option = b""
-    ciphertext = aes_ccm.encrypt(ctx.sender_key, nonce, _aad(request_kid, request_piv),
+    ciphertext = aes_ccm.encrypt(aes_ccm.held(ctx.sender_key), nonce,
+                                 _aad(request_kid, request_piv),
                                  encode_plaintext(code, options, payload), _TAG_LEN)
     return (CODE_CONTENT if observe else CODE_CHANGED), option, ciphertext
 

@@ -19,7 +19,7 @@ from micropython import const
 
 from microace import cbor, cwt, oscore, scope
 from microace.coap import codes, formats, options
-from microace.coap.message import Message
+from microace.coap.message import Message, in_order
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
                              DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
                              MicroaceError, NotInScopeError, ReplayError, ScopeError,
@@ -189,8 +189,8 @@ class ResourceServer:
         if seq is not None:
             try:
                 clock.exi_seen(token.iss, seq)
-            except OSError:  # an unrecorded exi token could start a new lifetime after reboot
-                self.tokens.remove(entry)
+            except (OSError, MemoryError):  # an unrecorded exi token could start a new
+                self.tokens.remove(entry)  # lifetime after a reboot
                 raise
         return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
                                                    server_id})).add(options.CONTENT_FORMAT,
@@ -229,9 +229,7 @@ class ResourceServer:
             # answer takes a Partial IV of its own.
             response = Message(codes.UNAUTHORIZED).add(options.ECHO, ctx.echo)
         # Everything after a verified request is answered protected (RFC 8613 §8.3).
-        out = [o for o in response.options if o[0] not in oscore.CLASS_U_ONLY]
-        order = sorted(range(len(out)), key=lambda i: (out[i][0], i))  # repeats stay in order
-        out = [out[i] for i in order]
+        out = in_order([o for o in response.options if o[0] not in oscore.CLASS_U_ONLY])
         outer_code, option, ciphertext = oscore.protect_response(
             ctx, kid, piv, response.code, out, response.payload, not fresh)
         return Message(outer_code, ciphertext, [(options.OSCORE, option)])

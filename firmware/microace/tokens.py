@@ -61,6 +61,7 @@ class TokenStore:
         self.entries = []  # oldest first
         self.state = state
         self.gen = gen
+        self._lagging = False  # a write failed: the file is behind the entries in RAM
         if state is not None:
             self._restore(state.bind("tokens", self._saved))
 
@@ -90,7 +91,9 @@ class TokenStore:
 
     def _save(self):
         if self.state is not None:
+            self._lagging = True
             self.state.write()
+            self._lagging = False
 
     def _reserve(self, ctx, n):
         """The contexts' ssn_hook: before sender sequence number n goes out, a bound above it
@@ -100,8 +103,8 @@ class TokenStore:
                 e.ssn_bound = n + _SSN_CHUNK
                 try:
                     self._save()
-                except OSError:
-                    e.ssn_bound = n
+                except (OSError, MemoryError):  # no room on flash or in the heap to write:
+                    e.ssn_bound = n  # a bound only in RAM would let a reboot reuse nonces
                     raise ContextExhaustedError("sequence number not persisted")
 
     def _find(self, digest):
@@ -160,7 +163,11 @@ class TokenStore:
         entry = Entry(digest, size, pop, exp, exi, perms, context, self.clock.uptime())
         entry.replaces = keep
         self.entries.append(entry)
-        self._save()
+        try:
+            self._save()
+        except Exception:  # noqa: BLE001 - not on flash: not taken (the client gets no ids)
+            self.entries.pop()
+            raise
         return entry
 
     def recipient_ids(self):
@@ -176,7 +183,11 @@ class TokenStore:
 
     def verified(self, context):
         """A request verified under `context` -> its Entry: marks it used and retires the
-        token it supersedes."""
+        token it supersedes. While a failed write left the file behind RAM, it writes first
+        and serves nothing until that succeeds: a reboot then could bring back a superseded
+        or dropped token after a client was served without it."""
+        if self._lagging:
+            self._save()
         for e in self.entries:
             if e.pending is context:  # a re-post's context takes over from the used one
                 e.context, e.pending, e.ssn_bound = context, None, _SSN_CHUNK

@@ -246,3 +246,41 @@ print(data.hex())
     key = HKDF(hashes.SHA256(), 16, b"master salt", b"key").derive(b"master secret")
     assert key_hex == key.hex()
     assert data_hex == AESCCM(key, 8).encrypt(bytes(range(13)), bytes(range(256)) * 4, b"aad").hex()
+
+
+def test_a_held_cipher_serves_many_messages(mp):
+    """A Cipher kept across messages (aes_ccm.held keeps the last keys' for OSCORE) gives what
+    the key gives, after encryptions, decryptions and failed decryptions of any length alike:
+    nothing of one message may carry over into the next (a reused CBC object would chain)."""
+    rng = random.Random(3610)
+    key = rng.randbytes(16)
+    rows = []
+    for i in range(60):
+        nonce, tag_len = rng.randbytes(rng.choice((7, 13))), rng.choice((4, 8, 16))
+        aad, msg = rng.randbytes(rng.randrange(40)), rng.randbytes(rng.randrange(50))
+        data = AESCCM(key, tag_len).encrypt(nonce, msg, aad)
+        if i % 4 == 3:  # tampered: decryption fails, and the next message must not care
+            rows.append((nonce, aad, None, data[:-1] + bytes((data[-1] ^ 1,)), tag_len))
+        else:
+            rows.append((nonce, aad, msg, data, tag_len))
+    mp.exec(SETUP + "from microace.crypto.aes_ccm import Cipher\n_held = Cipher(%r)\n"
+            "def _held_case(*row):\n    return _ccm_case(_held, *row)\n" % key)
+    got = [tuple(v) for v in mp.map("_held_case", rows)]
+    assert got == [("VerifyError", None) if msg is None else ("ok", "same")
+                   for _, _, msg, _, _ in rows]
+    mp.exec("_held = None")
+
+
+def test_held_keeps_the_ciphers_of_the_last_two_keys_only(mp):
+    """The heap holds two keys' cryptolib objects however many OSCORE contexts there are; a
+    key is found by identity (the context's own bytes object), never by comparing secrets."""
+    mp.exec("from microace.crypto import aes_ccm\n"
+            "_k1, _k2, _k3 = bytes(16), b'\\x01' * 16, b'\\x02' * 16\n"
+            "_c1 = aes_ccm.held(_k1)\n_c2 = aes_ccm.held(_k2)\n")
+    assert mp.eval("(aes_ccm.held(_k1) is _c1, aes_ccm.held(_k2) is _c2)") == (True, True)
+    mp.exec("aes_ccm.held(_k3)")  # a third key: the least recently used one goes
+    assert mp.eval("(len(aes_ccm._held), aes_ccm.held(_k2) is _c2)") == (2, True)
+    assert mp.eval("aes_ccm.held(_k1) is _c1") is False
+    # equal bytes in another object: another Cipher (which gives the same results)
+    assert mp.eval("aes_ccm.held(bytes(bytearray(_k2))) is _c2") is False
+    mp.exec("del aes_ccm._held[:]\n_c1 = _c2 = None")

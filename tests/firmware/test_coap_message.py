@@ -116,6 +116,17 @@ def test_options_go_out_sorted_and_repeats_keep_their_order(codec):
         (1, b""), (4, b"e1"), (4, b"e2"), (11, b"a"), (11, b"b"), (11, b"c"), (60, b"s")]
 
 
+
+def test_in_order_copies_only_what_is_out_of_order(codec):
+    """coap.message.in_order, shared by encode and the RS's OSCORE plaintext: the very list
+    back when it is sorted already (nothing allocated per response), else a sorted copy."""
+    codec.exec("from microace.coap.message import in_order\n"
+               "_io_sorted = [(4, b'e'), (11, b'a'), (11, b'b')]")
+    assert codec.eval("in_order(_io_sorted) is _io_sorted") is True
+    assert codec.eval("in_order([(11, b'b'), (4, b'e'), (11, b'c'), (1, b'')])") == [
+        (1, b""), (4, b"e"), (11, b"b"), (11, b"c")]
+
+
 # --- malformed datagrams --------------------------------------------------------------------
 
 MALFORMED = {

@@ -33,7 +33,7 @@ BLOCK1, SIZE1 = 27, 60
 
 # The echo server: 2.05 "<calls> <path> <payload>" (a payload over 64 bytes as "sha256:" and
 # 16 hex digits of its hash, so responses stay small like the RS's); /stats -> counters;
-# /boom raises; /async answers from a coroutine. argv: port, then keyword=value settings.
+# /boom raises; /oom raises MemoryError; /shatter fragments the heap, /mend heals it; /async answers from a coroutine. argv: port, then keyword=value settings.
 SERVER = """
 import asyncio, gc, hashlib, sys
 from binascii import hexlify
@@ -47,6 +47,7 @@ from microace.errors import DecodeError
 cfg = dict(a.split("=") for a in sys.argv[2:])
 num = lambda k, d: int(cfg.get(k, d))
 calls = [0]
+kept = []
 
 async def later(path):
     await asyncio.sleep_ms(1)
@@ -62,10 +63,23 @@ def echo(request, remote):
         return Message(codes.CONTENT, repr(dict(
             calls=calls[0], received=srv.received, malformed=srv.malformed,
             ignored=srv.ignored, duplicates=srv.duplicates, errors=srv.errors,
-            mem_free=gc.mem_free(), mem_alloc=gc.mem_alloc())).encode())
+            out_of_memory=srv.out_of_memory, mem_free=gc.mem_free(), mem_alloc=gc.mem_alloc())).encode())
     calls[0] += 1
     if path == "/boom":
         raise ValueError("boom")
+    if path == "/oom":  # what the heap says when it is full: bytearray(big) fails the same
+        raise MemoryError("memory allocation failed, allocating 1055 bytes")
+    if path == "/shatter":  # keep a small object after every KB: no free block of 1.1 KB left
+        try:
+            while True:
+                spacer = bytearray(1024)
+                kept.append(bytearray(16))
+        except MemoryError:
+            spacer = None
+        return Message(codes.CHANGED)
+    if path == "/mend":
+        kept.clear()
+        return Message(codes.CHANGED)
     if path == "/async":
         return later(path)
     body = request.payload
@@ -154,6 +168,8 @@ class Board(Client):
 
     def kill(self):
         """Stop the process; what it printed is left in self.output."""
+        if hasattr(self, "output"):
+            return
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -172,7 +188,7 @@ def board(tmp_path):
 
     yield start
     for b in started:
-        alive = b.alive()
+        alive = b.alive() or hasattr(b, "output")  # a test that stopped it read its output
         b.kill()
         b.close()
         assert alive, "the server process died during the test:\n" + b.output
@@ -329,6 +345,41 @@ def test_handler_errors_and_async_handlers(board):
     assert (reply.code, reply.payload) == (Code.CHANGED, b"async /async")
     assert decode(b.ask(request(GET, mid=3))).payload == b"3 /echo "
     assert b.stats()["errors"] == 1
+
+
+def test_out_of_memory_is_5_03_with_max_age_and_one_console_line(board):
+    """A MemoryError is load, not a bug: 5.03 + Max-Age 1 (RFC 7252 §5.9.3.4), one line
+    on the console instead of a traceback, and the server goes on."""
+    b = board()
+    reply = decode(b.ask(request(GET, "oom", mid=1)))
+    assert (reply.code, reply.mtype, reply.mid) == (Code.SERVICE_UNAVAILABLE, Type.ACK, 1)
+    assert reply.opt.max_age == 1 and reply.payload == b""
+    assert decode(b.ask(request(GET, "oom", kind=NON, mid=2))).code == Code.SERVICE_UNAVAILABLE
+    assert decode(b.ask(request(GET, mid=3))).code == Code.CONTENT
+    stats = b.stats()
+    assert (stats["out_of_memory"], stats["errors"]) == (2, 0)
+    assert b.alive()
+    b.kill()
+    assert "Traceback" not in b.output
+    assert b.output.count("microace: out of memory, request refused") == 2
+
+
+def test_a_shattered_heap_does_not_leave_the_server_deaf(board):
+    """Every receive needs one block of 1281 bytes. In a heap cut into pieces smaller than
+    that, the server gives up a reserve it took at start, so it still hears each request and
+    answers it (5.03 when the rest does not fit either), and takes the reserve back after."""
+    b = board(heap="96k")
+    assert decode(b.ask(request(POST, "shatter", mid=1))).code in (Code.CHANGED,
+                                                                   Code.SERVICE_UNAVAILABLE)
+    for mid in range(2, 7):
+        reply = b.ask(request(GET, mid=mid), timeout=2)
+        assert reply is not None, "deaf after the heap was shattered"
+        assert decode(reply).code in (Code.CONTENT, Code.SERVICE_UNAVAILABLE)
+    assert decode(b.ask(request(POST, "mend", mid=7))).code == Code.CHANGED
+    assert decode(b.ask(request(GET, mid=8))).code == Code.CONTENT
+    assert b.alive()
+    b.kill()
+    assert "Traceback" not in b.output
 
 
 def test_invalid_utf8_path_reaches_the_handler_as_decode_error(board):

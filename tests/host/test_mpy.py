@@ -5,6 +5,9 @@ the per-board freeze manifests name exactly what each board imports, and firmwar
 import json
 import re
 import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +122,26 @@ def test_make_mpy_reports_modules_all_and_boards(capsys):
     assert re.search(r"^\s*\d+  all modules", out, re.M)
     for name in BOARD_NAMES:
         assert re.search(r"^\s*\d+  board %s: \d+ modules .*: met$" % name, out, re.M), out
+
+
+def test_heap_bench_loads_every_module_from_a_file_and_from_romfs():
+    """bench/heap.py (make bench): the whole unix-board firmware imports as .mpy files and from
+    a ROMFS image (the bytecode in place, as a board's ROMFS partition runs it), and in place
+    the modules cost the heap less than loaded."""
+    sys.path.insert(0, str(firmware.FIRMWARE.parent / "bench"))
+    try:
+        import heap
+    finally:
+        sys.path.pop(0)
+    modules = heap.module_order()
+    expected = {m[:-3].replace("/", ".").removesuffix(".__init__")
+                for m in firmware.manifest_modules("unix") if m != "main.py"}
+    assert sorted(modules) == sorted(expected)
+    assert modules.index("microace.errors") < modules.index("microace.rs")
+    from_file = heap.measure(modules)
+    assert set(from_file) == set(modules) | {"asyncio", "total"}
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "fw.romfs"
+        image.write_bytes(heap.make_romfs(str(firmware.compiled()), mpy_cross=False))
+        from_rom = heap.measure(modules, str(image))
+    assert 0 < from_rom["total"] < from_file["total"]

@@ -177,6 +177,17 @@ def _extended(buf, pos, end, nibble):
     return pos + 2, (buf[pos] << 8 | buf[pos + 1]) + 269
 
 
+def in_order(options):
+    """The options sorted by number, repeats in their own order (RFC 7252 §3.1); the same
+    list, not a copy, when it is in order already (the usual case: nothing allocated)."""
+    for i in range(1, len(options)):
+        if options[i][0] < options[i - 1][0]:
+            # MicroPython's sort is not stable: keep repeats in order by their index.
+            order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
+            return [options[k] for k in order]
+    return options
+
+
 def encode(msg, token=None, kind=None, mid=None):
     """Message -> datagram bytes. Options go out sorted by number (stable for repeats).
     token, kind (the type) and mid, when given, stand in for the message's own: the server
@@ -186,13 +197,7 @@ def encode(msg, token=None, kind=None, mid=None):
     if len(token) > 8:
         raise ValueError("token longer than 8 bytes")
     mid = msg.mid if mid is None else mid
-    options = msg.options
-    for i in range(1, len(options)):
-        if options[i][0] < options[i - 1][0]:
-            # MicroPython's sort is not stable: keep repeats in order by their index.
-            order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
-            options = [options[k] for k in order]
-            break
+    options = in_order(msg.options)
     payload = msg.payload
     size = 4 + len(token) + (1 + len(payload) if payload else 0)
     number = 0

@@ -19,11 +19,15 @@ in the response's type, message ID and token, and in order before the handler:
 Amplification (RFC 9175 §2.4): a response that is not OSCORE-protected answers a client whose
 address nobody verified, so it is at most 3x the request datagram: a larger one goes out as its
 code alone, and a duplicate's cached response is not resent to a datagram a third its size.
-A handler that raises gets 5.00, its traceback goes to the console. Nothing raises out of the
-loop: every datagram is handled inside a catch-all, and the counters say what happened.
+A handler that raises gets 5.00, its traceback goes to the console. Running out of heap is not
+a bug but load: the request gets 5.03 with Max-Age (RFC 7252 §5.9.3.4: retry after a second),
+the console one line, and the heap a collection; a block kept in reserve for receiving means
+a heap in pieces never leaves the server deaf. Nothing raises out of the loop: every datagram
+is handled inside a catch-all, and the counters say what happened.
 """
 
 import asyncio
+import gc
 import os
 import socket
 import sys
@@ -38,6 +42,7 @@ from microace.coap.message import ACK, CON, NON, Message, decode, encode
 from microace.coap.options import (
     BLOCK1,
     CONTENT_FORMAT,
+    MAX_AGE,
     OSCORE,
     SIZE1,
     URI_HOST,
@@ -50,6 +55,7 @@ from microace.errors import DecodeError
 
 _DATAGRAM = const(1280)  # the largest datagram taken (IPv6 minimum MTU); 1024-byte blocks fit
 _AMPLIFICATION = const(3)  # RFC 9175 §2.4: unverified responses at most 3x the request
+_RETRY_AFTER = const(1)  # Max-Age of a 5.03 for lack of heap: a collection frees it
 _WELL_KNOWN = [b".well-known", b"core"]
 
 # Critical options the server itself processes, with their value lengths (RFC 7252 §5.10,
@@ -91,6 +97,7 @@ class Server:
         self.ignored = 0  # ACK, RST, pings, responses, rejected NON
         self.duplicates = 0  # answered from the dedup cache
         self.errors = 0  # the handler or the server raised (5.00 or nothing sent)
+        self.out_of_memory = 0  # a MemoryError: 5.03, or dropped when it struck outside
 
     def add_link(self, path, attributes=""):
         """List a resource in /.well-known/core: add_link("/temp", 'rt="temperature";ct=0')."""
@@ -119,12 +126,21 @@ class Server:
         """Answer datagrams until cancelled."""
         self.open()
         sock = self.sock
+        # Each receive needs one free block of _DATAGRAM + 1 bytes (no recvfrom_into here).
+        # A heap cut into smaller pieces would leave the server deaf for good, so it keeps a
+        # block that size, taken while the heap is whole, to give up when a receive fails.
+        reserve = bytearray(_DATAGRAM + 1)
         try:
             while True:
                 await _readable(sock)
-                data = None
+                data = out = None
                 try:
-                    data, remote = sock.recvfrom(_DATAGRAM + 1)
+                    try:
+                        data, remote = sock.recvfrom(_DATAGRAM + 1)
+                    except MemoryError:
+                        reserve = None
+                        gc.collect()
+                        data, remote = sock.recvfrom(_DATAGRAM + 1)
                     out = self.datagram(data, remote)
                     if out is not None and type(out) is not bytes:  # an async handler
                         out = await out
@@ -133,13 +149,19 @@ class Server:
                 except OSError:  # nothing there after all, ICMP errors, a full send buffer
                     pass
                 except Exception as e:  # noqa: BLE001 - the loop must survive anything
-                    self.errors += 1
-                    sys.print_exception(e)
+                    self._report(e)
                     if data is None:  # no room even to receive it: drop it, do not spin
                         try:
                             sock.recv(1)
                         except Exception:  # noqa: BLE001
                             pass
+                if reserve is None:  # take it back, from the garbage of this datagram
+                    data = out = None
+                    gc.collect()
+                    try:
+                        reserve = bytearray(_DATAGRAM + 1)
+                    except MemoryError:
+                        pass
         finally:
             self.close()
 
@@ -215,9 +237,25 @@ class Server:
         return out
 
     def _failed(self, error, request, size):
+        """A raising handler's response: 5.03 to retry for a MemoryError, else 5.00; what
+        happened goes to the console, never on the wire."""
+        if self._report(error):
+            response = Message(codes.SERVICE_UNAVAILABLE).add(MAX_AGE, _RETRY_AFTER)
+        else:
+            response = Message(codes.INTERNAL_SERVER_ERROR)
+        return self._encode(response, request, size)
+
+    def _report(self, error):
+        """Count and log an exception the loop caught -> whether it was a MemoryError, which
+        gets one line and a collection, not a traceback: under load it is expected."""
+        if isinstance(error, MemoryError):
+            self.out_of_memory += 1
+            gc.collect()
+            print("microace: out of memory, request refused (%d so far)" % self.out_of_memory)
+            return True
         self.errors += 1
-        sys.print_exception(error)  # a bug or a MemoryError: on the console, never on the wire
-        return self._encode(Message(codes.INTERNAL_SERVER_ERROR), request, size)
+        sys.print_exception(error)
+        return False
 
     def _dispatch(self, request, remote):
         """The handler's response, or the awaitable an async handler returns. A plain

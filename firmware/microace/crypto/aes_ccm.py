@@ -2,7 +2,10 @@
 
 Nonce 7..13 bytes (length field L = 15 - nonce length), tag 4..16 bytes (even),
 AES-128 or AES-256. The CBC-MAC is one CBC call over the whole formatted input and the
-CTR keystream one ECB call over all counter blocks; XOR is done on big ints.
+CTR keystream one ECB call over all counter blocks. The key is bytes, or a Cipher: held()
+keeps the Ciphers of the last two keys that needed one, so a run of messages under one key
+(an OSCORE context's traffic) expands the key for its keystream once, and the heap holds two
+keys' worth of them however many contexts there are.
 """
 
 from cryptolib import aes
@@ -15,13 +18,38 @@ _MODE_ECB = const(1)
 _MODE_CBC = const(2)
 _ZERO_IV = bytes(16)
 _TAG_LENS = (4, 6, 8, 10, 12, 14, 16)
+_HELD = const(2)  # one OSCORE context: its sender and its recipient key
+_SHORT = const(16)  # _xor_into's byte loop up to this length, big ints above
+_held = []  # [(key object, Cipher)], the newest first
 
 
-def _checked_q(key, nonce, tag_len, payload_len):
+class Cipher:
+    """A key and its ECB object (the key expansion: a few hundred bytes of heap, more than
+    a short message's AES work allocates). The CBC-MAC gets a CBC object per message: one
+    keeps chaining its IV from call to call, and cryptolib cannot reset it."""
+
+    def __init__(self, key):
+        if len(key) != 16 and len(key) != 32:
+            raise DecodeError("AES-CCM key size")
+        self.key = key
+        self.ecb = aes(key, _MODE_ECB)
+
+
+def held(key):
+    """The Cipher of `key` (the very bytes object, compared by identity: no secret is
+    compared), made on first use and kept until _HELD newer keys have needed one."""
+    for k, cipher in _held:
+        if k is key:
+            return cipher
+    cipher = Cipher(key)
+    _held.insert(0, (key, cipher))
+    del _held[_HELD:]
+    return cipher
+
+
+def _checked_q(nonce, tag_len, payload_len):
     """Check the parameters; return q = 15 - nonce length, the byte size of the
     payload-length field and of the counter (L in RFC 3610)."""
-    if len(key) != 16 and len(key) != 32:
-        raise DecodeError("AES-CCM key size")
     if not 7 <= len(nonce) <= 13:
         raise DecodeError("AES-CCM nonce size")
     if tag_len not in _TAG_LENS:
@@ -32,71 +60,82 @@ def _checked_q(key, nonce, tag_len, payload_len):
     return q
 
 
-def _xor(a, b1):
-    """a XOR b for b1 = 0x01 | b (b as long as a), in time independent of the result.
+def _put_block(buf, at, flags, nonce, count):
+    """Write flags | nonce | count, the layout of B_0 and of the counter blocks A_i
+    (RFC 3610 §2.2, §2.3), into the zero block at `at`; _checked_q saw that count fits."""
+    buf[at] = flags
+    buf[at + 1:at + 1 + len(nonce)] = nonce
+    at += 16
+    while count:
+        at -= 1
+        buf[at] = count & 0xFF
+        count >>= 8
 
-    The 0x01 above b keeps every int len(a) + 1 bytes long: mpz results are trimmed of
-    leading zero digits, so without it the time would grow with the number of leading
-    zero bytes of the plaintext or tag, an oracle when decrypting forged data.
-    """
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b1, "big")).to_bytes(
-        len(a) + 1, "big")[1:]
+
+def _xor_into(out, at, a, a_at, b, b_at, n):
+    """out[at + i] = a[a_at + i] ^ b[b_at + i] for i < n (out may be a or b), in time
+    independent of the data. Up to _SHORT bytes (an OSCORE message, a tag, a block) a byte
+    loop, the same small-int step each time (as in ct_eq), allocating nothing; longer ones
+    on big ints, several times faster per byte."""
+    if n <= _SHORT:
+        for i in range(n):
+            out[at + i] = a[a_at + i] ^ b[b_at + i]
+        return
+    # The 0x01 above b keeps every int n + 1 bytes long: mpz results are trimmed of leading
+    # zero digits, so without it the time would grow with the number of leading zero bytes
+    # of the result (a plaintext, when decrypting forged data: an oracle).
+    x = int.from_bytes(a[a_at:a_at + n], "big") ^ int.from_bytes(
+        b"\x01" + b[b_at:b_at + n], "big")
+    out[at:at + n] = x.to_bytes(n + 1, "big")[1:]
 
 
-def _keystream(key, nonce, q, payload_len):
-    """Return a buffer holding 0x01 | S_1 | ... | S_m | S_0 from offset 15, where
-    S_i = AES_K(A_i) (RFC 3610 §2.3): the payload's keystream comes with the byte
-    _xor needs in front of it; S_0, for the tag, is the last block."""
+def _keystream(cipher, nonce, q, payload_len):
+    """Return S_1 | ... | S_m | S_0 where S_i = AES_K(A_i) (RFC 3610 §2.3): the payload's
+    keystream from offset 0, and S_0, for the tag, in the last block."""
     blocks = (payload_len + 15) >> 4
-    ctr = bytearray(16 * (blocks + 2))
-    ctr[15] = 1
-    # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block, counter 0.
-    ctr[16:] = (bytes((q - 1,)) + nonce + bytes(q)) * (blocks + 1)
-    for i in range(1, blocks + 1):
-        at = 16 * i + 15  # last byte of A_i; i < 2^(8q) was checked, so it fits
-        count = i
-        while count:
-            ctr[at] = count & 0xFF
-            count >>= 8
-            at -= 1
-    counters = memoryview(ctr)[16:]
-    aes(key, _MODE_ECB).encrypt(counters, counters)
+    ctr = bytearray(16 * (blocks + 1))
+    # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block.
+    for i in range(blocks + 1):
+        _put_block(ctr, 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
+    cipher.ecb.encrypt(ctr, ctr)
     return ctr
 
 
-def _cbc_mac(key, nonce, q, aad, payload, tag_len):
-    """Return the CBC-MAC block T over B_0 | encoded AAD | payload (RFC 3610 §2.2)."""
+def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
+    """Return a buffer that ends in the CBC-MAC block T over B_0 | encoded AAD | payload
+    (RFC 3610 §2.2)."""
     aad_len = len(aad)
     payload_len = len(payload)
-    if aad_len == 0:
-        head = b""
-    elif aad_len < 0xFF00:
-        head = aad_len.to_bytes(2, "big")
-    else:  # 2^16 - 2^8 <= l(a) < 2^32; longer AAD cannot exist in memory here
-        head = b"\xff\xfe" + aad_len.to_bytes(4, "big")
-    aad_end = 16 + len(head) + aad_len
-    payload_at = (aad_end + 15) & ~15
+    aad_at = 16 if not aad_len else 18 if aad_len < 0xFF00 else 22
+    payload_at = (aad_at + aad_len + 15) & ~15
     buf = bytearray(payload_at + ((payload_len + 15) & ~15))
     # B_0 = flags (Adata, M' = (M - 2) / 2, L' = L - 1) | nonce | l(m)
-    buf[0] = (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1)
-    buf[1:16 - q] = nonce
-    buf[16 - q:16] = payload_len.to_bytes(q, "big")
-    buf[16:aad_end - aad_len] = head
-    buf[aad_end - aad_len:aad_end] = aad
+    _put_block(buf, 0, (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1),
+               nonce, payload_len)
+    if aad_at == 22:  # 2^16 - 2^8 <= l(a) < 2^32; longer AAD cannot exist in memory
+        buf[16:22] = b"\xff\xfe" + aad_len.to_bytes(4, "big")
+    elif aad_len:
+        buf[16] = aad_len >> 8
+        buf[17] = aad_len & 0xFF
+    buf[aad_at:aad_at + aad_len] = aad
     buf[payload_at:payload_at + payload_len] = payload
-    aes(key, _MODE_CBC, _ZERO_IV).encrypt(buf, buf)
-    return buf[-16:]
+    aes(cipher.key, _MODE_CBC, _ZERO_IV).encrypt(buf, buf)
+    return buf
 
 
 def encrypt(key, nonce, aad, plaintext, tag_len):
     """Return ciphertext | tag (tag_len bytes)."""
     n = len(plaintext)
-    q = _checked_q(key, nonce, tag_len, n)
-    mac = _cbc_mac(key, nonce, q, aad, plaintext, tag_len)
-    stream = _keystream(key, nonce, q, n)
-    s0 = len(stream) - 16
-    return (_xor(plaintext, memoryview(stream)[15:16 + n])
-            + _xor(mac[:tag_len], b"\x01" + stream[s0:s0 + tag_len]))
+    q = _checked_q(nonce, tag_len, n)
+    cipher = key if type(key) is Cipher else Cipher(key)
+    mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
+    out = _keystream(cipher, nonce, q, n)
+    s0 = len(out) - 16
+    _xor_into(out, 0, plaintext, 0, out, 0, n)
+    # U = T XOR S_0 (first tag_len bytes), after the ciphertext: n <= s0, so S_0 is read
+    # before it is overwritten.
+    _xor_into(out, n, mac, len(mac) - 16, out, s0, tag_len)
+    return bytes(memoryview(out)[:n + tag_len])
 
 
 def decrypt(key, nonce, aad, data, tag_len):
@@ -108,14 +147,17 @@ def decrypt(key, nonce, aad, data, tag_len):
     n = len(data) - tag_len
     if n < 0:
         raise DecodeError("AES-CCM data shorter than the tag")
-    q = _checked_q(key, nonce, tag_len, n)
-    stream = _keystream(key, nonce, q, n)
-    data = memoryview(data)
-    plaintext = _xor(data[:n], memoryview(stream)[15:16 + n])
-    s0 = len(stream) - 16
-    tag_stream = b"\x01" + stream[s0:s0 + tag_len]
-    stream = None  # free the keystream before the MAC buffer is allocated
-    mac = _cbc_mac(key, nonce, q, aad, plaintext, tag_len)
-    if not ct_eq(_xor(mac[:tag_len], tag_stream), data[n:]):
+    q = _checked_q(nonce, tag_len, n)
+    cipher = key if type(key) is Cipher else Cipher(key)
+    out = _keystream(cipher, nonce, q, n)
+    s0 = len(out) - 16
+    _xor_into(out, 0, data, 0, out, 0, n)
+    # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
+    _xor_into(out, n, data, n, out, s0, tag_len)
+    out = memoryview(out)
+    plaintext = out[:n]
+    mac = memoryview(_cbc_mac(cipher, nonce, q, aad, plaintext, tag_len))[-16:]
+    if not ct_eq(mac[:tag_len], out[n:n + tag_len]):
         raise VerifyError("AES-CCM tag mismatch")
-    return plaintext
+    mac = cipher = None  # a one-call cipher's MAC buffer goes before the plaintext copy
+    return bytes(plaintext)
