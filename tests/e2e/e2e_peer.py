@@ -36,6 +36,7 @@ HEAP = os.environ.get("MICROACE_RS_HEAP", "192k")
 SCOPE_MAP = {"read": [["/temp", 1]], "write": [["/led", 5], ["/config", 4]]}
 AIF_ALL = cbor2.dumps([["/temp", 1], ["/led", 5], ["/config", 4]])
 CON = 0
+SERVICE_UNAVAILABLE = 0xA3  # 5.03
 
 AS_KEY = tf.signing_key("ES256", b"as-e2e")
 RS_KEY = tf.symmetric_key(10, b"as-rs1")  # A128CCM, the Encrypt0 layer
@@ -132,12 +133,20 @@ class Peer:
         return response
 
     def authz_info(self, token, nonce1=None, client_id=b"\x21", extra=None, content_format=19):
+        """POST the token -> (response, body). A 5.03 with Max-Age, the RS out of heap for the
+        moment, is posted again after Max-Age, as a client does (RFC 7252 §5.9.3.4); a full
+        store's 5.03 has no Max-Age and comes back as it is."""
         body = {1: token, 40: nonce1 or os.urandom(8), 43: client_id}
         body.update(extra or {})
-        message = Message(code=2, uri_path=("authz-info",), payload=cbor2.dumps(body))
-        if content_format is not None:
-            message.opt.content_format = content_format
-        return self.request(message), body
+        for _ in range(5):
+            message = Message(code=2, uri_path=("authz-info",), payload=cbor2.dumps(body))
+            if content_format is not None:
+                message.opt.content_format = content_format
+            response = self.request(message)
+            if response.code != SERVICE_UNAVAILABLE or response.opt.max_age is None:
+                break
+            time.sleep(response.opt.max_age)
+        return response, body
 
 
 

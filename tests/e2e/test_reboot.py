@@ -115,13 +115,10 @@ class Run:
 
     def post(self, client):
         c = claims(osc_id=client.pop)
-        body = {1: mint(c), 40: os.urandom(8), 43: client.client_id}
-        message = Message(code=2, uri_path=("authz-info",), payload=cbor2.dumps(body))
-        message.opt.content_format = 19
         if client.current is not None and not client.current.served:
             # the RS drops it for the new token's sake: also when this answer gets lost
             client.current = None
-        response = self.peer.request(message)
+        response, body = self.peer.authz_info(mint(c), client_id=client.client_id)
         assert code(response.code) == "2.01", (response.code, response.payload)
         session = Session(c, body[40], cbor2.loads(response.payload), client.client_id)
         if client.current is not None and client.current.served:
