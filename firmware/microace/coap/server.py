@@ -90,6 +90,7 @@ class Server:
         self.blocks = blocks or Reassembler()
         self.links = []  # [(path, attributes)] for /.well-known/core
         self.sock = None
+        self._reserve = None  # see serve()
         self._mid = int.from_bytes(os.urandom(2), "big")
         # What happened to the datagrams received:
         self.received = 0
@@ -116,20 +117,21 @@ class Server:
                 sock.close()
                 raise
             self.sock = sock
+            self._reserve = bytearray(_DATAGRAM + 1)  # at start, while the heap is whole
 
     def close(self):
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+            self._reserve = None
 
     async def serve(self):
         """Answer datagrams until cancelled."""
         self.open()
         sock = self.sock
         # Each receive needs one free block of _DATAGRAM + 1 bytes (no recvfrom_into here).
-        # A heap cut into smaller pieces would leave the server deaf for good, so it keeps a
-        # block that size, taken while the heap is whole, to give up when a receive fails.
-        reserve = bytearray(_DATAGRAM + 1)
+        # A heap cut into smaller pieces would leave the server deaf for good, so open() takes
+        # a block that size, to give up when a receive fails.
         try:
             while True:
                 await _readable(sock)
@@ -138,7 +140,7 @@ class Server:
                     try:
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     except MemoryError:
-                        reserve = None
+                        self._reserve = None
                         gc.collect()
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     out = self.datagram(data, remote)
@@ -155,11 +157,11 @@ class Server:
                             sock.recv(1)
                         except Exception:  # noqa: BLE001
                             pass
-                if reserve is None:  # take it back, from the garbage of this datagram
+                if self._reserve is None:  # take it back, from the garbage of this datagram
                     data = out = None
                     gc.collect()
                     try:
-                        reserve = bytearray(_DATAGRAM + 1)
+                        self._reserve = bytearray(_DATAGRAM + 1)
                     except MemoryError:
                         pass
         finally:
