@@ -5,11 +5,11 @@ copied; the deployed firmware alone then serves the ACE-OSCORE flow; a corrupt c
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from e2e.e2e_peer import HEAP, RS, Peer, Session, claims, free_port, provision
 from microace_host import board as board_module
-from microace_host import cli, deploy, firmware, rs_runner
+from microace_host import deploy, firmware, rs_runner
+from cli_util import run, table_rows
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
                                 "installs it)")
@@ -17,16 +17,9 @@ pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (
 CONTENT = 0x45
 
 
-def run(*args):
-    result = CliRunner().invoke(cli.main, list(args), env={"COLUMNS": "250"})
-    return result.exit_code, result.stdout, result.stderr
-
-
 def summary(out):
     """The deploy summary table -> {file: result}."""
-    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
-            if line.startswith("│")]
-    return {r[0]: r[3] for r in rows}
+    return {r[0]: r[3] for r in table_rows(out)}
 
 
 def expected_files(board_name):

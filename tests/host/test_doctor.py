@@ -5,25 +5,14 @@ import shutil
 
 import cbor2
 import pytest
-from click.testing import CliRunner
 
-from microace_host import cli, keys
+from microace_host import keys
+from cli_util import run, table_rows
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
                                 "installs it)")
 
 ISS = "coaps://as.example"
-
-
-def run(*args):
-    result = CliRunner().invoke(cli.main, list(args), env={"COLUMNS": "250"})
-    return result.exit_code, result.stdout, result.stderr
-
-
-def rows(out):
-    """Table rows of the doctor output -> lists of cell texts."""
-    return [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
-            if line.startswith("│")]
 
 
 def test_doctor_shows_a_provisioned_store_without_key_bytes(tmp_path):
@@ -39,7 +28,7 @@ def test_doctor_shows_a_provisioned_store_without_key_bytes(tmp_path):
 
     code, out, err = run("doctor", state)
     assert code == 0, err
-    table = rows(out)
+    table = table_rows(out)
     assert ["backend", "file"] in table
     assert ["protection", "none: key file in the state directory (development and CI)"] in table
     assert ["sealed", "yes"] in table
@@ -64,7 +53,7 @@ def test_doctor_shows_a_provisioned_store_without_key_bytes(tmp_path):
     assert code == 0, out + err
     code, out, err = run("doctor", state)
     assert code == 0, err
-    assert [hs.kid.hex(), "HS256", "Symmetric", hs.fingerprint, ISS, "no"] in rows(out)
+    assert [hs.kid.hex(), "HS256", "Symmetric", hs.fingerprint, ISS, "no"] in table_rows(out)
     secret = cbor2.loads((tmp_path / "as" / "hs.cose").read_bytes())[-1]
     assert secret.hex() not in out.replace("\n", "")
 
@@ -72,7 +61,7 @@ def test_doctor_shows_a_provisioned_store_without_key_bytes(tmp_path):
 def test_doctor_on_an_empty_store(tmp_path):
     code, out, err = run("doctor", "unix:%s" % tmp_path)
     assert code == 0, err
-    table = rows(out)
+    table = table_rows(out)
     assert ["sealed", "no"] in table and ["gen", "0"] in table and ["audience", "-"] in table
 
 

@@ -6,18 +6,13 @@ import stat
 
 import cbor2
 import pytest
-from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from microace_host import cli, keys
+from microace_host import keys
+from cli_util import run
 
 ALGS = {"ES256": (-7, 2), "EdDSA": (-8, 1), "HS256": (5, 4), "A128CCM": (10, 4)}
-
-
-def run(*args):
-    result = CliRunner().invoke(cli.main, list(args), env={"COLUMNS": "200"})
-    return result.exit_code, result.stdout, result.stderr
 
 
 def printed(out):

@@ -10,11 +10,11 @@ import time
 
 import cwt
 import pytest
-from click.testing import CliRunner
 
 from microace_host import board as board_module
-from microace_host import cli, firmware, keys, provision
+from microace_host import firmware, keys, provision
 from microace_host.board import Board
+from cli_util import run, table_rows
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
                                 "installs it)")
@@ -24,16 +24,10 @@ SCOPES = {"read": [["/temp", 1]], "rw": [["/temp", 1], ["/led", 5]]}
 MISSING_PORT = "/dev/ttyMICROACE-NO-SUCH-PORT"
 
 
-def run(*args):
-    result = CliRunner().invoke(cli.main, list(args), env={"COLUMNS": "250"})
-    return result.exit_code, result.stdout, result.stderr
-
-
 def summary(out):
     """The summary table -> {target: {column: value}}."""
-    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
-            if line.startswith("│")]
-    return {r[0]: dict(zip(("board", "result", "fingerprints", "sealed"), r[1:])) for r in rows}
+    return {r[0]: dict(zip(("board", "result", "fingerprints", "sealed"), r[1:]))
+            for r in table_rows(out)}
 
 
 @pytest.fixture
@@ -237,8 +231,7 @@ def test_two_keys_at_once_for_nested_tokens(two_keys, tmp_path):
 
     code, out, err = run("doctor", target)
     assert code == 0, err
-    table = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
-             if line.startswith("│")]
+    table = table_rows(out)
     assert [es.kid.hex(), "ES256", "EC2", es.fingerprint, ISS, "yes"] in table
     assert [ccm.kid.hex(), "A128CCM", "Symmetric", ccm.fingerprint, ISS, "no"] in table
 

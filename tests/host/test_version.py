@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import microace_host
 from microace_host import board as board_module
-from microace_host import cli, firmware, keys
+from microace_host import firmware, keys
 from microace_host import provision as provision_host
+from cli_util import run
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_socat = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
@@ -27,11 +27,6 @@ def firmware_version(package_dir):
     tree = ast.parse((package_dir / "__init__.py").read_text())
     return next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
                 and node.targets[0].id == "VERSION")
-
-
-def run(*args):
-    result = CliRunner().invoke(cli.main, list(args), env={"COLUMNS": "250"})
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_one_version_everywhere():
