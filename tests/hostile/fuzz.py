@@ -239,43 +239,40 @@ class Fuzzer:
     # The two fuzz loops.
 
     def datagrams_run(self, count):
+        self._run(count, lambda: (mutate(self.rng, self.rng.choice(self.datagrams)), False,
+                                  self._whole_token_ok))
+
+    def tokens_run(self, count):
+        self._run(count, self._token_item)
+
+    def _run(self, count, item):
+        """`count` items from item(), sent in batches; the legitimate client is checked every
+        check_every items and at the end."""
         done = 0
         while done < count:
             n = min(BATCH, count - done)
-            items = [(mutate(self.rng, self.rng.choice(self.datagrams)), False,
-                      self._whole_token_ok) for _ in range(n)]
-            self._batch(items)
+            self._batch([item() for _ in range(n)])
             done += n
             if done % self.check_every < BATCH:
                 self._check_legit()
         self._check_legit()
 
-    def tokens_run(self, count):
-        done = 0
-        while done < count:
-            n = min(BATCH, count - done)
-            items = []
-            for _ in range(n):
-                inner, token, claims_bytes = self.rng.choice(self.tokens)
-                how = self.rng.randrange(3)
-                if how == 0:  # the whole token
-                    check = self._whole_token_ok
-                    posted = mutate(self.rng, token)
-                elif how == 1:  # the inner Sign1, sealed by the AS's Encrypt0 layer
-                    bad_inner = mutate(self.rng, inner)
-                    check = self._sealed_inner_ok(bad_inner)
-                    posted = tf.protect(bad_inner, RS_KEY)
-                else:  # the claims, signed and sealed: the AS vouches for garbage
-                    bad = self._signable(claims_bytes)
-                    check = lambda data: True  # not a forgery: every layer verifies
-                    posted = tf.protect(tf.protect(bad, AS_KEY), RS_KEY)
-                message = authz_datagram(authz_body(posted, client_id=b"\x72"))
-                items.append((message, True, check))
-            self._batch(items)
-            done += n
-            if done % self.check_every < BATCH:
-                self._check_legit()
-        self._check_legit()
+    def _token_item(self):
+        """One /authz-info POST of a mutated token, with its forgery check."""
+        inner, token, claims_bytes = self.rng.choice(self.tokens)
+        how = self.rng.randrange(3)
+        if how == 0:  # the whole token
+            check = self._whole_token_ok
+            posted = mutate(self.rng, token)
+        elif how == 1:  # the inner Sign1, sealed by the AS's Encrypt0 layer
+            bad_inner = mutate(self.rng, inner)
+            check = self._sealed_inner_ok(bad_inner)
+            posted = tf.protect(bad_inner, RS_KEY)
+        else:  # the claims, signed and sealed: the AS vouches for garbage
+            bad = self._signable(claims_bytes)
+            check = lambda data: True  # noqa: E731 - not a forgery: every layer verifies
+            posted = tf.protect(tf.protect(bad, AS_KEY), RS_KEY)
+        return authz_datagram(authz_body(posted, client_id=b"\x72")), True, check
 
     def _signable(self, claims_bytes):
         """Mutated claims an AS might sign: not with an iat ahead of its clock. The board
