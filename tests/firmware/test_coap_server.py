@@ -562,7 +562,7 @@ def test_aiocoap_client(board):
     assert b.stats()["calls"] == 2
 
 
-# --- throughput and memory ------------------------------------------------------------------
+# --- memory (the GET/s printed is a figure, no verdict: speed is make bench's) ----------
 
 def requests_per_second(b, seconds=1.0):
     """Lockstep GETs from one client on loopback for `seconds` -> requests answered per second."""
@@ -573,13 +573,6 @@ def requests_per_second(b, seconds=1.0):
         assert b.recv() is not None
         done += 1
     return done / (time.perf_counter() - start)
-
-
-def test_throughput_one_client(board, record_property):
-    rate = requests_per_second(board(dedup_size=16))
-    record_property("get_per_s", rate)
-    print("\nCoAP GET on loopback, one lockstep client: %.0f requests/s" % rate)
-    assert rate > 300
 
 
 WORKING_HEAP = 26 * 1024  # 24 KB passed 20 runs of 20, 22 KB 6 of 10
