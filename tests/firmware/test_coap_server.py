@@ -337,6 +337,36 @@ def test_critical_options(board):
     assert reply.code == Code.CONTENT
 
 
+def test_well_known_core_accept_block2_and_oscore(board):
+    """RFC 7252 §5.10.4: Accept is understood (link-format served, another 4.06); RFC 7959
+    §2.4: served in the Block2 blocks asked for, SZX 7 4.00, past the end 4.02; a request with
+    an OSCORE option is the handler's on this path too (RFC 8613 §8.2)."""
+    b = board(critical="9")
+    whole = b'</echo>;rt="echo";ct=0,</stats>'
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=1, options=[(17, b"\x28")])))
+    assert (reply.code, reply.payload, reply.opt.content_format) == (Code.CONTENT, whole, 40)
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=2, options=[(17, b"")])))
+    assert reply.code == Code.NOT_ACCEPTABLE
+    got = b""
+    for num in range(3):
+        reply = decode(b.ask(request(GET, ".well-known/core", mid=10 + num,
+                                     options=[(23, bytes([num << 4]))])))
+        b2 = reply.opt.block2
+        assert (reply.code, b2.block_number, b2.size_exponent) == (Code.CONTENT, num, 0)
+        assert b2.more == (num < 1) and reply.payload == whole[16 * num:16 * num + 16]
+        got += reply.payload
+        if not b2.more:
+            break
+    assert got == whole
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=20, options=[(23, b"\x50")])))
+    assert reply.code == Code.BAD_OPTION  # block 5 of 16 bytes: past the end
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=21, options=[(23, b"\x07")])))
+    assert reply.code == Code.BAD_REQUEST  # SZX 7
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=22, options=[(OSCORE, b"\xe9")])))
+    assert (reply.code, reply.payload) == (Code.CONTENT, b"1 /.well-known/core ")
+    assert b.stats()["calls"] == 1
+
+
 def test_handler_errors_and_async_handlers(board):
     b = board()
     reply = decode(b.ask(request(GET, "boom", mid=1)))
