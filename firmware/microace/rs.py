@@ -51,15 +51,13 @@ _NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
 _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
 _AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
-# The critical options of a decrypted request that the RS processes: those of a plain request
-# (options.REQUEST) and the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
+# The critical options of a decrypted request that the RS processes besides those of a plain
+# one (options.REQUEST): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
 # If-None-Match empty). Class U options never get this far (oscore.py refuses them inside).
-_INNER = dict(options.REQUEST)
+_CONDITIONS = {options.IF_MATCH: (0, 8, True), options.IF_NONE_MATCH: (0, 0, False)}
 # Inner Block2 blocks of at most 512 bytes: each goes through the OSCORE plaintext and the CCM
 # buffers, several copies of it on the heap at once.
 _BLOCK2_SZX = const(5)
-_INNER[options.IF_MATCH] = (0, 8, True)
-_INNER[options.IF_NONE_MATCH] = (0, 0, False)
 
 # The one mapping of the exception tree to CoAP codes (DESIGN.md "Response codes"); the
 # first matching row wins, so subclasses come before their base classes.
@@ -264,7 +262,7 @@ class ResourceServer:
         """The decrypted request through the checks of a plain one, then its resource. Every
         block of an inner Block1 upload is checked (scope, method, conditions) before it is
         taken; the resource gets the whole body once, never a part (RFC 7959 §2.5)."""
-        bad = options.first_bad(inner.options, _INNER)
+        bad = options.first_bad(inner.options, _CONDITIONS)
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
@@ -287,10 +285,9 @@ class ResourceServer:
             if response is not None:
                 return response
         response = function(inner)
-        if etag is not None and response.code == codes.CONTENT:
-            tag = etag()
-            if tag and response.opt(options.ETAG) is None:
-                response.add(options.ETAG, tag)
+        tag = etag() if etag is not None and response.code == codes.CONTENT else None
+        if tag:
+            response.add(options.ETAG, tag)
         return with_block1(block2(response, inner.opt(options.BLOCK2), _BLOCK2_SZX), block1)
 
 

@@ -6,13 +6,15 @@ ciphertext, unknown ones included: the decrypted request must get the checks a p
 and the answer comes protected. Outside, plain datagrams encoded and decoded by aiocoap.
 """
 
+import time
+
 import cbor2
 import pytest
 from aiocoap.message import Message
 from aiocoap.numbers import OptionNumber
 from aiocoap.optiontypes import OpaqueOption
 
-from e2e.e2e_peer import Peer, Session, claims
+from e2e.e2e_peer import RS, Peer, Session, claims
 
 GET, POST, PUT = 1, 2, 3
 # /temp read, /led read+write, /config read+write (AIF, RFC 9237: GET=1, PUT=4).
@@ -22,6 +24,21 @@ LINK_FORMAT, TEXT, CBOR = 40, 0, 60
 
 def code(c):
     return "%d.%02d" % (c >> 5, c & 31)
+
+
+# The block-wise tests' RS: on the unix port the firmware's code shares the heap, and the
+# crypto code loaded at the first token verification lies scattered in it; a Block1 transfer
+# needs one free block of 2048 bytes (coap/block.py), which 192k then often lacks (5.03 with
+# Max-Age). 224k, as the fuzz's RS (hostile/fuzz.py LOAD_HEAP): these tests are about CoAP.
+ROOMY_HEAP = "224k"
+
+
+@pytest.fixture
+def roomy_rs(tmp_path):
+    server = RS(tmp_path, {"max_tokens": 2, "max_token_bytes": 1024}, ROOMY_HEAP)
+    yield server
+    output = server.stop()
+    assert "Traceback" not in output, output
 
 
 def session(peer, client_id):
@@ -35,7 +52,13 @@ def call(s, method, path, payload=b"", options=(), **opt):
                     **opt)
     for number, value in options:
         inner.opt.add_option(OpaqueOption(OptionNumber(number), value))  # raw, any length
-    outer, inner_response = s.send(*s.context.protect(inner))
+    for _ in range(5):
+        outer, inner_response = s.send(*s.context.protect(inner))
+        # 5.03 with Max-Age: the RS is out of heap for the moment (coap/server.py); a client
+        # asks again after Max-Age (RFC 7252 §5.9.3.4), with a new Partial IV.
+        if code(outer.code) != "5.03" or outer.opt.max_age is None:
+            break
+        time.sleep(outer.opt.max_age)
     assert code(outer.code) == "2.04" and inner_response is not None, "not answered protected"
     return inner_response
 
@@ -137,8 +160,8 @@ def get_blocks(s, szx, got=b""):
         num += 1
 
 
-def test_inner_block1_is_reassembled_and_block2_serves_the_body(small_rs):
-    peer = Peer(small_rs)
+def test_inner_block1_is_reassembled_and_block2_serves_the_body(roomy_rs):
+    peer = Peer(roomy_rs)
     try:
         s = session(peer, b"\x66")
         body = cbor2.dumps({"a": "x" * 700, "b": "y" * 700})
@@ -161,8 +184,8 @@ def test_inner_block1_is_reassembled_and_block2_serves_the_body(small_rs):
         peer.close()
 
 
-def test_a_resource_never_sees_a_partial_inner_body(small_rs):
-    peer = Peer(small_rs)
+def test_a_resource_never_sees_a_partial_inner_body(roomy_rs):
+    peer = Peer(roomy_rs)
     try:
         s = session(peer, b"\x67")
         whole = cbor2.dumps({"v": 1})

@@ -35,7 +35,7 @@ REQUEST_TAG = const(292)  # RFC 9175
 
 # The critical options every request layer here processes (the server's for plain requests,
 # the RS's for the decrypted ones): number -> (min length, max length, repeatable), from
-# RFC 7252 §5.10 and RFC 7959 §2.1. Each layer adds its own.
+# RFC 7252 §5.10 and RFC 7959 §2.1. Each layer adds its own (first_bad's `own`).
 REQUEST = {URI_PATH: (0, 255, True), URI_QUERY: (0, 255, True), ACCEPT: (0, 2, False),
            BLOCK2: (0, 3, False), BLOCK1: (0, 3, False)}
 
@@ -45,11 +45,11 @@ def critical(number):
     return number & 1
 
 
-def first_bad(options, rules, handled=()):
+def first_bad(options, own, handled=()):
     """The first critical option of `options` that cannot be processed (RFC 7252 §5.4.1),
-    else 0: one neither in `rules` (as REQUEST) nor `handled` (processed elsewhere, never
-    repeatable), one of a wrong length (§5.4.3), or repeated when it may not be (§5.4.5;
-    repeats are adjacent, §3.1)."""
+    else 0: one in neither REQUEST, `own` (a layer's rules of the same form) nor `handled`
+    (processed elsewhere, never repeatable), one of a wrong length (§5.4.3), or repeated when
+    it may not be (§5.4.5; repeats are adjacent, §3.1)."""
     previous = 0
     for number, value in options:
         if critical(number):
@@ -57,7 +57,7 @@ def first_bad(options, rules, handled=()):
                 if number == previous:
                     return number
             else:
-                rule = rules.get(number)
+                rule = REQUEST.get(number) or own.get(number)
                 if rule is None or not rule[0] <= len(value) <= rule[1]:
                     return number
                 if number == previous and not rule[2]:

@@ -48,7 +48,6 @@ from microace.coap.options import (
     CONTENT_FORMAT,
     MAX_AGE,
     OSCORE,
-    REQUEST,
     SIZE1,
     URI_HOST,
     URI_PATH,
@@ -62,12 +61,10 @@ _AMPLIFICATION = const(3)  # RFC 9175 §2.4: unverified responses at most 3x the
 _RETRY_AFTER = const(1)  # Max-Age of a 5.03 for lack of heap: a collection frees it
 _WELL_KNOWN = [b".well-known", b"core"]
 
-# Critical options the server itself processes (options.REQUEST, with their value lengths
-# and whether they may repeat), and Uri-Host and Uri-Port, which name this server: one virtual
-# host accepts any value.
-_UNDERSTOOD = dict(REQUEST)
-_UNDERSTOOD[URI_HOST] = (1, 255, False)
-_UNDERSTOOD[URI_PORT] = (0, 2, False)
+# Critical options the server processes besides options.REQUEST, with their value lengths
+# and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
+# accepts any value.
+_UNDERSTOOD = {URI_HOST: (1, 255, False), URI_PORT: (0, 2, False)}
 
 
 async def _readable(sock):
