@@ -54,7 +54,8 @@ _AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
 # The critical options of a decrypted request that the RS processes besides those of a plain
 # one (options.REQUEST): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
 # If-None-Match empty). Class U options never get this far (oscore.py refuses them inside).
-_CONDITIONS = {options.IF_MATCH: (0, 8, True), options.IF_NONE_MATCH: (0, 0, False)}
+_CONDITIONS = {options.IF_MATCH: options.rule(0, 8, True),
+               options.IF_NONE_MATCH: options.rule(0, 0)}
 # Inner Block2 blocks of at most 512 bytes: each goes through the OSCORE plaintext and the CCM
 # buffers, several copies of it on the heap at once.
 _BLOCK2_SZX = const(5)

@@ -53,6 +53,7 @@ from microace.coap.options import (
     URI_PATH,
     URI_PORT,
     first_bad,
+    rule,
 )
 from microace.errors import DecodeError
 
@@ -64,7 +65,7 @@ _WELL_KNOWN = [b".well-known", b"core"]
 # Critical options the server processes besides options.REQUEST, with their value lengths
 # and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
 # accepts any value.
-_UNDERSTOOD = {URI_HOST: (1, 255, False), URI_PORT: (0, 2, False)}
+_UNDERSTOOD = {URI_HOST: rule(1, 255), URI_PORT: rule(0, 2)}
 
 
 async def _readable(sock):
