@@ -108,6 +108,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+# How long to wait for an answer that must come: a busy machine is slow, not wrong (silence is
+# asked for with a short explicit timeout).
+ANSWER_TIMEOUT = 30.0
+
+
 class Client:
     """A plain UDP socket talking to the server."""
 
@@ -118,7 +123,7 @@ class Client:
     def send(self, datagram):
         self.sock.send(datagram)
 
-    def recv(self, timeout=2.0):
+    def recv(self, timeout=ANSWER_TIMEOUT):
         """The next datagram from the server, or None after `timeout` seconds."""
         self.sock.settimeout(timeout)
         try:
@@ -126,7 +131,7 @@ class Client:
         except socket.timeout:
             return None
 
-    def ask(self, datagram, timeout=2.0):
+    def ask(self, datagram, timeout=ANSWER_TIMEOUT):
         self.send(datagram)
         return self.recv(timeout)
 
@@ -146,7 +151,7 @@ class Board(Client):
         env = micropython_env(path)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
         line = self.proc.stdout.readline().decode() if ready else ""
         if not line.startswith("ready"):
             self.kill()
@@ -270,12 +275,12 @@ def test_duplicate_con_gets_the_cached_bytes_and_the_handler_runs_once(board):
 
 
 def test_dedup_cache_is_bounded_in_count_and_time(board):
-    b = board(dedup_size=4, lifetime_ms=400)
+    b = board(dedup_size=4, lifetime_ms=2000)  # 2 s: room for a busy machine between asks
     for mid in range(1, 6):  # five exchanges; the cache keeps the last four
         assert decode(b.ask(request(GET, mid=mid))).payload == b"%d /echo " % mid
     assert decode(b.ask(request(GET, mid=5))).payload == b"5 /echo "  # cached
     assert decode(b.ask(request(GET, mid=1))).payload == b"6 /echo "  # evicted: new
-    time.sleep(0.5)
+    time.sleep(2.1)
     assert decode(b.ask(request(GET, mid=5))).payload == b"7 /echo "  # expired: new
 
 
@@ -402,7 +407,7 @@ def test_a_shattered_heap_does_not_leave_the_server_deaf(board):
     assert decode(b.ask(request(POST, "shatter", mid=1))).code in (Code.CHANGED,
                                                                    Code.SERVICE_UNAVAILABLE)
     for mid in range(2, 7):
-        reply = b.ask(request(GET, mid=mid), timeout=2)
+        reply = b.ask(request(GET, mid=mid))
         assert reply is not None, "deaf after the heap was shattered"
         assert decode(reply).code in (Code.CONTENT, Code.SERVICE_UNAVAILABLE)
     assert decode(b.ask(request(POST, "mend", mid=7))).code == Code.CHANGED
@@ -538,18 +543,18 @@ def test_block1_bad_blocks_are_4_00(board):
 
 
 def test_block1_transfers_are_bounded_and_time_out(board):
-    b = board(max_transfers=2, timeout_ms=400)
+    b = board(max_transfers=2, timeout_ms=2000)  # 2 s: room for a busy machine
     for i, path in enumerate(["t1", "t2"]):
         reply = decode(b.ask(request(POST, path, mid=i, payload=bytes(16),
                                      options=[block1(0, 1, 0)])))
         assert reply.code == Code.CONTINUE
     reply = decode(b.ask(request(POST, "t3", mid=5, payload=bytes(16),
                                  options=[block1(0, 1, 0)])))
-    assert reply.code == Code.SERVICE_UNAVAILABLE and 0 < reply.opt.max_age <= 1
+    assert reply.code == Code.SERVICE_UNAVAILABLE and 0 < reply.opt.max_age <= 2
     # a single-block request needs no state and still goes through
     reply = decode(b.ask(request(POST, "t3", mid=6, payload=b"one", options=[block1(0, 0, 0)])))
     assert reply.code == Code.CONTENT and block1_of(reply) == (0, False, 0)
-    time.sleep(0.5)
+    time.sleep(2.1)
     reply = decode(b.ask(request(POST, "t1", mid=7, payload=b"late",
                                  options=[block1(1, 0, 0)])))
     assert reply.code == Code.REQUEST_ENTITY_INCOMPLETE  # t1 timed out
