@@ -30,11 +30,13 @@ mpy: $(STAMP)
 	$(BIN)/python -m microace_host.deploy
 
 # Primitives against their CPython peers, then the whole server against aiocoap's (both print
-# their ratios), then where the heap goes per module; docs/BENCHMARKS.md says what runs where.
+# their ratios), then where the heap goes per module, then the flood's rates (hostile/flood.py);
+# docs/BENCHMARKS.md says what runs where.
 bench: $(STAMP) socat
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/heap.py
+	$(BIN)/python tests/hostile/flood.py --seconds 30
 
 # The long mutation fuzz against a running RS (make test runs a short slice): FUZZ_COUNT mutated
 # datagrams and as many mutated tokens; FUZZ_SEED=N repeats a run.
