@@ -4,9 +4,10 @@ For each board in boards/: the modules its manifest freezes (read by the same fu
 `microace deploy`) and the test stand-ins for port modules its stubs provide are checked by
 basedpyright against that board's stubs only (build/stubs/BOARD, pinned in config.toml,
 installed here on first use). Then host_tools against CPython. A diagnostic listed in
-known.toml (a stub limitation, or the checker's inference of the firmware's own unannotated
-state, each with its reason) is allowed; anything else fails the run, and so does a listed
-entry that no longer occurs anywhere (it would silence a future finding).
+known.toml (a stub limitation, the checker's inference of the code's own unannotated state,
+or a path the unix board never takes, each with its reason) is allowed; anything else fails
+the run, and so does a listed entry that no longer occurs anywhere (it would hide a future
+finding).
 """
 
 import ast
