@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo mpy bench fuzz clean socat
+.PHONY: all venv test typecheck demo mpy bench fuzz clean socat
 
 all: test
 
@@ -20,8 +20,14 @@ $(STAMP): requirements.txt host_tools/pyproject.toml host_tools/setup.py
 socat:
 	@command -v socat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq socat; }
 
-test: $(STAMP) socat
+test: $(STAMP) socat typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The firmware against each board's MicroPython stubs (pinned, installed into build/stubs on
+# first use), the test stand-ins against the same stubs, host_tools against CPython
+# (typecheck/config.toml; what it allows, with reasons: typecheck/known.toml; docs/BOARDS.md).
+typecheck: $(STAMP)
+	$(BIN)/python typecheck/run.py
 
 demo: $(STAMP) socat
 	$(BIN)/python -m microace_host.demo

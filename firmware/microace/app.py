@@ -48,7 +48,10 @@ def _led(pins):
     number = pins.get("led")
     if number is None:
         return None
-    from machine import Pin
+    try:
+        from machine import Pin
+    except ImportError:  # the unix port's machine module has no Pin
+        raise ValueError('"pins": {"led": %r}: this port has no machine.Pin' % (number,))
 
     return Pin(number, Pin.OUT)
 
