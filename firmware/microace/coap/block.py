@@ -142,6 +142,10 @@ class Reassembler:
         options = [o for o in request.options if o[0] != BLOCK1 and o[0] != SIZE1]
         return Message(request.code, body, options, request.token, request.type, request.mid)
 
+    def clear(self):
+        """Drop every open transfer (the server is out of heap to receive with)."""
+        self._transfers.clear()
+
     def _expire(self, now):
         stale = [k for k, t in self._transfers.items()
                  if time.ticks_diff(now, t[2]) >= self.timeout_ms]

@@ -136,7 +136,11 @@ class Server:
                     try:
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     except MemoryError:
+                        # Receiving comes first: the reserve goes, and so do open Block1
+                        # uploads (their buffers expire only when a block arrives, which
+                        # a server that cannot receive never sees); their clients restart.
                         self._reserve = None
+                        self.blocks.clear()
                         gc.collect()
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     out = self.datagram(data, remote)
