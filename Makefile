@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo mpy bench fuzz clean socat
+.PHONY: all venv test demo mpy bench fuzz clean socat firmware multilib
 
 all: test
 
@@ -22,6 +22,9 @@ socat:
 
 test: $(STAMP) socat
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware && \
+	  $(BIN)/pytest --firmware $(PROXY) tests/e2e $(PYTEST_ARGS); \
+	else echo "board proxy: $(NO_SOURCE): its tests skip"; fi
 
 demo: $(STAMP) socat
 	$(BIN)/python -m microace_host.demo
@@ -41,6 +44,43 @@ bench: $(STAMP) socat
 FUZZ_COUNT ?= 100000
 fuzz: $(STAMP) socat
 	$(BIN)/python tests/hostile/fuzz.py --count $(FUZZ_COUNT) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
+# The board proxy: a 32-bit unix-port MicroPython with microace frozen in through the board
+# manifests (boards/unix_proxy is the variant: no FFI, no btree, mbedtls, -m32). The source
+# tree is MICROPY_DIR (a MicroPython checkout), else ../shared's tarball unpacked under build/.
+# Rebuilt only when firmware/ or boards/ changed; `pytest --firmware $(PROXY)` runs on it.
+MICROPY_TARBALL ?= ../shared/micropython/micropython-src.tar.gz
+PROXY_BUILD := $(abspath build/proxy)
+PROXY := build/proxy/micropython
+NO_SOURCE := no MicroPython source (pass MICROPY_DIR=... or put $(MICROPY_TARBALL) beside the worktree)
+ifdef MICROPY_DIR
+MICROPY_SRC := $(MICROPY_DIR)
+else ifneq ($(wildcard $(MICROPY_TARBALL)),)
+MICROPY_DIR := build/micropython
+MICROPY_SRC := $(MICROPY_TARBALL)
+endif
+FIRMWARE_INPUTS := $(shell find firmware boards -type f -not -name '*.pyc' -not -name '*.json' 2>/dev/null)
+
+ifdef MICROPY_SRC
+firmware: $(PROXY)
+else
+firmware:
+	@echo "make firmware: $(NO_SOURCE)" >&2; exit 1
+endif
+
+build/micropython/py/mpconfig.h: $(MICROPY_TARBALL)
+	mkdir -p build
+	tar xzf $< -C build
+	touch $@
+
+multilib:
+	@dpkg -s gcc-multilib >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gcc-multilib; }
+
+$(PROXY): $(FIRMWARE_INPUTS) $(MICROPY_DIR)/py/mpconfig.h | multilib
+	$(MAKE) -C $(MICROPY_DIR)/mpy-cross -j2
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 VARIANT_DIR=$(abspath boards/unix_proxy) \
+	  BUILD=$(PROXY_BUILD)
+	touch $@
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
