@@ -42,7 +42,7 @@ from e2e.e2e_peer import provision  # noqa: E402
 from microace_host import rs_runner  # noqa: E402
 from microace_host.client import memory_context  # noqa: E402
 from microace_host.firmware import compiled  # noqa: E402
-from microace_host.unix_port import micropython_binary, micropython_env  # noqa: E402
+from microace_host.unix_port import micropython_command  # noqa: E402
 
 GET, PUT = 1, 3
 CON = 0
@@ -292,9 +292,9 @@ class UnixProcess:
         self._tmp = tempfile.TemporaryDirectory()
         state = Path(self._tmp.name) / "rs"
         shutil.copytree(pristine, state)
+        argv, env = micropython_command(HERE / "mp_rs.py", heap=heap, firmware=compiled())
         self.process = subprocess.Popen(
-            [micropython_binary(), "-X", "heapsize=" + heap, str(HERE / "mp_rs.py")],
-            cwd=state, env=micropython_env(compiled()), stdin=subprocess.PIPE,
+            argv, cwd=state, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def call(self, request):

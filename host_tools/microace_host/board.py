@@ -21,7 +21,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from .firmware import BOARDS, compiled
-from .unix_port import UnixPortError, micropython_binary, micropython_env
+from .unix_port import UnixPortError, micropython_command
 
 UNIX_PREFIX = "unix:"
 HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
@@ -106,9 +106,10 @@ class Board:
             raise BoardError("socat is not installed (apt-get install socat): it connects "
                              "mpremote to the unix port")
         try:
-            binary = micropython_binary()
+            argv, env = micropython_command(path=state_dir, firmware=compiled())
         except UnixPortError as exc:
             raise BoardError(str(exc)) from None
+        binary = argv[0]
         if any(c in binary for c in " ,:!'\"\\"):
             raise BoardError("cannot hand %r to socat EXEC: rename its path" % binary)
         pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
@@ -117,7 +118,7 @@ class Board:
         # DIR is the board's filesystem: firmware deployed there comes first, as on a board.
         process = subprocess.Popen(
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
-            cwd=state_dir, env=micropython_env("%s:%s" % (state_dir, compiled())),
+            cwd=state_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)  # one process group: socat and the unix port die together
         dev = cls(target, None, config, process, pty_dir)
