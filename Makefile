@@ -23,7 +23,7 @@ socat:
 test: $(STAMP) socat
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware && \
-	  $(BIN)/pytest --firmware $(PROXY) tests/e2e $(PYTEST_ARGS); \
+	  $(BIN)/pytest --proxy $(PROXY) tests/e2e tests/hostile $(PYTEST_ARGS); \
 	else echo "board proxy: $(NO_SOURCE): its tests skip"; fi
 
 demo: $(STAMP) socat
@@ -33,8 +33,11 @@ mpy: $(STAMP)
 	$(BIN)/python -m microace_host.deploy
 
 # Primitives against their CPython peers, then the whole server against aiocoap's (both print
-# their ratios), then where the heap goes per module; docs/BENCHMARKS.md says what runs where.
+# their ratios), then where the heap goes per module, on the pip port and on the board proxy
+# (built first when there is MicroPython source); docs/BENCHMARKS.md says what runs where.
 bench: $(STAMP) socat
+	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware; \
+	else echo "board proxy: $(NO_SOURCE): its columns are left out"; fi
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/heap.py

@@ -356,15 +356,16 @@ def in_process(link, n, n_timed):
 
 # --- smallest heap ------------------------------------------------------------------------
 
-def serves(pristine, heap):
-    """Does a fresh RS with -X heapsize=HEAP serve authz-info, OSCORE GET and PUT?"""
+def serves(pristine, heap, path=None):
+    """Does a fresh RS with -X heapsize=HEAP serve authz-info, OSCORE GET and PUT?
+    `path`: its module path (rs_runner.start), e.g. the .mpy firmware on the board proxy."""
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "rs"
         shutil.copytree(pristine, state)
         port = free_port()
         try:
             process, _ = rs_runner.start("unix:%s" % state, "127.0.0.1:%d" % port, heap,
-                                         timeout=20)
+                                         timeout=20, path=path)
         except Exception:  # noqa: BLE001 - did not even start: too small
             return False
         peer = Peer(type("RS", (), {"address": ("127.0.0.1", port)})())
@@ -384,12 +385,12 @@ def serves(pristine, heap):
             process.stdout.close()
 
 
-def smallest_heap(pristine, lo_k=32, hi_k=256, step_k=2):
-    if not serves(pristine, "%dk" % hi_k):
+def smallest_heap(pristine, lo_k=32, hi_k=256, step_k=2, path=None):
+    if not serves(pristine, "%dk" % hi_k, path):
         return None
     while hi_k - lo_k > step_k:
         mid = (lo_k + hi_k) // 2
-        if serves(pristine, "%dk" % mid):
+        if serves(pristine, "%dk" % mid, path):
             hi_k = mid
         else:
             lo_k = mid
