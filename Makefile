@@ -49,7 +49,7 @@ fuzz: $(STAMP) socat
 	$(BIN)/python tests/hostile/fuzz.py --count $(FUZZ_COUNT) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 # The board proxy: a 32-bit unix-port MicroPython with microace frozen in through the board
-# manifests (boards/unix_proxy is the variant: no FFI, no btree, mbedtls, -m32). The source
+# manifests (build-support/unix_proxy is the variant: no FFI, no btree, mbedtls, -m32). The source
 # tree is MICROPY_DIR (a MicroPython checkout), else ../shared's tarball unpacked under build/.
 # Rebuilt only when firmware/ or boards/ changed; `pytest --firmware $(PROXY)` runs on it.
 MICROPY_TARBALL ?= ../shared/micropython/micropython-src.tar.gz
@@ -62,7 +62,7 @@ else ifneq ($(wildcard $(MICROPY_TARBALL)),)
 MICROPY_DIR := build/micropython
 MICROPY_SRC := $(MICROPY_TARBALL)
 endif
-FIRMWARE_INPUTS := $(shell find firmware boards -type f -not -name '*.pyc' -not -name '*.json' 2>/dev/null)
+FIRMWARE_INPUTS := $(shell find firmware boards build-support -type f -not -name '*.pyc' -not -name '*.json' 2>/dev/null)
 
 ifdef MICROPY_SRC
 firmware: $(PROXY)
@@ -81,7 +81,7 @@ multilib:
 
 $(PROXY): $(FIRMWARE_INPUTS) $(MICROPY_DIR)/py/mpconfig.h | multilib
 	$(MAKE) -C $(MICROPY_DIR)/mpy-cross -j2
-	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 VARIANT_DIR=$(abspath boards/unix_proxy) \
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j2 VARIANT_DIR=$(abspath build-support/unix_proxy) \
 	  BUILD=$(PROXY_BUILD)
 	touch $@
 

@@ -94,12 +94,28 @@ def test_closure_follows_the_board_json_backend(monkeypatch):
 
 
 def test_mip_package_json_agrees_with_the_manifests():
-    package = json.loads((firmware.FIRMWARE / "package.json").read_text())
-    assert package["version"] == microace_host.__version__
-    urls = package["urls"]
-    assert all(dest == src and (firmware.FIRMWARE / src).is_file() for dest, src in urls)
-    union = {m for name in BOARD_NAMES for m in firmware.manifest_modules(name)}
-    assert [u[0] for u in urls] == sorted(union, key=lambda m: (m != "main.py", m))
+    """One package.json per package of firmware/ (the core, each extension under ext/): the
+    same files as its manifest, at the version of the manifests and the host tools."""
+    parts = {"package.json": None, "microace-nvs.json": "microace-nvs",
+             "microace-atecc608.json": "microace-atecc608"}
+    assert sorted(p.name for p in (firmware.FIRMWARE / "ext").iterdir()) == sorted(
+        name for name in parts.values() if name)
+    for json_name, name in parts.items():
+        package = json.loads((firmware.FIRMWARE / json_name).read_text())
+        assert package["version"] == microace_host.__version__
+        urls = package["urls"]
+        assert all(dest == src and (firmware.FIRMWARE / src).is_file() for dest, src in urls)
+        assert sorted(u[0] for u in urls) == sorted(firmware.package_manifest(name)), json_name
+    every = {m for name in BOARD_NAMES for m in firmware.manifest_modules(name)}
+    assert every <= {u[0] for j in parts for u in json.loads(
+        (firmware.FIRMWARE / j).read_text())["urls"]}
+
+
+def test_board_manifests_name_no_module_by_hand():
+    """Boards take the packages (include / require), never a file of their own."""
+    for name in BOARD_NAMES:
+        text = (firmware.BOARDS / name / "manifest.py").read_text()
+        assert "module(" not in text and "package(" not in text, name
 
 
 def test_compiled_firmware_imports_and_runs(tmp_path):
@@ -138,10 +154,39 @@ def test_heap_bench_loads_every_module_from_a_file_and_from_romfs():
                 for m in firmware.manifest_modules("unix") if m != "main.py"}
     assert sorted(modules) == sorted(expected)
     assert modules.index("microace.errors") < modules.index("microace.rs")
-    from_file = heap.measure(modules)
+    from_file = heap.measure(modules, "mpy")
     assert set(from_file) == set(modules) | {"asyncio", "total"}
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "fw.romfs"
         image.write_bytes(heap.make_romfs(str(firmware.compiled()), mpy_cross=False))
-        from_rom = heap.measure(modules, str(image))
+        from_rom = heap.measure(modules, "rom", str(image))
     assert 0 < from_rom["total"] < from_file["total"]
+
+
+def micropython_source():
+    """A MicroPython source tree (MICROPY_DIR, or the one `make firmware` unpacks), or skip."""
+    import os
+
+    tree = Path(os.environ.get("MICROPY_DIR") or firmware.FIRMWARE.parent / "build" / "micropython")
+    if not (tree / "tools" / "manifestfile.py").is_file():
+        pytest.skip("needs a MicroPython source tree: MICROPY_DIR=... or `make firmware` "
+                    "(which unpacks ../shared/micropython)")
+    return tree
+
+
+@pytest.mark.parametrize("name", BOARD_NAMES)
+def test_micropython_freeze_tool_takes_each_board_manifest(name, tmp_path):
+    """MicroPython's own manifest tool (what `make -C ports/esp32 FROZEN_MANIFEST=...` runs)
+    freezes exactly the files that deploy reads from the same manifest."""
+    tree = micropython_source()
+    port = tmp_path / "port"  # the port's own manifest (asyncio and the like) is not ours
+    (port / "boards").mkdir(parents=True)
+    (port / "variants" / "standard").mkdir(parents=True)
+    for own in ("boards/manifest.py", "variants/standard/manifest.py"):
+        (port / own).write_text("")
+    done = subprocess.run([sys.executable, str(tree / "tools" / "manifestfile.py"), "--freeze",
+                           "--port", str(port), str(firmware.BOARDS / name / "manifest.py")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    frozen = re.findall(r"target_path='([^']+)'", done.stdout)
+    assert sorted(frozen) == sorted(firmware.manifest_modules(name))
