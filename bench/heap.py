@@ -97,15 +97,24 @@ def measure(modules, how, image=None):
 
 def smallest_serving(proxy):
     """The smallest -X heapsize (KiB) at which the RS serves authz-info, OSCORE GET and PUT
-    on the board proxy, frozen and as .mpy (bench/server.py's bisection) -> (frozen, mpy)."""
+    on the board proxy (bench/server.py's bisection) -> (frozen, .mpy, ROMFS, image bytes).
+    ROMFS: the image `microace deploy --romfs` makes, mounted from the heap on the unix
+    port, so its size is taken off (on a board it is flash)."""
     import server
+
+    from microace_host import deploy
+    from microace_host.board import ROMFS_IMAGE
 
     with tempfile.TemporaryDirectory() as tmp, running_on(proxy):
         pristine = Path(tmp) / "pristine"
         pristine.mkdir()
         server.provision(pristine, server.LIMITS)
-        return (server.smallest_heap(pristine, 24, 256, 2),
-                server.smallest_heap(pristine, 24, 256, 2, path=[compiled()]))
+        frozen = server.smallest_heap(pristine, 24, 256, 2)
+        mpy = server.smallest_heap(pristine, 24, 256, 2, path=[compiled()])
+        image = deploy.files_for(BOARD, romfs=True)[ROMFS_IMAGE]
+        (pristine / ROMFS_IMAGE).write_bytes(image)
+        rom = server.smallest_heap(pristine, 24 + len(image) // 1024, 512, 2)
+    return frozen, mpy, rom and rom - len(image) / 1024, len(image)
 
 
 def main():
@@ -143,9 +152,10 @@ def main():
         "%s %d" % (c[0].split(",")[0], f["asyncio"]) for f, c in zip(found, columns)
         if c[2] == "mpy"))
     if args.proxy:
-        frozen, mpy = smallest_serving(args.proxy)
+        frozen, mpy, rom, image = smallest_serving(args.proxy)
         print("smallest -X heapsize serving authz-info + OSCORE GET + PUT on the board proxy: "
-              "firmware frozen %sk, as .mpy %sk (targets 48k and 96k)" % (frozen, mpy))
+              "firmware frozen %sk, as .mpy %sk (targets 48k and 96k), from ROMFS %sk beyond "
+              "the %d-byte image" % (frozen, mpy, rom if rom is None else "%.0f" % rom, image))
 
 
 if __name__ == "__main__":

@@ -95,12 +95,13 @@ def mpy_firmware(tmp_path_factory):
     return out
 
 
-def run_micropython(code, path, heap="32k", timeout=120):
-    """Run `code` in a fresh unix-port process with MICROPYPATH=path and this heap -> stdout.
+def run_micropython(code, firmware, heap="32k", timeout=120, path=()):
+    """Run `code` in a fresh unix-port process with the firmware directory `firmware` (on the
+    board proxy: the frozen one) and `path` (test helpers) first, at this heap -> stdout.
     Fails the test with MicroPython's output when the code raises."""
     import subprocess
 
-    argv, env = micropython_command("-c", code, heap=heap, firmware=path)
+    argv, env = micropython_command("-c", code, heap=heap, path=path, firmware=firmware)
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, "MicroPython (heap %s) failed:\n%s%s" % (
         heap, done.stdout, done.stderr)
