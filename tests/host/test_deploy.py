@@ -45,6 +45,22 @@ class DeployedRS(RS):
             "unix:%s" % directory, "127.0.0.1:%d" % self.port, HEAP, path=str(directory))
 
 
+def serves_from_the_deployed_copy(state):
+    """A DeployedRS over STATE answers an OSCORE GET /temp, and stops without a traceback."""
+    rs = DeployedRS(state)
+    try:
+        peer = Peer(rs)
+        try:
+            session = Session(peer, claims())
+            _, inner = session.call(1, "/temp")
+            assert inner.code == CONTENT and inner.payload == b"21.5"
+        finally:
+            peer.close()
+    finally:
+        output = rs.stop()
+    assert "Traceback" not in output, output
+
+
 def test_deploy_then_the_deployed_firmware_serves(tmp_path):
     state = tmp_path / "board"
     code, out, err = run("deploy", "unix:%s" % state, "--board", "unix")
@@ -56,18 +72,7 @@ def test_deploy_then_the_deployed_firmware_serves(tmp_path):
         if name.endswith(".mpy"):
             assert data[:2] == b"M\x06"  # mpy v6 (bytecode: loads on any port)
 
-    rs = DeployedRS(state)  # provisions through the deployed firmware, then serves from it
-    try:
-        peer = Peer(rs)
-        try:
-            session = Session(peer, claims())
-            outer, inner = session.call(1, "/temp")
-            assert inner.code == CONTENT and inner.payload == b"21.5"
-        finally:
-            peer.close()
-    finally:
-        output = rs.stop()
-    assert "Traceback" not in output, output
+    serves_from_the_deployed_copy(state)  # provisions through it, then serves from it
 
     # Again, with stale microace files planted: only they change; the state stays as it was.
     (state / "microace" / "cbor.py").write_text("raise ImportError('stale source')\n")
@@ -169,15 +174,4 @@ def test_deploy_romfs_then_the_rs_runs_in_place_from_the_image(tmp_path):
     where = subprocess.run(argv, env=env, cwd=state, capture_output=True, text=True, timeout=60)
     assert where.stdout.strip() == "/rom/microace/rs.mpy", where.stdout + where.stderr
 
-    rs = DeployedRS(state)
-    try:
-        peer = Peer(rs)
-        try:
-            session = Session(peer, claims())
-            _, inner = session.call(1, "/temp")
-            assert inner.code == CONTENT and inner.payload == b"21.5"
-        finally:
-            peer.close()
-    finally:
-        output = rs.stop()
-    assert "Traceback" not in output, output
+    serves_from_the_deployed_copy(state)
