@@ -20,9 +20,12 @@ $(STAMP): requirements.txt host_tools/pyproject.toml host_tools/setup.py
 socat:
 	@command -v socat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq socat; }
 
+# With MicroPython source at hand, the board proxy is built first (its source tree also checks
+# the board manifests), then the e2e and hostile suites run again on it.
 test: $(STAMP) socat
-	$(BIN)/pytest $(PYTEST_ARGS)
-	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware && \
+	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware; fi
+	$(if $(MICROPY_SRC),MICROPY_DIR=$(abspath $(MICROPY_DIR))) $(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$(MICROPY_SRC)" ]; then \
 	  $(BIN)/pytest --proxy $(PROXY) tests/e2e tests/hostile $(PYTEST_ARGS); \
 	else echo "board proxy: $(NO_SOURCE): its tests skip"; fi
 
