@@ -446,9 +446,10 @@ def report(cap, tokens, proc, smallest, args):
         print("smallest heap for authz-info + OSCORE GET/PUT: > 256k")
     else:
         code_k = proc["loaded"] / 1024
-        print("smallest -X heapsize serving authz-info + OSCORE GET + PUT: %dk (target %dk: %s);"
-              " of that, %.0f KiB are the loaded code and start-up structures (bytes in use "
-              "after start, mp_rs.py), so %.0f KiB are working heap"
+        print("smallest -X heapsize serving authz-info + OSCORE GET + PUT: %dk (target %dk: %s "
+              "here, where the code is loaded into the heap; the board proxy's figure, code "
+              "frozen, is bench/heap.py's); of that, %.0f KiB are the loaded code and start-up "
+              "structures (bytes in use after start, mp_rs.py), so %.0f KiB are working heap"
               % (smallest, HEAP_TARGET_K, "met" if smallest <= HEAP_TARGET_K else
                  "MISSED by %dk" % (smallest - HEAP_TARGET_K), code_k, smallest - code_k))
 
