@@ -122,8 +122,8 @@ def test_compiled_firmware_imports_and_runs(tmp_path):
     code = ("from microace import cbor, cose, cwt, scope\n"
             "from microace.keystore import SoftwareKeyStore\n"
             "print(cose.__file__, cbor.decode(cbor.encode({1: [b'x', 'y']})))")
-    out = subprocess.run([unix_port.micropython_binary(), "-X", "heapsize=128k", "-c", code],
-                         env={"MICROPYPATH": str(tmp_path)}, capture_output=True, text=True,
+    argv, env = unix_port.micropython_command("-c", code, heap="128k", path=tmp_path)
+    out = subprocess.run(argv, env=env, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0].endswith("cose.mpy")
