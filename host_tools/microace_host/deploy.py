@@ -24,7 +24,8 @@ PACKAGE_DIR = "microace"
 MAIN = "main.py"
 CONFIG = "board.json"
 TMP = ".tmp"
-BUDGET = 64 * 1024  # .mpy bytes a board carries (DESIGN.md)
+BUDGET = 72 * 1024  # .mpy bytes a board carries: 64 KiB for the RS (DESIGN.md), 8 for the
+# JWT path (jwt, jsonstrict: imported only when a JWT arrives, so not on the heap before)
 
 
 class DeployError(Exception):
