@@ -169,11 +169,18 @@ def rs_cmd(target, bind, heap):
 @click.option("--scope", default=None, help="text scope names; default: the whole policy")
 @click.option("--aif", default=None, help='AIF scope as JSON, e.g. [["/temp", 1]]')
 @click.option("--form", type=click.Choice(tokens.FORMS), default=None,
-              help="COSE layers (default: the RS's token_form); sign1/mac0 carry no cnf.osc")
+              help="COSE layers (default: the RS's token_form); sign1/mac0/jwt carry no cnf.osc")
+@click.option("--format", "token_format", type=click.Choice(("cwt", "jwt")), default=None,
+              help="jwt: a JWS compact JWT (= --form jwt); cwt: the COSE forms")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="token file; the client's OSCORE material goes to OUT.osc (0600)")
-def token_mint(config_file, client_id, audience, scope, aif, form, out_file):
+def token_mint(config_file, client_id, audience, scope, aif, form, token_format, out_file):
     """Mint a token offline, as `as serve` would issue it (policies apply, no client secret)."""
+    if token_format is not None and (form == "jwt") != (token_format == "jwt") \
+            and form is not None:
+        raise InputError("--format %s does not fit --form %s" % (token_format, form))
+    if token_format == "jwt":
+        form = "jwt"
     try:
         minted = authz_server.mint_files(config_file, client_id, audience, scope, aif, form,
                                          out_file)

@@ -1,5 +1,7 @@
-"""Token tools on the host: ask the firmware (on the unix port) for its verdict on a token."""
+"""Token tools on the host: mint, inspect, and ask the firmware (on the unix port) for its
+verdict on a token. CWTs are made with python-cwt, JWTs (JWS compact) with joserfc."""
 
+import base64
 import json
 import time
 
@@ -12,8 +14,20 @@ HDR_KID = 4
 COSE_TAGS = (16, 17, 18)
 
 
+def is_jwt(token):
+    """A JWS compact JWT starts with the base64url of '{' (what the board tells apart too)."""
+    return token[:1] == b"e"
+
+
 def token_kid(token):
-    """The kid a token names in its outermost COSE headers, if it can be read; else None."""
+    """The kid a token names in its outermost COSE headers (a JWT: its JOSE header, as the
+    UTF-8 bytes the board looks up), if it can be read; else None."""
+    if is_jwt(token):
+        try:
+            kid = json.loads(b64url_decode(token.split(b".")[0])).get("kid")
+        except Exception:  # any malformed token: the firmware will say what is wrong
+            return None
+        return kid.encode() if isinstance(kid, str) else None
     try:
         obj = cbor2.loads(token)
         while isinstance(obj, cbor2.CBORTag) and obj.tag in COSE_TAGS + (61,):
@@ -51,8 +65,15 @@ CNF_OSC, CNF_COSE_KEY = 4, 1
 # OSCORE_Input_Material labels (RFC 9203 §3.2.1)
 OSC_ID, OSC_MS, OSC_HKDF, OSC_ALG, OSC_SALT, OSC_CONTEXT_ID = 0, 2, 3, 4, 5, 6
 ACE_PROFILE_COAP_OSCORE = 2  # RFC 9203 §9.1
-# Token forms: the COSE layers, outermost first. Encrypt0 needs the RS's shared AEAD key.
-FORMS = ("encrypt0", "encrypt0+sign1", "encrypt0+mac0", "sign1", "mac0")
+# Token forms: the COSE layers, outermost first (Encrypt0 needs the RS's shared AEAD key), or
+# "jwt": a JWS compact JWT signed by the AS key (ES256, EdDSA) or MACed by the RS's HS256 key.
+FORMS = ("encrypt0", "encrypt0+sign1", "encrypt0+mac0", "sign1", "mac0", "jwt")
+# CWT labels -> JWT claim names (RFC 7519 §4.1, RFC 9200 §8.14, RFC 7800 §3.1).
+JWT_NAMES = {1: "iss", 2: "sub", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 7: "jti", 8: "cnf",
+             9: "scope", 38: "ace_profile", 39: "cnonce", 40: "exi"}
+JWS_ALGS = {-7: "ES256", -8: "EdDSA", 5: "HS256"}
+JWT_LABELS = {name: label for label, name in JWT_NAMES.items()}
+SECRET_MEMBERS = ("ms", "d", "k")  # JSON: osc master secret, JWK private / symmetric key
 SECRET_LABELS = {OSC_MS, -1, -4}  # osc ms, COSE_Key k (symmetric) / d (private)
 
 
@@ -81,6 +102,65 @@ def _layer(payload, key):
                                  unprotected={4: kid})
 
 
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text):
+    text = text if isinstance(text, bytes) else text.encode()
+    return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+
+
+def _jwk(key):
+    """joserfc key from a COSE_Key map (EC2 P-256, OKP Ed25519 or an HMAC secret)."""
+    from joserfc.jwk import ECKey, OctKey, OKPKey
+    kty = key.get(keys.KTY)
+    if kty == keys.KTY_SYMMETRIC:
+        return OctKey.import_key({"kty": "oct", "k": b64url(key[-1])})
+    if -4 not in key:
+        raise MintError("a JWT signing key needs its private part")
+    if kty == keys.KTY_EC2:
+        return ECKey.import_key({"kty": "EC", "crv": "P-256", "x": b64url(key[-2]),
+                                 "y": b64url(key[-3]), "d": b64url(key[-4])})
+    return OKPKey.import_key({"kty": "OKP", "crv": "Ed25519", "x": b64url(key[-2]),
+                              "d": b64url(key[-4])})
+
+
+def jwt_claims(claims):
+    """CWT claims (int labels) -> a JWT claims set: byte strings (cti, cnonce) base64url text,
+    CBOR-encoded AIF scopes as the JSON array."""
+    out = {}
+    for label, value in claims.items():
+        name = JWT_NAMES.get(label, str(label))
+        if label == 8:
+            raise MintError("a JWT (a JWS, no encryption) cannot carry cnf: the OSCORE master "
+                            "secret needs a confidential token (RFC 9203 §3.2)")
+        if label == 9 and isinstance(value, bytes):
+            value = cbor2.loads(value)
+        elif isinstance(value, bytes):
+            value = b64url(value)
+        out[name] = value
+    return out
+
+
+def mint_jwt(claims, key):
+    """A JWS compact JWT of `claims` (int labels) signed with `key` (a COSE_Key map with alg
+    ES256, EdDSA or HS256 and a UTF-8 kid, the bytes the board looks up)."""
+    from joserfc import jwt
+    alg = JWS_ALGS.get(key.get(keys.ALG))
+    if alg is None:
+        raise MintError("a JWT key must be ES256, EdDSA or HS256")
+    kid = key.get(keys.KID)
+    try:
+        kid = kid.decode("utf-8") if isinstance(kid, bytes) and kid else None
+    except UnicodeDecodeError:
+        kid = None
+    if kid is None:
+        raise MintError("a JWT names its key by a text kid: give the key a UTF-8 kid")
+    header = {"alg": alg, "kid": kid, "typ": "at+jwt"}  # RFC 9068 §2.1
+    return jwt.encode(header, jwt_claims(claims), _jwk(key), algorithms=[alg]).encode()
+
+
 def mint(claims, form, signing_key=None, mac_key=None, encryption_key=None):
     """Encode `claims` (int labels) as a CWT of `form` (see FORMS) -> token bytes.
 
@@ -89,6 +169,11 @@ def mint(claims, form, signing_key=None, mac_key=None, encryption_key=None):
     """
     if form not in FORMS:
         raise MintError("unknown token form %r: choose one of %s" % (form, ", ".join(FORMS)))
+    if form == "jwt":
+        key = signing_key if signing_key is not None else mac_key
+        if key is None:
+            raise MintError("a JWT needs a signing key or an HS256 key")
+        return mint_jwt(claims, key)
     layers = form.split("+")
     cnf = claims.get(8)
     if layers[0] != "encrypt0" and isinstance(cnf, dict) and CNF_OSC in cnf:
@@ -124,6 +209,31 @@ def redacted(obj):
     return obj
 
 
+def redacted_json(obj):
+    """A copy of JSON claims with secrets (osc ms, JWK d and k) replaced by their length."""
+    if isinstance(obj, dict):
+        return {k: ("<secret: %d characters>" % len(v) if k in SECRET_MEMBERS
+                    and isinstance(v, str) else redacted_json(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redacted_json(v) for v in obj]
+    return obj
+
+
+def inspect_jwt(token):
+    """A JWT -> (header, claims or None, note); the signature is not checked here."""
+    segments = token.split(b".")
+    if len(segments) != 3:
+        return None, None, "not a JWS compact JWT: %d segments" % len(segments)
+    try:
+        header = json.loads(b64url_decode(segments[0]))
+        claims = json.loads(b64url_decode(segments[1]))
+    except Exception as exc:
+        return None, None, "not a JWT: %s" % exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None, None, "not a JWT: header and claims must be JSON objects"
+    return header, claims, None
+
+
 def diagnostic(obj):
     """CBOR diagnostic notation (cbor-diag) of a decoded value."""
     import cbor_diag
@@ -139,6 +249,13 @@ def claim_rows(claims):
     rows = []
     for label, value in claims.items():
         name = CLAIMS.get(label, str(label))
+        if isinstance(label, str):  # a JWT claims set
+            name, label = label, JWT_LABELS.get(label)
+            if label == 8:
+                rows.append((name, json.dumps(redacted_json(value))))
+                continue
+            if label == 9 and isinstance(value, list):
+                value = "AIF %s" % json.dumps(value)
         if label in (4, 5, 6) and isinstance(value, (int, float)):
             text = _time(value)
         elif label == 9 and isinstance(value, bytes):
@@ -202,16 +319,27 @@ def print_inspection(token, decrypt_keys=(), console=None):
     from rich.console import Console
     from rich.table import Table
     console = console or Console()
-    layers, claims, note = inspect(token, decrypt_keys)
-    console.print("token: %d bytes" % len(token))
-    for structure, protected, unprotected in layers:
-        console.print("%s protected %s unprotected %s" % (
-            structure, diagnostic(redacted(protected)), diagnostic(redacted(unprotected))),
-            markup=False, highlight=False)
+    if is_jwt(token):
+        header, claims, note = inspect_jwt(token)
+        console.print("token: %d bytes, JWT (JWS compact)" % len(token))
+        if header is not None:
+            console.print("header %s" % json.dumps(redacted_json(header)), markup=False,
+                          highlight=False)
+            console.print("claims %s" % json.dumps(redacted_json(claims)), markup=False,
+                          highlight=False)
+    else:
+        layers, claims, note = inspect(token, decrypt_keys)
+        console.print("token: %d bytes" % len(token))
+        for structure, protected, unprotected in layers:
+            console.print("%s protected %s unprotected %s" % (
+                structure, diagnostic(redacted(protected)), diagnostic(redacted(unprotected))),
+                markup=False, highlight=False)
+        if claims is not None:
+            console.print("claims %s" % diagnostic(redacted(claims)), markup=False,
+                          highlight=False)
     if claims is None:
         console.print(note, markup=False)
         return
-    console.print("claims %s" % diagnostic(redacted(claims)), markup=False, highlight=False)
     table = Table(title="claims")
     table.add_column("claim")
     table.add_column("value")

@@ -101,3 +101,58 @@ def test_redacted_hides_every_secret_label():
     for secret in ("mmmm", "kkkk", "dddd", "6d6d", "6b6b", "6464"):
         assert secret not in text
     assert "0: 'id'" in text and text.count("<secret:") == 3
+
+
+def test_mint_jwt_verifies_with_pyjwt_and_the_firmware(config):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    result, out = mint(config, "--client", "client1", "--format", "jwt",
+                       "--aif", '[["/temp", 1]]')
+    assert result.exit_code == 0, result.output
+    assert not os.path.exists(out + ".osc") and "no cnf.osc" in result.output
+    token = open(out, "rb").read()
+    assert token.startswith(b"eyJ") and stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    pub = as_public_key(config.parent)
+    public = ec.EllipticCurvePublicNumbers(int.from_bytes(pub[-2], "big"),
+                                           int.from_bytes(pub[-3], "big"),
+                                           ec.SECP256R1()).public_key()
+    claims = jwt.decode(token, public, algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    assert claims["scope"] == [["/temp", 1]] and "cnf" not in claims
+    assert jwt.get_unverified_header(token) == {"alg": "ES256", "kid": "as-1", "typ": "at+jwt"}
+    key = keys.load_cose_key(config.parent / "keys" / "as-sign.pub.cose")
+    verdict = tokens.check(token, key, AUDIENCE, issuer=ISSUER)
+    assert verdict["accepted"], verdict
+    assert verdict["claims"]["scope"] == [["/temp", 1]]
+
+
+def test_mint_jwt_with_a_cose_form_is_refused(config):
+    result, out = mint(config, "--client", "client1", "--format", "jwt", "--form", "sign1")
+    assert result.exit_code == 2 and "does not fit" in result.output
+    assert not os.path.exists(out)
+
+
+def test_inspect_jwt(config):
+    _, out = mint(config, "--client", "client1", "--format", "jwt")
+    result = CliRunner().invoke(main, ["token", "inspect", out], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "JWT (JWS compact)" in result.output
+    assert 'header {"typ": "at+jwt", "alg": "ES256", "kid": "as-1"}' in result.output
+    assert '"aud": "coap://rs1.example"' in result.output
+    assert "UTC)" in result.output  # exp and iat as dates in the table
+
+
+def test_jwt_claims_and_redaction():
+    claims = tokens.jwt_claims({1: "as", 7: b"\x01\x02", 9: cbor2.dumps([["/a", 1]]), 39: b"n"})
+    assert claims == {"iss": "as", "jti": "AQI", "scope": [["/a", 1]], "cnonce": "bg"}
+    with pytest.raises(tokens.MintError, match="confidential"):
+        tokens.jwt_claims({8: {4: {2: bytes(16)}}})
+    text = str(tokens.redacted_json({"cnf": {"osc": {"ms": "c2VjcmV0", "id": "AQ"}},
+                                     "jwk": {"d": "ZGRk", "k": "a2tr"}}))
+    assert "c2VjcmV0" not in text and "ZGRk" not in text and "a2tr" not in text
+    assert "'id': 'AQ'" in text
+
+
+def test_mint_jwt_needs_a_text_kid():
+    key = {1: 2, 2: b"\xff\xfe", 3: -7, -1: 1, -2: bytes(32), -3: bytes(32), -4: bytes(32)}
+    with pytest.raises(tokens.MintError, match="UTF-8 kid"):
+        tokens.mint_jwt({1: "as"}, key)

@@ -1,11 +1,11 @@
-# Runs inside MicroPython (unix port): the firmware's own verdict on one token.
+# Runs inside MicroPython (unix port): the firmware's own verdict on one token (CWT or JWT).
 # Input on stdin (never the command line): JSON {token, key, audience, issuer, now} with hex bytes.
 # Output: one JSON line {accepted, error, reason, claims}.
 import json
 import sys
 from binascii import hexlify, unhexlify
 
-from microace import cose, cwt
+from microace import access_token, cose
 from microace.errors import MicroaceError
 from microace.keystore import SoftwareKeyStore
 
@@ -28,8 +28,8 @@ out = {"accepted": False}
 try:
     keys = SoftwareKeyStore()
     keys.add(cose.parse_key(unhexlify(req["key"])))
-    token = cwt.verify(unhexlify(req["token"]), keys, req["audience"], now=req.get("now"),
-                       issuer=req.get("issuer"))
+    token = access_token.verify(unhexlify(req["token"]), keys, req["audience"],
+                                now=req.get("now"), issuer=req.get("issuer"))
     out = {"accepted": True, "claims": plain(token.claims),
            "cnf": token.cnf[0] if token.cnf else None, "encrypted": token.encrypted}
 except MicroaceError as e:
