@@ -12,26 +12,26 @@ from microace.errors import AudienceError, ClaimError, ScopeError
 
 # Positions in a format's name table: (iss, sub, aud, exp, nbf, iat, cti, cnf, scope,
 # ace_profile, cnonce, exi), then the type of the token identifier (cti bytes / jti text).
-ISS = const(0)
-SUB = const(1)
-AUD = const(2)
-EXP = const(3)
-NBF = const(4)
-IAT = const(5)
-CTI = const(6)
-CNF = const(7)
-SCOPE = const(8)
-ACE_PROFILE = const(9)
-CNONCE = const(10)
-EXI = const(11)
-ID_TYPE = const(12)
+_ISS = const(0)
+_SUB = const(1)
+_AUD = const(2)
+_EXP = const(3)
+_NBF = const(4)
+_IAT = const(5)
+_CTI = const(6)
+_CNF = const(7)
+_SCOPE = const(8)
+_ACE_PROFILE = const(9)
+_CNONCE = const(10)
+_EXI = const(11)
+_ID_TYPE = const(12)
 
 # OSCORE Input Material parameters (RFC 9203 §3.2.1): label -> required CBOR type.
 OSC_ID = const(0)
 OSC_MS = const(2)
 OSC_FIELDS = {0: (bytes,), 1: (int,), 2: (bytes,), 3: (int, str), 4: (int, str),
               5: (bytes,), 6: (bytes,)}
-INF = float("inf")
+_INF = float("inf")
 _SHOWN = ("iss", "sub", "aud", "exp", "nbf", "iat", "cti", "cnf", "scope", "ace_profile",
           "cnonce", "exi")  # names in reasons, whatever the format
 
@@ -42,17 +42,17 @@ class Token:
     def __init__(self, claims, names, encrypted):
         self.claims = claims
         self.encrypted = encrypted  # confidentiality-protected (a COSE Encrypt0 layer)
-        self.iss = claims.get(names[ISS])
-        self.sub = claims.get(names[SUB])
-        self.aud = claims.get(names[AUD])
-        self.exp = claims.get(names[EXP])
-        self.nbf = claims.get(names[NBF])
-        self.iat = claims.get(names[IAT])
-        self.cti = claims.get(names[CTI])  # CWT cti (bytes) or JWT jti (text)
-        self.scope = claims.get(names[SCOPE])
-        self.exi = claims.get(names[EXI])
-        self.cnonce = claims.get(names[CNONCE])
-        self.ace_profile = claims.get(names[ACE_PROFILE])
+        self.iss = claims.get(names[_ISS])
+        self.sub = claims.get(names[_SUB])
+        self.aud = claims.get(names[_AUD])
+        self.exp = claims.get(names[_EXP])
+        self.nbf = claims.get(names[_NBF])
+        self.iat = claims.get(names[_IAT])
+        self.cti = claims.get(names[_CTI])  # CWT cti (bytes) or JWT jti (text)
+        self.scope = claims.get(names[_SCOPE])
+        self.exi = claims.get(names[_EXI])
+        self.cnonce = claims.get(names[_CNONCE])
+        self.ace_profile = claims.get(names[_ACE_PROFILE])
         self.cnf = None  # (method, value): ('key', cose.Key) ('kid', bytes) ('osc', dict)
 
 
@@ -74,7 +74,7 @@ def _numeric_date(claims, names, at):
     if v is None:
         return None
     if isinstance(v, float):
-        if v != v or v in (INF, -INF):
+        if v != v or v in (_INF, -_INF):
             raise ClaimError("%s is not a finite NumericDate" % _SHOWN[at])
         return v
     if not is_int(v):
@@ -123,29 +123,29 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
     """Check a claims map from a verified token -> Token. `names`: the format's name table;
     `parse_cnf(cnf, keystore, encrypted)` -> (method, value); `issuers`: each must match iss or
     be None; `now`: trusted Unix time or None (then exp and nbf fail closed)."""
-    for name in names[:ID_TYPE]:  # null is not "absent": `cti: null` must not satisfy exi
+    for name in names[:_ID_TYPE]:  # null is not "absent": `cti: null` must not satisfy exi
         if name in claims and claims[name] is None:
             raise ClaimError("claim %s is null" % (name,))
-    iss = _check_type(claims, names, ISS, str)
-    _check_type(claims, names, SUB, str)
-    _check_type(claims, names, CTI, names[ID_TYPE])
-    _check_type(claims, names, CNONCE, bytes)
-    profile = claims.get(names[ACE_PROFILE])
+    iss = _check_type(claims, names, _ISS, str)
+    _check_type(claims, names, _SUB, str)
+    _check_type(claims, names, _CTI, names[_ID_TYPE])
+    _check_type(claims, names, _CNONCE, bytes)
+    profile = claims.get(names[_ACE_PROFILE])
     if profile is not None and not is_int(profile):
         raise ClaimError("ace_profile must be an integer")
     for want in issuers:
         if want is not None and iss != want:
             raise ClaimError("iss %r is not the trusted issuer" % (iss,))
-    _check_aud(claims.get(names[AUD]), audience)
+    _check_aud(claims.get(names[_AUD]), audience)
 
-    exp = _numeric_date(claims, names, EXP)
-    nbf = _numeric_date(claims, names, NBF)
-    _numeric_date(claims, names, IAT)
-    exi = claims.get(names[EXI])
+    exp = _numeric_date(claims, names, _EXP)
+    nbf = _numeric_date(claims, names, _NBF)
+    _numeric_date(claims, names, _IAT)
+    exi = claims.get(names[_EXI])
     if exi is not None:
         if not is_int(exi) or exi < 0:
             raise ClaimError("exi must be an unsigned integer")
-        if names[CTI] not in claims:
+        if names[_CTI] not in claims:
             raise ClaimError("exi without cti")  # RFC 9200 §5.10.3
     if exp is None and exi is None:
         raise ClaimError("token has neither exp nor exi")
@@ -160,11 +160,11 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
         if now + leeway < nbf:  # RFC 8392 §3.1.5, RFC 7519 §4.1.5
             raise ClaimError("token not yet valid (nbf)")
 
-    scope = claims.get(names[SCOPE])
+    scope = claims.get(names[_SCOPE])
     if scope is not None and not isinstance(scope, (str, bytes, list)):
         raise ScopeError("scope must be a text string, AIF bytes or an AIF array")
     token = Token(claims, names, encrypted)
-    cnf = claims.get(names[CNF])
+    cnf = claims.get(names[_CNF])
     if cnf is not None:
         token.cnf = parse_cnf(cnf, keystore, encrypted)
     return token

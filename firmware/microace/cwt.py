@@ -31,7 +31,7 @@ CNF_ENCRYPTED_COSE_KEY = const(2)
 CNF_KID = const(3)
 CNF_OSC = const(4)
 
-# The claims engine's name table (claims.ISS ... claims.EXI, then the type of cti).
+# The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of cti).
 NAMES = (CLAIM_ISS, CLAIM_SUB, CLAIM_AUD, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
          CLAIM_SCOPE, CLAIM_ACE_PROFILE, CLAIM_CNONCE, CLAIM_EXI, bytes)
 

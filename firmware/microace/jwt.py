@@ -31,8 +31,8 @@ _TYPES = ("at+jwt", "application/at+jwt", "jwt", "application/jwt")  # RFC 9068 
 # references in the token (RFC 8725 §3.10: the key comes from the allow-list only).
 _REFUSED = ("cty", "enc", "zip", "b64", "jwk", "jku", "x5u", "x5c")
 
-# The claims engine's name table (claims.ISS ... claims.EXI, then the type of jti); RFC 7519
-# §4.1, RFC 9200 §8.14 (ace_profile, cnonce, exi), RFC 8693 §4.2 (scope).
+# The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of jti):
+# RFC 7519 §4.1, RFC 9200 §8.14 (ace_profile, cnonce, exi), RFC 8693 §4.2 (scope).
 NAMES = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf", "scope", "ace_profile",
          "cnonce", "exi", str)
 # OSCORE Security Context parameters as JSON members (RFC 9203 §3.2.1, Figure 9); byte-string
