@@ -174,9 +174,16 @@ class Config:
         rss = {}
         for i, entry in enumerate(_get(data, "rs", list, "config")):
             where = "rs[%d]" % i
-            _known(entry, ("audience", "token_form", "encryption_key", "mac_key",
-                           "introspection_secret_file"), where)
+            _known(entry, ("audience", "token_form", "token_format", "encryption_key",
+                           "mac_key", "introspection_secret_file"), where)
             audience = _get(entry, "audience", str, where)
+            token_format = _get(entry, "token_format", str, where, default="cwt")
+            if token_format == "jwt":  # the board checks the same rule (claims.check_osc)
+                raise ConfigError("%s: token_format jwt: a JWS is not encrypted and cannot carry "
+                                  "cnf.osc (RFC 9203 §3.2); make JWTs with `token mint --format "
+                                  "jwt`" % where)
+            if token_format != "cwt":
+                raise ConfigError("%s: token_format must be cwt (or jwt)" % where)
             form = _get(entry, "token_form", str, where, default="encrypt0+sign1")
             if form not in ("encrypt0", "encrypt0+sign1", "encrypt0+mac0"):
                 raise ConfigError("%s: token_form must be encrypt0, encrypt0+sign1 or "
