@@ -110,7 +110,7 @@ def _check_aud(aud, audience):
             raise ClaimError("aud array must hold text strings")
         ok = audience in aud
     elif isinstance(aud, str):
-        ok = aud == audience  # exact match: "rs1" is not "rs10" (RFC 8392 §3.1.3, RFC 7519 §4.1.3)
+        ok = aud == audience  # exact: "rs1" is not "rs10" (RFC 8392 §3.1.3, RFC 7519 §4.1.3)
     elif aud is None:
         raise AudienceError("token has no aud")
     else:
