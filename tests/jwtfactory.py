@@ -105,3 +105,55 @@ def mp_setup(mp, stores):
 def verdicts(mp, store, tokens, aud=AUD, now=NOW, issuer=None):
     """The firmware's verdict on each token (see tokenfactory.verdict)."""
     return mp.map("_tf_token", [(store, t, aud, now, issuer) for t in tokens])
+
+
+# Nested JWTs (RFC 7519 §5.2): a JWE (A128KW + A128CBC-HS256, cty JWT) around a JWS.
+KW_HEADER = {"alg": "A128KW", "enc": "A128CBC-HS256", "cty": "JWT"}
+
+
+def kw_key(kid, secret=None):
+    """(COSE_Key bytes for a board store, the 16-byte secret) of an A128KW key (COSE alg -3)."""
+    import cbor2
+    secret = secret or tf._seed(b"a128kw:" + kid, 16)
+    return cbor2.dumps({1: 4, 2: kid, 3: -3, -1: secret}), secret
+
+
+def encrypt_joserfc(jws, kid, secret, headers=None):
+    from joserfc import jwe
+    from joserfc.jwk import OctKey
+    h = dict(KW_HEADER, kid=kid.decode())
+    h.update(headers or {})
+    return jwe.encrypt_compact(h, jws, OctKey.import_key(secret)).encode()
+
+
+def encrypt_jwcrypto(jws, kid, secret):
+    from jwcrypto import jwe, jwk
+    key = jwk.JWK(kty="oct", k=b64(secret).decode())
+    token = jwe.JWE(jws, protected=dict(KW_HEADER, kid=kid.decode()))
+    token.add_recipient(key)
+    return token.serialize(compact=True).encode()
+
+
+ENCRYPTERS = {"joserfc": encrypt_joserfc, "jwcrypto": encrypt_jwcrypto}
+
+
+def craft_jwe(header, plaintext, secret, cek=None, iv=None, pad=None):
+    """A JWE compact built by hand from any header (dict or exact bytes): the CEK wrapped under
+    `secret` (RFC 3394), A128CBC-HS256 with a valid tag over whatever is encrypted; `pad`
+    replaces the PKCS #7 padding (for tokens a correct issuer never makes)."""
+    import hashlib
+    import hmac
+    import os
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+    cek, iv = cek or os.urandom(32), iv or os.urandom(16)
+    head = b64(header if isinstance(header, bytes)
+               else json.dumps(header, separators=(",", ":")).encode())
+    n = 16 - len(plaintext) % 16
+    padded = plaintext + (pad if pad is not None else bytes([n]) * n)
+    enc = Cipher(algorithms.AES(cek[16:]), modes.CBC(iv)).encryptor()
+    ct = enc.update(padded) + enc.finalize()
+    al = (8 * len(head)).to_bytes(8, "big")
+    tag = hmac.new(cek[:16], head + iv + ct + al, hashlib.sha256).digest()[:16]
+    return b".".join([head, b64(aes_key_wrap(secret, cek)), b64(iv), b64(ct), b64(tag)])

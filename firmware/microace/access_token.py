@@ -1,10 +1,11 @@
 """Which verifier an access token needs, by its first byte: a JWS compact JWT is base64url of a
 JSON object, so it begins with "e" (the first six bits of '{'; "eyJ" when '"' follows, RFC 7515
-§7.1); a CWT is a CBOR array or tag (RFC 8392 §7.2), never 0x65 (a CBOR text string). Anything
-else is refused as malformed (4.00).
+§7.1), and so does a nested JWT (a JWE, RFC 7516 §7.1, five segments); a CWT is a CBOR array
+or tag (RFC 8392 §7.2), never 0x65 (a CBOR text string). Anything else is refused as
+malformed (4.00).
 
-The JWT modules (jwt, jsonstrict) are imported for each JWT and dropped after it: loaded from
-.mpy files their code sits in the heap (~13 KiB on the 64-bit unix port), which a board that
+The JWT modules (jwe, jwt, jsonstrict) are imported for each JWT and dropped after it: loaded
+from .mpy files their code sits in the heap (~13 KiB on the 64-bit unix port), which a board that
 takes a JWT now and then should not give up for good; what stays is ~1 KiB of interned names.
 """
 
@@ -14,18 +15,24 @@ import microace
 from microace import cwt
 from microace.errors import DecodeError
 
-_JWT_MODULES = ("jwt", "jsonstrict")
+_JWT_MODULES = ("jwe", "jwt", "jsonstrict")
 
 
 def _verify_jwt(raw, keystore, audience, now, issuer, leeway):
-    if raw.count(b".") != 2:  # JWS compact has three segments: garbage costs no import
-        raise DecodeError("JWS compact needs exactly three segments")
+    dots = raw.count(b".")
+    if dots != 2 and dots != 4:  # JWS compact: three segments; nested (JWE): five
+        raise DecodeError("a JWT needs three (JWS) or five (JWE) segments")  # no import
     try:
+        outer = None
+        if dots == 4:  # RFC 7519 §5.2: a JWE around the JWS
+            from microace import jwe
+
+            raw, outer = jwe.decrypt(raw, keystore)
         from microace import jwt
 
-        return jwt.verify(raw, keystore, audience, now, issuer, leeway)
+        return jwt.verify(raw, keystore, audience, now, issuer, leeway, outer)
     finally:
-        jwt = None
+        jwe = jwt = None
         for name in _JWT_MODULES:
             sys.modules.pop("microace." + name, None)
             microace.__dict__.pop(name, None)

@@ -26,9 +26,10 @@ _ALGS = {"ES256": cose.ALG_ES256, "EdDSA": cose.ALG_EDDSA, "Ed25519": cose.ALG_E
 _SIG_LEN = {cose.ALG_ES256: 64, cose.ALG_EDDSA: 64, cose.ALG_HMAC256_256: 32}
 _TYPES = ("at+jwt", "application/at+jwt", "jwt", "application/jwt")  # RFC 9068 §2.1, 7519 §5.1
 # Header parameters this board reads; a JWS header may carry others, which it ignores
-# (RFC 7515 §4) unless they are listed in crit. These it refuses outright: a nested JWT
-# (cty, RFC 7519 §5.2), JWE (enc, zip), unencoded payloads (b64, RFC 7797) and keys or key
-# references in the token (RFC 8725 §3.10: the key comes from the allow-list only).
+# (RFC 7515 §4) unless they are listed in crit. These it refuses outright: a JWT nested in
+# a JWS (cty, RFC 7519 §5.2: only JWE around JWS nests, jwe.py), JWE parameters (enc, zip),
+# unencoded payloads (b64, RFC 7797) and keys or key references in the token (RFC 8725
+# §3.10: the key comes from the allow-list only).
 _REFUSED = ("cty", "enc", "zip", "b64", "jwk", "jku", "x5u", "x5c")
 
 # The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of jti):
@@ -88,7 +89,8 @@ def _jwk(jwk, encrypted):
     if "d" in jwk:
         raise DecodeError("cnf jwk holds a private key")
     if kty == "oct":  # RFC 7800 §3.3: a symmetric key travels only encrypted (a JWE)
-        raise ClaimError("symmetric cnf key in an unencrypted token")
+        raise ClaimError("symmetric cnf jwk is not supported (use osc)" if encrypted
+                         else "symmetric cnf key in an unencrypted token")
     if kty == "EC" and crv == "P-256":
         m = {1: cose.KTY_EC2, -1: cose.CRV_P256, -2: _text_bytes(jwk.get("x"), "x"),
              -3: _text_bytes(jwk.get("y"), "y")}
@@ -118,14 +120,15 @@ def _parse_cnf(cnf, keystore, encrypted):
     raise ClaimError("unsupported cnf method %r" % (method,))
 
 
-def _header(header):
-    """The JOSE header's alg and kid, every rule checked (RFC 7515 §4.1, RFC 8725 §3.1)."""
+def check_header(header, refused):
+    """The JOSE header rules a JWS and a JWE share (RFC 7515 §4.1, RFC 7516 §4.1): parameters
+    in `refused` absent, crit understood or refused, typ a JWT type if present -> (alg, kid)."""
     alg = header.get("alg")
     if not isinstance(alg, str):
-        raise DecodeError("JWS header needs alg as a string")
-    for name in _REFUSED:
+        raise DecodeError("JOSE header needs alg as a string")
+    for name in refused:
         if name in header:
-            raise DecodeError("JWS header parameter %s is not supported" % name)
+            raise DecodeError("JOSE header parameter %s is not supported" % name)
     crit = header.get("crit")
     if crit is not None:  # RFC 7515 §4.1.11: this board understands no extension
         if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
@@ -137,35 +140,50 @@ def _header(header):
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise DecodeError("kid must be a string")
+    return alg, kid
+
+
+def _header(header):
+    """The JWS header's COSE algorithm and kid (RFC 8725 §3.1: alg from a fixed list)."""
+    alg, kid = check_header(header, _REFUSED)
     cose_alg = _ALGS.get(alg)
     if cose_alg is None:  # "none", lower-case names, RS256, ...: RFC 8725 §3.1
         raise VerifyError("JWS alg %r is not accepted" % alg)
     return cose_alg, kid
 
 
-def split(token):
-    """JWS compact -> (signing input, header dict, payload dict, signature bytes); DecodeError
-    before any crypto for anything that is not exactly three canonical segments of JSON."""
+def segments(token, count):
+    """Compact serialization -> (bytes, its `count` non-empty segments); DecodeError for any
+    other shape, an oversized token or an oversized header segment (the first)."""
     if len(token) > _MAX_TOKEN:
         raise DecodeError("JWT too large")
     token = bytes(token)
     parts = token.split(b".")
-    if len(parts) != 3:  # a JWE has five (no JWE on this board)
-        raise DecodeError("JWS compact needs exactly three segments")
-    head, body, sig = parts
-    if not head or not body or not sig:  # an empty signature is alg none (RFC 7515 A.5)
-        raise DecodeError("empty JWS segment")
-    if len(head) > _MAX_HEADER:
-        raise DecodeError("JWS header too large")
+    if len(parts) != count:  # JWS compact has three (RFC 7515 §7.1), JWE five (RFC 7516 §7.1)
+        raise DecodeError("JOSE compact serialization needs exactly %d segments" % count)
+    if not all(parts):
+        raise DecodeError("empty JOSE segment")
+    if len(parts[0]) > _MAX_HEADER:
+        raise DecodeError("JOSE header too large")
+    return token, parts
+
+
+def split(token):
+    """JWS compact -> (signing input, header dict, payload dict, signature bytes); DecodeError
+    before any crypto for anything that is not exactly three canonical segments of JSON."""
+    token, parts = segments(token, 3)
+    head, body, sig = parts  # an empty signature is alg none (RFC 7515 A.5)
     header = loads_object(b64url_decode(head))
     payload = loads_object(b64url_decode(body))
     return token[:len(head) + 1 + len(body)], header, payload, b64url_decode(sig)
 
 
-def verify(token, keystore, audience, now=None, issuer=None, leeway=0):
+def verify(token, keystore, audience, now=None, issuer=None, leeway=0, outer=None):
     """Verify a JWS-compact JWT (bytes) and validate its claims -> Token. Raises a typed error.
 
     `now`: trusted Unix time, or None when the board has none (then `exp`/`nbf` fail closed).
+    `outer`: the key handle of the JWE this JWS came out of (a nested JWT, jwe.py), or None;
+    only then is the token confidential, so cnf may carry a secret (RFC 7800 §3.3).
     """
     signing_input, header, claims, sig = split(token)
     alg, kid = _header(header)
@@ -185,5 +203,6 @@ def verify(token, keystore, audience, now=None, issuer=None, leeway=0):
     cnonce = claims.get("cnonce")
     if cnonce is not None:  # RFC 9200 §5.10: bytes; in JSON base64url text
         claims["cnonce"] = _text_bytes(cnonce, "cnonce")
-    return engine.validate(claims, NAMES, _parse_cnf, keystore, audience, now,
-                           [issuer, handle.issuer], leeway, False)
+    issuers = [issuer, handle.issuer, outer.issuer if outer is not None else None]
+    return engine.validate(claims, NAMES, _parse_cnf, keystore, audience, now, issuers, leeway,
+                           outer is not None)

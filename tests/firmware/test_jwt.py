@@ -102,7 +102,7 @@ def test_rfc7515_a5_alg_none_is_refused(fw):
     # As printed (empty signature), and with a signature added: neither reaches a key.
     with_sig = A5 + jf.b64(b"\x00" * 32)
     got = jf.verdicts(fw, "a3", [A5, with_sig], aud="rs1", now=A1_NOW)
-    assert got[0] == "DecodeError: empty JWS segment"
+    assert got[0] == "DecodeError: empty JOSE segment"
     assert got[1] == "VerifyError: JWS alg 'none' is not accepted"
 
 
@@ -144,7 +144,7 @@ SHAPES = {  # name -> (claims, header extras, kid in header, expected verdict)
     "other-audience": (jf.claims(aud="rs10"), {}, True, "AudienceError"),
     "typ-other": (jf.claims(), {"typ": "dpop+jwt"}, True, "DecodeError"),
     # RFC 9203 §3.2 / RFC 7800 §3.3: the OSCORE master secret only in a confidential token,
-    # and a JWS is not one (no JWE on the board).
+    # and a JWS is not one (a nested JWT is: test_jwe.py).
     "cnf-osc-in-clear": (jf.claims(cnf={"osc": {"id": "AQ", "ms": "-a-Dg2jjU-eIiOFCa9lObw"}}),
                          {}, True, "ClaimError"),
 }
