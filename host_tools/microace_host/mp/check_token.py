@@ -1,5 +1,6 @@
 # Runs inside MicroPython (unix port): the firmware's own verdict on one token (CWT or JWT).
-# Input on stdin (never the command line): JSON {token, key, audience, issuer, now} with hex bytes.
+# Input on stdin (never the command line): JSON {token, keys, audience, issuer, now}, bytes in
+# hex; keys: the COSE_Keys the board trusts (a nested token needs its wrap key and the AS key).
 # Output: one JSON line {accepted, error, reason, claims}.
 import json
 import sys
@@ -27,7 +28,8 @@ req = json.loads(sys.stdin.read())
 out = {"accepted": False}
 try:
     keys = SoftwareKeyStore()
-    keys.add(cose.parse_key(unhexlify(req["key"])))
+    for key in req["keys"]:
+        keys.add(cose.parse_key(unhexlify(key)))
     token = access_token.verify(unhexlify(req["token"]), keys, req["audience"],
                                 now=req.get("now"), issuer=req.get("issuer"))
     out = {"accepted": True, "claims": plain(token.claims),
