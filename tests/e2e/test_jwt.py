@@ -1,20 +1,23 @@
 """JWTs at the RS on the unix port (the e2e heap), minted by the AS emulator's own JWT code
-(microace_host.tokens.mint_jwt, joserfc) with the AS key the RS trusts.
+(microace_host.tokens.mint, joserfc) with the keys the RS trusts.
 
-A JWS is signed, not encrypted: the RS verifies it and checks its claims, but it cannot carry
-the OSCORE master secret (RFC 9203 §3.2), so no JWT starts an ACE-OSCORE context. What this
-shows over real datagrams: a good JWT gets past signature and claims (4.00: no cnf.osc, where a
-forged or expired one gets 4.01), cnf.osc in a JWT is refused (4.01), and after the JWT module
-was loaded and dropped the RS serves the CWT flow as before.
+A nested JWT (RFC 7519 §5.2: a JWE, A128KW + A128CBC-HS256, around the AS-signed JWS) carries
+cnf.osc and drives the same ACE-OSCORE flow as an Encrypt0(Sign1) CWT: authz-info, then
+OSCORE GET and PUT. A bare JWS is signed, not encrypted: it cannot carry the OSCORE master
+secret (RFC 9203 §3.2), so it gets past signature and claims and is then refused (4.00: no
+cnf.osc), where a forged or expired one gets 4.01, and cnf.osc in a JWS is refused (4.01).
+After the JWT modules were loaded and dropped the RS serves the CWT flow as before.
 """
 
 import time
 
+import cbor2
+
 import jwtfactory as jf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, Session, claims
+from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, Session, claims
 from microace_host import tokens
 
-CONTENT = 0x45
+CONTENT, CHANGED, GET, PUT = 0x45, 0x44, 1, 3
 
 
 def code(c):
@@ -28,7 +31,38 @@ def as_jwt(changes=None):
     return tokens.mint_jwt({k: v for k, v in c.items() if v is not None}, AS_KEY.to_dict())
 
 
-def test_jwt_verifies_but_cannot_start_oscore(peer):
+def as_nested(token_claims):
+    """What the AS emulator issues for an RS with token_format = "jwt" (tokens.mint, form jwt,
+    the RS's A128KW key): the claims with cnf.osc, signed, then encrypted."""
+    return tokens.mint(token_claims, "jwt", signing_key=AS_KEY.to_dict(),
+                       encryption_key=cbor2.loads(KW_KEY))
+
+
+def test_nested_jwt_drives_the_oscore_flow(peer):
+    token_claims = claims(osc_id=b"nested-jwt")
+    token = as_nested(token_claims)
+    assert token.count(b".") == 4 and token.startswith(b"eyJ")
+    session = Session(peer, token_claims, token=token)
+    response = session.call(GET, "/temp")[1]
+    assert response.code == CONTENT and response.payload == b"21.5"
+    assert session.call(PUT, "/config", cbor2.dumps({"interval": 10}), 60)[1].code == CHANGED
+
+
+def test_nested_jwt_tampered_or_forged_is_refused(peer):
+    token_claims = claims(osc_id=b"nested-bad")
+    token = as_nested(token_claims)
+    parts = token.split(b".")
+    tag = bytearray(jf.unb64(parts[4]))
+    tag[0] ^= 1
+    tampered = b".".join(parts[:4] + [jf.b64(bytes(tag))])
+    # Signed by the right kid with another key, encrypted correctly: the JWS does not verify.
+    forged = tokens.mint(token_claims, "jwt", signing_key=OTHER_KEY.to_dict(),
+                         encryption_key=cbor2.loads(KW_KEY))
+    got = [code(peer.authz_info(t)[0].code) for t in (tampered, forged)]
+    assert got == ["4.01", "4.01"]
+
+
+def test_jws_verifies_but_cannot_start_oscore(peer):
     good = as_jwt()
     assert good.startswith(b"eyJ")
     sig = bytearray(jf.unb64(good.split(b".")[2]))
@@ -46,5 +80,5 @@ def test_jwt_verifies_but_cannot_start_oscore(peer):
 def test_cwt_flow_after_a_jwt(peer):
     assert code(peer.authz_info(as_jwt())[0].code) == "4.00"
     session = Session(peer, claims(osc_id=b"after-jwt"))
-    response = session.call(1, "/temp")[1]
+    response = session.call(GET, "/temp")[1]
     assert response.code == CONTENT and response.payload == b"21.5"

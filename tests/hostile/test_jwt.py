@@ -1,7 +1,9 @@
 """Hostile JWTs (RFC 7515, RFC 7519, RFC 8725) posted to /authz-info: alg confusion, `none`,
 duplicate members, non-finite and mistyped numbers, broken base64url, extra segments, oversized
-segments, deep nesting, and the two formats inside each other. Every case is answered 4.00
-(malformed) or 4.01 (not verified, or claims refused) and the RS keeps serving (conftest)."""
+segments, deep nesting, and the two formats inside each other; and nested JWTs (RFC 7516 JWE
+around the JWS) with their layers tampered, other algorithms, bad padding under a valid tag,
+no JWS inside. Every case is answered 4.00 (malformed) or 4.01 (not verified, or claims
+refused) and the RS keeps serving (conftest)."""
 
 import hashlib
 import hmac
@@ -13,7 +15,7 @@ import pytest
 
 import jwtfactory as jf
 import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, claims, mint
+from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_SECRET, claims, mint
 from hostile.conftest import ED_KEY, MAC_KEY
 from hostile.tokens import sealed
 from hostile.wire import code, post_token
@@ -90,7 +92,54 @@ def cases():
     }
 
 
+def flip(token, index):
+    parts = token.split(b".")
+    raw = bytearray(jf.unb64(parts[index]))
+    raw[len(raw) // 2] ^= 0x04
+    return b".".join(parts[:index] + [jf.b64(bytes(raw))] + parts[index + 1:])
+
+
+def jwe_cases():
+    """Nested JWTs: the JWE (A128KW + A128CBC-HS256 under the RS's wrap key) around a JWS."""
+    osc = {"id": "AQ", "ms": jf.b64(bytes(16)).decode()}
+    inner = jf.craft(jf.header(AS_KEY), jwt_claims(cnf={"osc": osc}), AS_KEY)
+    h = dict(jf.KW_HEADER, kid="as-rs1-kw")
+    good = jf.craft_jwe(h, inner, KW_SECRET)
+    parts = good.split(b".")
+    head, body, _ = inner.split(b".")
+    return {
+        "jwe-tag-flipped": (flip(good, 4), "4.01"),
+        "jwe-iv-flipped": (flip(good, 2), "4.01"),
+        "jwe-ciphertext-flipped": (flip(good, 3), "4.01"),
+        "jwe-wrapped-key-flipped": (flip(good, 1), "4.01"),
+        "jwe-header-changed-aad": (jf.b64(json.dumps(dict(h, x=1)).encode()) + b"."
+                                   + b".".join(parts[1:]), "4.01"),
+        "jwe-dir-empty-key": (b".".join(parts[:1] + [b""] + parts[2:]), "4.00"),
+        "jwe-enc-a128gcm": (jf.craft_jwe(dict(h, enc="A128GCM"), inner, KW_SECRET), "4.01"),
+        "jwe-alg-rsa-oaep": (jf.craft_jwe(dict(h, alg="RSA-OAEP"), inner, KW_SECRET), "4.01"),
+        "jwe-zip": (jf.craft_jwe(dict(h, zip="DEF"), inner, KW_SECRET), "4.00"),
+        "jwe-no-cty": (jf.craft_jwe({k: v for k, v in h.items() if k != "cty"}, inner,
+                                    KW_SECRET), "4.00"),
+        "jwe-kid-of-the-signing-key": (jf.craft_jwe(dict(h, kid="as-e2e"), inner, KW_SECRET),
+                                       "4.01"),
+        "jwe-bad-padding-valid-tag": (jf.craft_jwe(h, inner + b"x" * (-len(inner) % 16),
+                                                   KW_SECRET, pad=bytes(16)), "4.01"),
+        "jwe-bare-claims": (jf.craft_jwe(h, json.dumps(jwt_claims(cnf={"osc": osc})).encode(),
+                                         KW_SECRET), "4.00"),
+        "jwe-in-a-jwe": (jf.craft_jwe(h, jf.craft_jwe(h, b"{}", KW_SECRET), KW_SECRET), "4.00"),
+        "jwe-six-segments": (good + b".AA", "4.00"),
+        "jwe-duplicate-header-kid": (jf.craft_jwe(json.dumps(h)[:-1].encode()
+                                                  + b',"kid":"x"}', inner, KW_SECRET), "4.00"),
+        "jwe-inner-jws-forged": (jf.craft_jwe(h, head + b"." + body + b"." + jf.b64(bytes(64)),
+                                              KW_SECRET), "4.01"),
+        # verified and decrypted, but no cnf.osc: not for the ACE-OSCORE profile
+        "jwe-inner-cnf-kid": (jf.craft_jwe(h, jf.craft(jf.header(AS_KEY), jwt_claims(),
+                                                       AS_KEY), KW_SECRET), "4.00"),
+    }
+
+
 CASES = cases()
+CASES.update(jwe_cases())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
