@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from microace_host.firmware import build_mpy
+from microace_host import tokens as as_tokens
 from microace_host.keys import verification_key
 from microace_host.firmware import FIRMWARE
 from microace_host.unix_port import micropython_binary, micropython_env
@@ -58,6 +59,10 @@ ROWS = [
     ("Mac0 CWT verify (HMAC 256/64)", "mac0", "cwt_mac0", "python-cwt decode", None, None),
     ("Encrypt0 CWT verify (AES-CCM alg 10)", "encrypt0", "cwt_encrypt0", "python-cwt decode",
      None, None),
+    ("Nested CWT verify: Encrypt0(Sign1 ES256), cnf.osc, table", "nested_cwt", "cwt_nested",
+     "python-cwt decode", None, None),
+    ("Nested JWT verify: JWE A128KW+A128CBC-HS256 (JWS ES256), cnf.osc, table", "nested_jwt",
+     "jwt_nested", "joserfc JWE + PyJWT", None, None),
 ]
 
 
@@ -92,6 +97,15 @@ def mint():
     }
     tokens = {name: cwt.encode(claims, cwt.COSEKey.new(key)) for name, key in keys.items()}
     tokens["jwt_es256"] = jwt_twin(tokens["es256"], keys["es256"])
+    # Nested tokens with cnf.osc, minted by the AS emulator's code (microace_host.tokens).
+    keys["a128ccm"] = {1: 4, 2: b"as5", 3: 10, -1: os.urandom(16)}
+    keys["a128kw"] = {1: 4, 2: b"as6", 3: -3, -1: os.urandom(16)}
+    osc_claims = dict(claims)
+    osc_claims[8] = {4: {0: b"\x01", 2: os.urandom(16), 5: os.urandom(8)}}
+    tokens["nested_cwt"] = as_tokens.mint(osc_claims, "encrypt0+sign1", keys["es256"],
+                                          encryption_key=keys["a128ccm"])
+    tokens["nested_jwt"] = as_tokens.mint(osc_claims, "jwt", keys["es256"],
+                                          encryption_key=keys["a128kw"])
     ccm = {"key": os.urandom(16), "nonce": os.urandom(13),  # alg 10: 8-byte tag
            "aad": cbor2.dumps(["Encrypt0", cbor2.dumps({1: 10}), b""]),
            "plaintext": os.urandom(100)}
@@ -153,6 +167,27 @@ def peer_cases(material):
     assert jwt.decode(twin, pub, algorithms=["ES256"], audience=AUDIENCE)["aud"] == AUDIENCE
     calls.append(("jwt_es256", lambda: jwt.decode(twin, pub, algorithms=["ES256"],
                                                   audience=AUDIENCE)))
+
+    from joserfc import jwe
+    from joserfc.jwk import OctKey
+    kw = OctKey.import_key(keys["a128kw"][-1])
+    nested = tokens["nested_jwt"]
+
+    def nested_jwt():
+        jws = jwe.decrypt_compact(nested, kw, algorithms=["A128KW", "A128CBC-HS256"]).plaintext
+        return jwt.decode(jws, pub, algorithms=["ES256"], audience=AUDIENCE)
+
+    assert "osc" in nested_jwt()["cnf"]
+    calls.append(("jwt_nested", nested_jwt))
+    nested_keys = [cwt.COSEKey.new(keys["a128ccm"]), cwt.COSEKey.new(verification_key(
+        keys["es256"]))]
+
+    def nested_cwt():  # python-cwt's COSE layer both ways (cwt.decode refuses cnf.osc)
+        inner = cwt.COSE.new().decode(tokens["nested_cwt"], nested_keys[0])
+        return cbor2.loads(cwt.COSE.new().decode(inner, nested_keys[1]))
+
+    assert nested_cwt()[3] == AUDIENCE
+    calls.append(("cwt_nested", nested_cwt))
 
     sign1 = cbor2.loads(tokens["es256"]).value
     tbs = cbor2.dumps(["Signature1", sign1[0], b"", sign1[2]])
