@@ -226,3 +226,15 @@ def test_inner_jws_is_verified_and_claims_validated(fw):
     forged = head + b"." + body + b"." + jf.b64(bytes(64))
     got = verdicts(fw, [nested(forged), nested(jws(aud="rs10")), nested(jws(exp=tf.NOW))])
     assert got == ["VerifyError", "AudienceError", "ClaimError"]
+
+
+def test_the_jwt_path_is_dropped_after_a_nested_jwt(fw):
+    """jwe, jwt, jsonstrict and the JWE crypto are imported per token and dropped after it:
+    their code does not stay in the heap (access_token.py)."""
+    assert tf.verdict(jf.verdicts(fw, "jwe", [nested()])[0]) == "ok"
+    fw.exec("import sys, microace, microace.crypto")
+    left = fw.eval("[n for n in ('jwe', 'jwt', 'jsonstrict', 'crypto.aes_kw', "
+                   "'crypto.aes_cbc_hs') if 'microace.' + n in sys.modules]")
+    assert left == []
+    assert fw.eval("[n for n in ('aes_kw', 'aes_cbc_hs') if n in microace.crypto.__dict__]"
+                   " + [n for n in ('jwe', 'jwt') if n in microace.__dict__]") == []
