@@ -316,8 +316,8 @@ class Issuer:
 
     def grant(self, client_id, audience=None, requested_scope=None, form=None, cnonce=None):
         """Token response map for an authenticated client, by its policy (also `token mint`).
-        form: override the RS's token form; sign1/mac0 and a JWS carry no cnf.osc. cnonce: the one the
-        client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
+        form: override the RS's token form; sign1/mac0 and a bare JWS carry no cnf.osc. cnonce:
+        the one the client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
         if audience is None:
             mine = [aud for cid, aud in self.config.policies if cid == client_id]
             if len(mine) != 1:

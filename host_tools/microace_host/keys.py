@@ -34,7 +34,8 @@ ALGORITHMS = {
     33: ("AES-CCM-64-128-256", KTY_SYMMETRIC, 32),
     -3: ("A128KW", KTY_SYMMETRIC, 16),  # nested JWTs: wraps the JWE content key
 }
-NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10, "A128KW": -3}  # `microace keys new`
+# `microace keys new`
+NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10, "A128KW": -3}
 KTY_NAMES = {KTY_OKP: "OKP", KTY_EC2: "EC2", KTY_SYMMETRIC: "Symmetric"}
 
 
