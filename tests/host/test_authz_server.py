@@ -123,6 +123,8 @@ def test_firmware_accepts_an_issued_encrypt0_token(config_dir):
                            "coap://rs2.example", issuer=ISSUER)
     assert verdict["accepted"], verdict
     assert "osc" in str(verdict["cnf"])
+    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    assert ms.hex() not in str(verdict) and verdict["claims"]["8"] == "<not shown: osc>"
 
 
 def test_token_format_jwt_issues_nested_jwts_the_firmware_accepts(tmp_path):
@@ -138,6 +140,10 @@ def test_token_format_jwt_issues_nested_jwts_the_firmware_accepts(tmp_path):
     assert verdict["accepted"], verdict
     assert verdict["cnf"] == "osc" and verdict["encrypted"] is True
     assert verdict["claims"]["aud"] == JWT_AUDIENCE
+    # The master secret is not in the verdict (token check prints it).
+    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    assert tokens.b64url(ms) not in str(verdict) and ms.hex() not in str(verdict)
+    assert verdict["claims"]["cnf"] == "<not shown: osc>"
 
 
 @pytest.mark.parametrize("params,code", [

@@ -32,7 +32,11 @@ try:
         keys.add(cose.parse_key(unhexlify(key)))
     token = access_token.verify(unhexlify(req["token"]), keys, req["audience"],
                                 now=req.get("now"), issuer=req.get("issuer"))
-    out = {"accepted": True, "claims": plain(token.claims),
+    claims = dict(token.claims)
+    for name in (8, "cnf"):  # CWT label, JWT name: the PoP key (osc ms, a symmetric k) is
+        if name in claims:  # secret; `cnf` below names the method, `token inspect` redacts
+            claims[name] = "<not shown: %s>" % token.cnf[0]
+    out = {"accepted": True, "claims": plain(claims),
            "cnf": token.cnf[0] if token.cnf else None, "encrypted": token.encrypted}
 except MicroaceError as e:
     out["error"] = type(e).__name__
