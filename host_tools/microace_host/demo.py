@@ -69,6 +69,9 @@ def verdicts(console):
         osc = {0: b"\x01", 2: os.urandom(16), 5: os.urandom(8)}
         encrypted = cose.encode(cbor2.dumps(_claims(now, {8: {4: osc}, 38: 2})), rs_secret,
                                 protected={1: 10}, unprotected={4: b"as-rs1"})
+        wrap = {1: 4, 2: b"as-rs1-kw", 3: -3, -1: os.urandom(16)}  # A128KW, shared with the RS
+        nested = tokens.mint(_claims(now, {8: {4: osc}, 38: 2}), "jwt",
+                             signing_key=signer.to_dict(), encryption_key=wrap)
         cases = [
             ("valid ES256 token", good, public, AUDIENCE),
             ("forged: one bit of the signature flipped", bytes(forged), public, AUDIENCE),
@@ -77,6 +80,8 @@ def verdicts(console):
             ("ACE-OSCORE token (Encrypt0, cnf.osc)", encrypted, rs_secret.to_dict(), AUDIENCE),
             ("JWT, ES256, the same AS key", tokens.mint_jwt(_claims(now), signer.to_dict()),
              public, AUDIENCE),
+            ("ACE-OSCORE nested JWT (JWE, cnf.osc)", nested,
+             [wrap, public], AUDIENCE),
         ]
         table = Table(title="The firmware's verdict (MicroPython unix port)")
         for col in ("token", "bytes", "verdict", "why / what it grants"):
