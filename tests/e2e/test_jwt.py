@@ -12,15 +12,25 @@ After the JWT modules were loaded and dropped the RS serves the CWT flow as befo
 import time
 
 import cbor2
+import pytest
 
 import jwtfactory as jf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, Session, claims
+from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, RS, Session, claims
 from microace_host import tokens
 
 CONTENT, CHANGED, GET, PUT = 0x45, 0x44, 1, 3
-# One PoP key id for the sessions here: each new token for it supersedes the last once used,
-# so this file leaves one token in the session RS's store (8 slots shared by the directory).
+# One PoP key id for the sessions here: each new token for it supersedes the last once used.
 OSC_ID = b"jwt-e2e"
+
+
+@pytest.fixture(scope="module")
+def rs(tmp_path_factory):
+    """An RS of its own (the e2e heap and limits): the JWT path's imports and this file's
+    tokens do not touch the directory's shared RS."""
+    server = RS(tmp_path_factory.mktemp("jwt-rs"), {"max_tokens": 8, "max_token_bytes": 1024})
+    yield server
+    output = server.stop()
+    assert "Traceback" not in output, output
 
 
 def code(c):
