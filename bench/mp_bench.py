@@ -39,6 +39,47 @@ def cwt_verifier(m, name, table=False):
     return run
 
 
+def jwt_verifier(m, table=False):
+    """A call that verifies the ES256 CWT's twin JWT (same claims, same AS key) through the
+    JWT module, as /authz-info does (access_token.verify)."""
+    from microace import access_token, cose
+    from microace.crypto import p256
+    from microace.keystore import SoftwareKeyStore
+
+    key = cose.parse_key(m["keys"]["es256"])
+    keys = SoftwareKeyStore()
+    keys.add(key, table=p256.make_table(key.public) if table else None)
+    token, audience, now = m["tokens"]["jwt_es256"], m["audience"], m["now"]
+
+    def run():
+        return access_token.verify(token, keys, audience, now=now)
+
+    assert run().aud == audience
+    return run
+
+
+def nested_verifier(m, name):
+    """A call that verifies a nested token carrying cnf.osc, as /authz-info does
+    (access_token.verify): Encrypt0(Sign1) CWT or JWE(JWS) JWT, the same claims, the ES256
+    AS key with its table, the A128CCM or A128KW key shared with the RS."""
+    from microace import access_token, cose
+    from microace.crypto import p256
+    from microace.keystore import SoftwareKeyStore
+
+    key = cose.parse_key(m["keys"]["es256"])
+    keys = SoftwareKeyStore()
+    keys.add(key, table=p256.make_table(key.public))
+    for shared in ("a128ccm", "a128kw"):
+        keys.add(cose.parse_key(m["keys"][shared]))
+    token, audience, now = m["tokens"][name], m["audience"], m["now"]
+
+    def run():
+        return access_token.verify(token, keys, audience, now=now)
+
+    assert run().encrypted
+    return run
+
+
 def signed(m, name):
     """(public key, Sig_structure bytes, signature) of a Sign1 token, as cose.verify builds them."""
     from microace import cbor, cose
@@ -105,6 +146,8 @@ CASES = (
     ("es256_any", lambda m: cwt_verifier(m, "es256")),
     ("p256_any", lambda m: p256_verifier(m, False)),
     ("p256_table", lambda m: p256_verifier(m, True)),
+    ("jwt_es256_table", lambda m: jwt_verifier(m, table=True)),
+    ("jwt_es256_any", lambda m: jwt_verifier(m)),
     ("eddsa", lambda m: cwt_verifier(m, "eddsa")),
     ("ed25519", ed25519_verifier),
     ("hmac200", hmac_call),
@@ -113,6 +156,8 @@ CASES = (
     ("cbor_claims", lambda m: cbor_call(m, True)),
     ("mac0", lambda m: cwt_verifier(m, "mac0")),
     ("encrypt0", lambda m: cwt_verifier(m, "encrypt0")),
+    ("nested_cwt", lambda m: nested_verifier(m, "nested_cwt")),
+    ("nested_jwt", lambda m: nested_verifier(m, "nested_jwt")),
 )
 
 

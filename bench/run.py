@@ -25,11 +25,13 @@ from pathlib import Path
 
 import cbor2
 import cwt
+import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from microace_host.firmware import build_mpy
+from microace_host import tokens as as_tokens
 from microace_host.keys import verification_key
 from microace_host.firmware import FIRMWARE
 from microace_host.unix_port import micropython_command
@@ -45,6 +47,9 @@ ROWS = [
     ("ES256 CWT verify, any key", "es256_any", "cwt_es256", "python-cwt decode", None, None),
     ("  bare p256.verify, any key", "p256_any", "ecdsa", "cryptography", 3500, None),
     ("  bare p256.verify, table", "p256_table", "ecdsa", "cryptography", None, None),
+    ("ES256 JWT verify, provisioned key (table)", "jwt_es256_table", "jwt_es256",
+     "PyJWT decode", None, None),
+    ("ES256 JWT verify, any key", "jwt_es256_any", "jwt_es256", "PyJWT decode", None, None),
     ("EdDSA CWT verify", "eddsa", "cwt_eddsa", "python-cwt decode", None, None),
     ("  bare ed25519.verify", "ed25519", "ed25519", "cryptography", None, None),
     ("HMAC-SHA256, 200 B", "hmac200", "hmac200", "hmac.digest", 5, None),
@@ -54,6 +59,10 @@ ROWS = [
     ("Mac0 CWT verify (HMAC 256/64)", "mac0", "cwt_mac0", "python-cwt decode", None, None),
     ("Encrypt0 CWT verify (AES-CCM alg 10)", "encrypt0", "cwt_encrypt0", "python-cwt decode",
      None, None),
+    ("Nested CWT verify: Encrypt0(Sign1 ES256), cnf.osc, table", "nested_cwt", "cwt_nested",
+     "python-cwt decode", None, None),
+    ("Nested JWT verify: JWE A128KW+A128CBC-HS256 (JWS ES256), cnf.osc, table", "nested_jwt",
+     "jwt_nested", "joserfc JWE + PyJWT", None, None),
 ]
 
 
@@ -87,6 +96,16 @@ def mint():
         "encrypt0": {1: 4, 2: b"as4", 3: 10, -1: os.urandom(16)},  # AES-CCM-16-64-128
     }
     tokens = {name: cwt.encode(claims, cwt.COSEKey.new(key)) for name, key in keys.items()}
+    tokens["jwt_es256"] = jwt_twin(tokens["es256"], keys["es256"])
+    # Nested tokens with cnf.osc, minted by the AS emulator's code (microace_host.tokens).
+    keys["a128ccm"] = {1: 4, 2: b"as5", 3: 10, -1: os.urandom(16)}
+    keys["a128kw"] = {1: 4, 2: b"as6", 3: -3, -1: os.urandom(16)}
+    osc_claims = dict(claims)
+    osc_claims[8] = {4: {0: b"\x01", 2: os.urandom(16), 5: os.urandom(8)}}
+    tokens["nested_cwt"] = as_tokens.mint(osc_claims, "encrypt0+sign1", keys["es256"],
+                                          encryption_key=keys["a128ccm"])
+    tokens["nested_jwt"] = as_tokens.mint(osc_claims, "jwt", keys["es256"],
+                                          encryption_key=keys["a128kw"])
     ccm = {"key": os.urandom(16), "nonce": os.urandom(13),  # alg 10: 8-byte tag
            "aad": cbor2.dumps(["Encrypt0", cbor2.dumps({1: 10}), b""]),
            "plaintext": os.urandom(100)}
@@ -94,6 +113,31 @@ def mint():
     mac = {"key": os.urandom(32), "msg": os.urandom(200)}
     mac["mac"] = hmac.digest(mac["key"], mac["msg"], "sha256")
     return {"now": now, "keys": keys, "tokens": tokens, "ccm": ccm, "hmac": mac}
+
+
+def b64url(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def ec_public(k):
+    return ec.EllipticCurvePublicNumbers(int.from_bytes(k[-2], "big"),
+                                         int.from_bytes(k[-3], "big"), ec.SECP256R1()).public_key()
+
+
+def jwt_twin(cwt_token, key):
+    """The same claims as the ES256 CWT (python-cwt's nbf included) as a JWT, signed by PyJWT
+    with the same AS key: cti as jti, the cnf COSE_Key as a JWK (RFC 7800 §3.2)."""
+    claims = cbor2.loads(cbor2.loads(cwt_token).value[2])
+    pop = claims[8][1]
+    names = {1: "iss", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 9: "scope"}
+    payload = {names[k]: v for k, v in claims.items() if k in names}
+    payload["jti"] = b64url(claims[7])
+    payload["cnf"] = {"jwk": {"kty": "EC", "crv": "P-256", "x": b64url(pop[-2]),
+                              "y": b64url(pop[-3])}}
+    private = ec.derive_private_key(int.from_bytes(key[-4], "big"), ec.SECP256R1())
+    return jwt.encode(payload, private, algorithm="ES256",
+                      headers={"kid": key[2].decode()}).encode()
 
 
 def to_json(material):
@@ -118,13 +162,38 @@ def peer_cases(material):
         assert cwt.decode(token, key)[3] == AUDIENCE
         calls.append(("cwt_" + name, lambda t=token, k=key: cwt.decode(t, k)))
 
+    pub = ec_public(keys["es256"])
+    twin = tokens["jwt_es256"]
+    assert jwt.decode(twin, pub, algorithms=["ES256"], audience=AUDIENCE)["aud"] == AUDIENCE
+    calls.append(("jwt_es256", lambda: jwt.decode(twin, pub, algorithms=["ES256"],
+                                                  audience=AUDIENCE)))
+
+    from joserfc import jwe
+    from joserfc.jwk import OctKey
+    kw = OctKey.import_key(keys["a128kw"][-1])
+    nested = tokens["nested_jwt"]
+
+    def nested_jwt():
+        jws = jwe.decrypt_compact(nested, kw, algorithms=["A128KW", "A128CBC-HS256"]).plaintext
+        return jwt.decode(jws, pub, algorithms=["ES256"], audience=AUDIENCE)
+
+    assert "osc" in nested_jwt()["cnf"]
+    calls.append(("jwt_nested", nested_jwt))
+    nested_keys = [cwt.COSEKey.new(keys["a128ccm"]), cwt.COSEKey.new(verification_key(
+        keys["es256"]))]
+
+    def nested_cwt():  # python-cwt's COSE layer both ways (cwt.decode refuses cnf.osc)
+        inner = cwt.COSE.new().decode(tokens["nested_cwt"], nested_keys[0])
+        return cbor2.loads(cwt.COSE.new().decode(inner, nested_keys[1]))
+
+    assert nested_cwt()[3] == AUDIENCE
+    calls.append(("cwt_nested", nested_cwt))
+
     sign1 = cbor2.loads(tokens["es256"]).value
     tbs = cbor2.dumps(["Signature1", sign1[0], b"", sign1[2]])
     digest = hashlib.sha256(tbs).digest()
     k = keys["es256"]
-    ec_pub = ec.EllipticCurvePublicNumbers(int.from_bytes(k[-2], "big"),
-                                           int.from_bytes(k[-3], "big"), ec.SECP256R1()
-                                           ).public_key()
+    ec_pub = ec_public(k)
     der = encode_dss_signature(int.from_bytes(sign1[3][:32], "big"),
                                int.from_bytes(sign1[3][32:], "big"))
     prehashed = ec.ECDSA(Prehashed(hashes.SHA256()))

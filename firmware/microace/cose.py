@@ -32,6 +32,7 @@ ALG_EDDSA = const(-8)
 ALG_HMAC256_64 = const(4)
 ALG_HMAC256_256 = const(5)
 ALG_AES_CCM_16_64_128 = const(10)
+ALG_A128KW = const(-3)
 
 KTY_OKP = const(1)
 KTY_EC2 = const(2)
@@ -52,6 +53,8 @@ ALGORITHMS = {
     31: (TAG_ENCRYPT0, KTY_SYMMETRIC, 32, 13, 16),  # AES-CCM-16-128-256
     32: (TAG_ENCRYPT0, KTY_SYMMETRIC, 16, 7, 16),  # AES-CCM-64-128-128
     33: (TAG_ENCRYPT0, KTY_SYMMETRIC, 32, 7, 16),  # AES-CCM-64-128-256
+    # A128KW (RFC 9053 §6.2.1): wraps a JWE's content key (jwe.py), protects no COSE message
+    ALG_A128KW: (0, KTY_SYMMETRIC, 16, 0, 8),
 }
 
 # COSE Key Common Parameters and Key Type Parameters (RFC 9052 §7.1, RFC 9053 §7).
@@ -216,6 +219,8 @@ def verify(buf, keystore, external_aad=b""):
     if alg != handle.alg:
         raise VerifyError("alg %r is not the algorithm bound to the key" % (alg,))
     structure, _, _, nonce_len, tag_len = algorithm(alg)
+    if structure not in STRUCTURE_NAMES:
+        raise VerifyError("alg %r protects no COSE message" % (alg,))
     if tag is not None and tag != structure:
         raise VerifyError("%s tag on a token for a %s key"
                           % (STRUCTURE_NAMES[tag], STRUCTURE_NAMES[structure]))

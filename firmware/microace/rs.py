@@ -24,7 +24,7 @@ import os
 
 from micropython import const
 
-from microace import cbor, cwt, oscore, scope
+from microace import access_token, cbor, cwt, oscore, scope
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.message import Message, in_order
@@ -187,7 +187,7 @@ class ResourceServer:
         if not 1 <= len(nonce1) <= _MAX_NONCE1:
             raise DecodeError("nonce1 length")
         clock = self.clock
-        token = cwt.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
+        token = access_token.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
         held = self.tokens.held(raw)  # a re-post: its cti and cnonce were taken already
         if held is not None and self.tokens.expired(held):
             self.tokens.remove(held)

@@ -174,15 +174,34 @@ class Config:
         rss = {}
         for i, entry in enumerate(_get(data, "rs", list, "config")):
             where = "rs[%d]" % i
-            _known(entry, ("audience", "token_form", "encryption_key", "mac_key",
-                           "introspection_secret_file"), where)
+            _known(entry, ("audience", "token_form", "token_format", "encryption_key",
+                           "mac_key", "introspection_secret_file"), where)
             audience = _get(entry, "audience", str, where)
-            form = _get(entry, "token_form", str, where, default="encrypt0+sign1")
-            if form not in ("encrypt0", "encrypt0+sign1", "encrypt0+mac0"):
-                raise ConfigError("%s: token_form must be encrypt0, encrypt0+sign1 or "
-                                  "encrypt0+mac0 (cnf.osc needs an Encrypt0 layer)" % where)
+            token_format = _get(entry, "token_format", str, where, default="cwt")
+            if token_format not in ("cwt", "jwt"):
+                raise ConfigError("%s: token_format must be cwt or jwt" % where)
+            if token_format == "jwt":  # nested JWTs (JWE around JWS): the board's one JWE pair
+                if "token_form" in entry:
+                    raise ConfigError("%s: token_form is for CWTs (token_format cwt)" % where)
+                form = "jwt"
+            else:
+                form = _get(entry, "token_form", str, where, default="encrypt0+sign1")
+                if form not in ("encrypt0", "encrypt0+sign1", "encrypt0+mac0"):
+                    raise ConfigError("%s: token_form must be encrypt0, encrypt0+sign1 or "
+                                      "encrypt0+mac0 (cnf.osc needs an Encrypt0 layer)" % where)
             enc = _key(base, _get(entry, "encryption_key", str, where), where + ".encryption_key")
-            if enc.get(keys.ALG) != 10 or not isinstance(enc.get(keys.K), bytes):
+            if form == "jwt":
+                if not tokens.is_wrap_key(enc) or not isinstance(enc.get(keys.K), bytes):
+                    raise ConfigError("%s.encryption_key: token_format jwt needs an A128KW "
+                                      "COSE_Key (the JWE around the JWS carries cnf.osc)" % where)
+                if signing_key is None and entry.get("mac_key") is None:
+                    raise ConfigError("%s: token_format jwt needs signing_key or mac_key" % where)
+                for key in (enc, signing_key):
+                    try:
+                        key is None or tokens.text_kid(key, "a JWT")
+                    except tokens.MintError as exc:
+                        raise ConfigError("%s: %s" % (where, exc)) from None
+            elif enc.get(keys.ALG) != 10 or not isinstance(enc.get(keys.K), bytes):
                 raise ConfigError("%s.encryption_key: must be an A128CCM COSE_Key" % where)
             mac = None
             if form == "encrypt0+mac0" or entry.get("mac_key") is not None:
@@ -297,8 +316,8 @@ class Issuer:
 
     def grant(self, client_id, audience=None, requested_scope=None, form=None, cnonce=None):
         """Token response map for an authenticated client, by its policy (also `token mint`).
-        form: override the RS's token form; sign1/mac0 carry no cnf.osc. cnonce: the one the
-        client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
+        form: override the RS's token form; sign1/mac0 and a bare JWS carry no cnf.osc. cnonce:
+        the one the client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
         if audience is None:
             mine = [aud for cid, aud in self.config.policies if cid == client_id]
             if len(mine) != 1:
@@ -313,7 +332,7 @@ class Issuer:
         now = int(self.clock())
         osc = osc_material()
         claims = self.claims(audience, scope, osc, now, cnonce)
-        if not form.startswith("encrypt0"):
+        if not tokens.confidential(form, rs.encryption_key):
             del claims[8]
         token = tokens.mint(claims, form, signing_key=self.config.signing_key,
                             mac_key=rs.mac_key, encryption_key=rs.encryption_key)

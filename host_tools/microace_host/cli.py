@@ -24,13 +24,15 @@ def token():
 
 @token.command("check")
 @click.argument("token_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="trusted key: COSE_Key (CBOR) or, for public keys, PEM")
+@click.option("--key", "key_files", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="trusted key: COSE_Key (CBOR) or, for public keys, PEM; repeat for a nested "
+              "token (the RS's encryption key and the AS key)")
 @click.option("--audience", required=True, help="this resource server's audience")
 @click.option("--issuer", default=None, help="required iss, if any")
 @click.option("--now", type=float, default=None, help="Unix time to check at (default: now)")
 @click.option("--heap", default=None, help="run the unix port with this heap, e.g. 32k")
-def token_check(token_file, key_file, audience, issuer, now, heap):
+def token_check(token_file, key_files, audience, issuer, now, heap):
     """Would a board accept TOKEN_FILE (raw token bytes)? Runs the firmware's own verification.
 
     Exit 0: accepted; 1: rejected (the reason is printed); 2: usage error.
@@ -38,7 +40,8 @@ def token_check(token_file, key_file, audience, issuer, now, heap):
     if now is not None and not math.isfinite(now):
         raise click.BadParameter("must be a finite Unix time", param_hint="--now")
     try:
-        key = keys.load_cose_key(key_file)
+        key = [keys.load_cose_key(f) for f in key_files]
+        key = key[0] if len(key) == 1 else key
         with open(token_file, "rb") as f:
             raw = f.read()
         verdict = tokens.check(raw, key, audience, issuer=issuer,
@@ -64,7 +67,7 @@ def keys_group():
 
 
 @keys_group.command("new")
-@click.option("--alg", required=True, help="ES256, EdDSA, HS256 or A128CCM")
+@click.option("--alg", required=True, help="ES256, EdDSA, HS256, A128CCM or A128KW")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="directory for the key files (created; files are 0600)")
 @click.option("--kid", default=None, help="kid as hex (default: 4 random bytes)")
@@ -91,7 +94,8 @@ def keys_new(alg, out_dir, kid, name):
 @click.option("--as-key", "as_keys", required=True, multiple=True,
               help="AS key file: COSE_Key (CBOR) or PEM; only the public part of ES256/EdDSA "
               "keys leaves the host. Repeatable, e.g. the AS's signature key and the AS<->RS "
-              "A128CCM key for Encrypt0(Sign1) tokens; then each file carries its kid")
+              "A128CCM key for Encrypt0(Sign1) tokens (A128KW for nested JWTs); then each file "
+              "carries its kid")
 @click.option("--as-kid", default=None, help="kid (hex) the AS puts in its tokens, if the key "
               "file has none or another (single --as-key only)")
 @click.option("--audience", required=True, help="this resource server's audience")
@@ -172,11 +176,18 @@ def rs_cmd(target, bind, heap):
 @click.option("--scope", default=None, help="text scope names; default: the whole policy")
 @click.option("--aif", default=None, help='AIF scope as JSON, e.g. [["/temp", 1]]')
 @click.option("--form", type=click.Choice(tokens.FORMS), default=None,
-              help="COSE layers (default: the RS's token_form); sign1/mac0 carry no cnf.osc")
+              help="COSE layers (default: the RS's token_form); sign1/mac0/jwt carry no cnf.osc")
+@click.option("--format", "token_format", type=click.Choice(("cwt", "jwt")), default=None,
+              help="jwt: a JWS compact JWT (= --form jwt); cwt: the COSE forms")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="token file; the client's OSCORE material goes to OUT.osc (0600)")
-def token_mint(config_file, client_id, audience, scope, aif, form, out_file):
+def token_mint(config_file, client_id, audience, scope, aif, form, token_format, out_file):
     """Mint a token offline, as `as serve` would issue it (policies apply, no client secret)."""
+    if token_format is not None and (form == "jwt") != (token_format == "jwt") \
+            and form is not None:
+        raise InputError("--format %s does not fit --form %s" % (token_format, form))
+    if token_format == "jwt":
+        form = "jwt"
     try:
         minted = authz_server.mint_files(config_file, client_id, audience, scope, aif, form,
                                          out_file)
@@ -190,7 +201,8 @@ def token_mint(config_file, client_id, audience, scope, aif, form, out_file):
 @token.command("inspect")
 @click.argument("token_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "key_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="RS key (COSE_Key) to open an Encrypt0 layer; repeatable")
+              help="RS key (COSE_Key) to open an Encrypt0 layer or a nested JWT's JWE; "
+              "repeatable")
 def token_inspect(token_file, key_files):
     """Show a token's layers and claims (CBOR diagnostic notation and a table). Secrets are
     redacted; signatures are not checked (that is `token check`)."""

@@ -2,7 +2,8 @@
 
 1. The firmware's verdicts: an AS key pair is generated, python-cwt mints access tokens, and
    the firmware itself (on the MicroPython unix port) judges each: a good token, a forged one,
-   an expired one, one for another resource server, an encrypted ACE-OSCORE token.
+   an expired one, one for another resource server, an encrypted ACE-OSCORE token, and a JWT
+   (joserfc) with the same claims and key.
 2. The flow over CoAP on 127.0.0.1: keys, a unix-port RS provisioned through mpremote, the AS
    emulator and the RS started, the client's grant, OSCORE GET /temp and PUT /led, then a forged
    token, an out-of-scope request and a replayed OSCORE request refused; everything stopped.
@@ -68,12 +69,19 @@ def verdicts(console):
         osc = {0: b"\x01", 2: os.urandom(16), 5: os.urandom(8)}
         encrypted = cose.encode(cbor2.dumps(_claims(now, {8: {4: osc}, 38: 2})), rs_secret,
                                 protected={1: 10}, unprotected={4: b"as-rs1"})
+        wrap = {1: 4, 2: b"as-rs1-kw", 3: -3, -1: os.urandom(16)}  # A128KW, shared with the RS
+        nested = tokens.mint(_claims(now, {8: {4: osc}, 38: 2}), "jwt",
+                             signing_key=signer.to_dict(), encryption_key=wrap)
         cases = [
             ("valid ES256 token", good, public, AUDIENCE),
             ("forged: one bit of the signature flipped", bytes(forged), public, AUDIENCE),
             ("expired an hour ago", signed(_claims(now - 7200)), public, AUDIENCE),
             ("token for another RS (aud)", good, public, "coap://rs10.example"),
             ("ACE-OSCORE token (Encrypt0, cnf.osc)", encrypted, rs_secret.to_dict(), AUDIENCE),
+            ("JWT, ES256, the same AS key", tokens.mint_jwt(_claims(now), signer.to_dict()),
+             public, AUDIENCE),
+            ("ACE-OSCORE nested JWT (JWE, cnf.osc)", nested,
+             [wrap, public], AUDIENCE),
         ]
         table = Table(title="The firmware's verdict (MicroPython unix port)")
         for col in ("token", "bytes", "verdict", "why / what it grants"):
@@ -81,7 +89,9 @@ def verdicts(console):
         for name, token, key, audience in cases:
             v = tokens.check(token, key, audience, issuer=ISSUER, now=now)
             if v["accepted"]:
-                aif = cbor2.loads(bytes.fromhex(v["claims"]["9"]["hex"]))
+                claims = v["claims"]
+                aif = (claims["scope"] if "scope" in claims  # a JWT: the AIF array in JSON
+                       else cbor2.loads(bytes.fromhex(claims["9"]["hex"])))
                 what = "%s; PoP key: %s" % (_aif_text(aif), v["cnf"] or "none")
                 table.add_row(name, str(len(token)), "[green]accepted[/]", what)
             else:

@@ -16,6 +16,7 @@ CRV, X, Y, D, K = -1, -2, -3, -4, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
 CRV_P256, CRV_ED25519 = 1, 6
 ALG_ES256, ALG_EDDSA = -7, -8
+ALG_A128KW = -3  # AES Key Wrap (RFC 9053 §6.2.1): the wrap key of nested JWTs (JWE)
 
 # The algorithms the firmware implements (cose.ALGORITHMS): alg -> (name, kty, secret length).
 ALGORITHMS = {
@@ -31,8 +32,10 @@ ALGORITHMS = {
     31: ("AES-CCM-16-128-256", KTY_SYMMETRIC, 32),
     32: ("AES-CCM-64-128-128", KTY_SYMMETRIC, 16),
     33: ("AES-CCM-64-128-256", KTY_SYMMETRIC, 32),
+    -3: ("A128KW", KTY_SYMMETRIC, 16),  # nested JWTs: wraps the JWE content key
 }
-NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10}  # `microace keys new`
+# `microace keys new`
+NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10, "A128KW": -3}
 KTY_NAMES = {KTY_OKP: "OKP", KTY_EC2: "EC2", KTY_SYMMETRIC: "Symmetric"}
 
 
@@ -206,7 +209,7 @@ def _generate(alg):
 
 
 def new_key(alg, out_dir, kid=None, name=None):
-    """Generate a key for `alg` (ES256, EdDSA, HS256, A128CCM) into out_dir, files 0600:
+    """Generate a key for `alg` (ES256, EdDSA, HS256, A128CCM, A128KW) into out_dir, files 0600:
     NAME.cose (COSE_Key with the private part or secret), and for ES256/EdDSA also
     NAME.pub.cose, NAME.pem (PKCS#8) and NAME.pub.pem. kid: random 4 bytes unless given;
     NAME defaults to <alg>-<kid hex>. Refuses to overwrite any file."""

@@ -2,8 +2,9 @@
 
 The RS is the real firmware (`firmware/main.py` through microace_host.rs_runner) with a file
 key store in a temporary directory, provisioned through microace_host.provision (as
-`microace provision` does) with an ES256 AS key and an A128CCM key shared by the AS and the RS. Tokens are minted here with python-cwt's COSE layer (Encrypt0 around
-Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its message codec and
+`microace provision` does) with an ES256 AS key, an A128CCM key shared by the AS and the RS
+and an A128KW key for nested JWTs. Tokens are minted here with python-cwt's COSE layer
+(Encrypt0 around Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its message codec and
 its OSCORE contexts, over a plain UDP socket, so every datagram is under the test's control.
 """
 
@@ -18,6 +19,7 @@ import cbor2
 import pytest
 from aiocoap.message import Direction, Message
 
+import jwtfactory as jf
 import tokenfactory as tf
 from microace_host import keys, rs_runner
 from microace_host import provision as provision_host
@@ -41,6 +43,8 @@ SERVICE_UNAVAILABLE = 0xA3  # 5.03
 AS_KEY = tf.signing_key("ES256", b"as-e2e")
 RS_KEY = tf.symmetric_key(10, b"as-rs1")  # A128CCM, the Encrypt0 layer
 OTHER_KEY = tf.signing_key("ES256", b"as-e2e", seed=b"forger")  # same kid, other key
+# A128KW (COSE_Key bytes, secret): the JWE layer of nested JWTs (jwe.py), shared like RS_KEY.
+KW_KEY, KW_SECRET = jf.kw_key(b"as-rs1-kw")
 
 
 def free_port():
@@ -50,15 +54,16 @@ def free_port():
 
 
 def provision(directory, limits, trusted=None, require_cnonce=False):
-    """Make DIR a unix-port board: board.json and a sealed key store holding both keys (or
-    `trusted` python-cwt keys), provisioned as `microace provision --as-key SIG --as-key ENC`."""
+    """Make DIR a unix-port board: board.json and a sealed key store holding the three keys (or
+    `trusted` python-cwt keys or COSE_Key bytes), provisioned as `microace provision --as-key
+    SIG --as-key ENC --as-key KW`."""
     if not shutil.which("socat"):
         pytest.skip("provisioning needs socat (make test installs it)")
     board = json.loads((rs_runner.FIRMWARE.parent / "boards/unix/board.json").read_text())
     board["limits"] = limits
     (directory / "board.json").write_text(json.dumps(board))
-    as_keys = [keys.board_key(cbor2.loads(tf.trusted_key(k)))
-               for k in (trusted or (AS_KEY, RS_KEY))]
+    as_keys = [keys.board_key(cbor2.loads(k if isinstance(k, bytes) else tf.trusted_key(k)))
+               for k in (trusted or (AS_KEY, RS_KEY, KW_KEY))]
     plan = provision_host.Plan(as_keys, AUDIENCE, ISSUER,
                                provision_host.Owner(directory / "owner.secret"), AS_URI,
                                SCOPE_MAP, require_cnonce=require_cnonce)

@@ -73,3 +73,27 @@ def rs_key(directory):
 
 def as_public_key(directory):
     return keys.verification_key(keys.load_cose_key(Path(directory) / "keys" / "as-sign.cose"))
+
+
+JWT_AUDIENCE = "coap://rs3.example"
+JWT_RS = '''
+[[rs]]
+audience = "%s"
+token_format = "jwt"
+encryption_key = "keys/rs3-kw.cose"
+
+[[policy]]
+client = "client1"
+audience = "%s"
+aif = [["/temp", 1]]
+''' % (JWT_AUDIENCE, JWT_AUDIENCE)
+
+
+def write_jwt_config(directory):
+    """write_config plus an RS that takes nested JWTs: keys/rs3-kw.cose (A128KW, kid rs3-kw)."""
+    keys.new_key("A128KW", Path(directory) / "keys", kid=b"rs3-kw", name="rs3-kw")
+    return write_config(directory, extra=JWT_RS)
+
+
+def kw_key(directory):
+    return keys.load_cose_key(Path(directory) / "keys" / "rs3-kw.cose")

@@ -8,7 +8,8 @@ import cbor2
 import cwt
 import pytest
 
-from ace_setup import AUDIENCE, ISSUER, as_public_key, rs_key, write_config
+from ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
+                       write_config, write_jwt_config)
 from microace_host import authz_server as asrv
 from microace_host import tokens
 
@@ -122,6 +123,27 @@ def test_firmware_accepts_an_issued_encrypt0_token(config_dir):
                            "coap://rs2.example", issuer=ISSUER)
     assert verdict["accepted"], verdict
     assert "osc" in str(verdict["cnf"])
+    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    assert ms.hex() not in str(verdict) and verdict["claims"]["8"] == "<not shown: osc>"
+
+
+def test_token_format_jwt_issues_nested_jwts_the_firmware_accepts(tmp_path):
+    """token_format = "jwt" with an A128KW encryption key: the AS answers with a nested JWT
+    (JWE around the JWS) that carries the same OSCORE material as the response's cnf."""
+    write_jwt_config(tmp_path)
+    response = issuer(tmp_path).token(request(extra={asrv.P_AUDIENCE: JWT_AUDIENCE}))
+    token = response[asrv.P_ACCESS_TOKEN]
+    assert token.count(b".") == 4 and tokens.token_kid(token) == b"rs3-kw"
+    assert response[asrv.P_CNF][tokens.CNF_OSC][2]  # the client gets the master secret
+    verdict = tokens.check(token, [kw_key(tmp_path), as_public_key(tmp_path)], JWT_AUDIENCE,
+                           issuer=ISSUER)
+    assert verdict["accepted"], verdict
+    assert verdict["cnf"] == "osc" and verdict["encrypted"] is True
+    assert verdict["claims"]["aud"] == JWT_AUDIENCE
+    # The master secret is not in the verdict (token check prints it).
+    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    assert tokens.b64url(ms) not in str(verdict) and ms.hex() not in str(verdict)
+    assert verdict["claims"]["cnf"] == "<not shown: osc>"
 
 
 @pytest.mark.parametrize("params,code", [
@@ -192,6 +214,12 @@ CONFIG_ERRORS = [
      "policy[3]: aif entries must be"),
     ('[[rs]]\naudience = "coap://rs3"\ntoken_form = "sign1"\nencryption_key = "k"\n',
      "rs[2]: token_form must be encrypt0"),
+    ('[[rs]]\naudience = "coap://rs3"\ntoken_format = "jwt"\nencryption_key = '
+     '"keys/rs1-enc.cose"\n', "rs[2].encryption_key: token_format jwt needs an A128KW COSE_Key"),
+    ('[[rs]]\naudience = "coap://rs3"\ntoken_format = "jwt"\ntoken_form = "encrypt0"\n'
+     'encryption_key = "keys/rs1-enc.cose"\n', "rs[2]: token_form is for CWTs"),
+    ('[[rs]]\naudience = "coap://rs3"\ntoken_format = "cbor"\nencryption_key = "k"\n',
+     "rs[2]: token_format must be cwt"),
     ('[[rs]]\naudience = "coap://rs3"\nencryption_key = "keys/none.cose"\n',
      "rs[2].encryption_key: cannot read key file"),
     ('[[rs]]\naudience = "coap://rs3"\nencryption_key = "keys/rs1-mac.cose"\n',

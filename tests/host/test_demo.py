@@ -18,6 +18,10 @@ def test_demo_verdicts_and_flow():
     assert "AudienceError" in rows["token for another RS (aud)"]
     assert "accepted" in rows["ACE-OSCORE token (Encrypt0, cnf.osc)"]
     assert "PoP key: osc" in rows["ACE-OSCORE token (Encrypt0, cnf.osc)"]
+    assert "accepted" in rows["JWT, ES256, the same AS key"]
+    assert "/temp GET, /led GET+PUT" in rows["JWT, ES256, the same AS key"]
+    assert "accepted" in rows["ACE-OSCORE nested JWT (JWE, cnf.osc)"]
+    assert "PoP key: osc" in rows["ACE-OSCORE nested JWT (JWE, cnf.osc)"]
     # Part 2: the flow over CoAP with the firmware RS.
     assert "provisioned" in out.stdout and "stopped the RS and the AS" in out.stdout
     assert "AS hint coap://127.0.0.1:" in out.stdout

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from microace_host import keys
 from cli_util import run
 
-ALGS = {"ES256": (-7, 2), "EdDSA": (-8, 1), "HS256": (5, 4), "A128CCM": (10, 4)}
+ALGS = {"ES256": (-7, 2), "EdDSA": (-8, 1), "HS256": (5, 4), "A128CCM": (10, 4),
+        "A128KW": (-3, 4)}
 
 
 def printed(out):

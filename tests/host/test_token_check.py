@@ -198,3 +198,17 @@ def test_usage_errors(tmp_path):
 def test_non_finite_now_is_a_usage_error(tmp_path, now):
     usage_error(check(tmp_path, tf.mint(tf.claims(), HMAC), tf.trusted_key(HMAC), now=now),
                 "--now")
+
+
+@pytest.mark.parametrize("key", [ES, ED, HMAC], ids=["ES256", "EdDSA", "HS256"])
+def test_jwt_verdicts(tmp_path, key):
+    import jwtfactory as jf
+    token = jf.mint_pyjwt(jf.claims(), key)
+    verdict = accepted(check(tmp_path, token, tf.trusted_key(key)))
+    assert verdict["claims"]["aud"] == AUD and verdict["claims"]["jti"] == "jti-1"
+    sig = bytearray(jf.unb64(token.split(b".")[2]))
+    sig[0] ^= 1
+    tampered = token.rsplit(b".", 1)[0] + b"." + jf.b64(bytes(sig))
+    rejected(check(tmp_path, tampered, tf.trusted_key(key)), "VerifyError")
+    rejected(check(tmp_path, token + b"==", tf.trusted_key(key)), "DecodeError")
+    rejected(check(tmp_path, token, tf.trusted_key(key), audience="rs10"), "AudienceError")

@@ -6,13 +6,13 @@ must survive every case: after each test the RS still runs and the live client s
 import pytest
 
 import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, RS, RS_KEY, Peer, Session, claims
+from e2e.e2e_peer import AS_KEY, KW_KEY, RS, RS_KEY, Peer, Session, claims
 
-# Trusted keys beyond e2e's ES256 AS key and A128CCM RS key: an Ed25519 and an HMAC key, so
-# that cases aimed at their checks reach them. All of one issuer.
+# Trusted keys beyond e2e's ES256 AS key, A128CCM RS key and A128KW key: an Ed25519 and an
+# HMAC key, so that cases aimed at their checks reach them. All of one issuer.
 ED_KEY = tf.signing_key("EdDSA", b"as-ed")
 MAC_KEY = tf.symmetric_key(5, b"as-mac")
-TRUSTED = (AS_KEY, RS_KEY, ED_KEY, MAC_KEY)
+TRUSTED = (AS_KEY, RS_KEY, KW_KEY, ED_KEY, MAC_KEY)
 LIMITS = {"max_tokens": 8, "max_token_bytes": 1024}  # the boards' default
 # The PoP key (OSCORE id) of the sessions the cases open one at a time: each new token for it
 # supersedes the last, so the used contexts left behind take at most two slots, not one per

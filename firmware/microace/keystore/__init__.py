@@ -1,6 +1,6 @@
 """The key store: hands the rest of the firmware key *handles*, never key bytes.
 
-`lookup(kid) -> Handle or None`; `verify`, `mac_verify` and `decrypt` take a handle.
+`lookup(kid) -> Handle or None`; `verify`, `mac_verify`, `decrypt` and `unwrap` take a handle.
 `SoftwareKeyStore` runs the operations in the MCU with microace.crypto on keys held in RAM;
 `open_store(cfg)` gives the board's persistent store (persistent.py) on its medium: a file
 (file.py), an esp32.NVS namespace (nvs.py) or an ATECC608 secure element (atecc608.py).
@@ -103,6 +103,15 @@ class SoftwareKeyStore:
         if cose.algorithm(alg)[0] != cose.TAG_ENCRYPT0:
             raise VerifyError("alg %r is not an encryption algorithm" % (alg,))
         return aes_ccm.decrypt(key.secret, nonce, aad, ciphertext, cose.algorithm(alg)[4])
+
+    def unwrap(self, handle, alg, wrapped):
+        """A JWE content key wrapped under this A128KW key (RFC 7518 §4.4) -> its bytes."""
+        from microace.crypto import aes_kw
+
+        key, _ = self._key(handle, alg)
+        if alg != cose.ALG_A128KW:
+            raise VerifyError("alg %r is not a key wrap algorithm" % (alg,))
+        return aes_kw.unwrap(key.secret, wrapped)
 
 
 def fingerprint(key):

@@ -1,11 +1,12 @@
-# Runs inside MicroPython (unix port): the firmware's own verdict on one token.
-# Input on stdin (never the command line): JSON {token, key, audience, issuer, now} with hex bytes.
+# Runs inside MicroPython (unix port): the firmware's own verdict on one token (CWT or JWT).
+# Input on stdin (never the command line): JSON {token, keys, audience, issuer, now}, bytes in
+# hex; keys: the COSE_Keys the board trusts (a nested token needs its wrap key and the AS key).
 # Output: one JSON line {accepted, error, reason, claims}.
 import json
 import sys
 from binascii import hexlify, unhexlify
 
-from microace import cose, cwt
+from microace import access_token, cose
 from microace.errors import MicroaceError
 from microace.keystore import SoftwareKeyStore
 
@@ -27,10 +28,15 @@ req = json.loads(sys.stdin.read())
 out: dict = {"accepted": False}  # then the verdict's fields
 try:
     keys = SoftwareKeyStore()
-    keys.add(cose.parse_key(unhexlify(req["key"])))
-    token = cwt.verify(unhexlify(req["token"]), keys, req["audience"], now=req.get("now"),
-                       issuer=req.get("issuer"))
-    out = {"accepted": True, "claims": plain(token.claims),
+    for key in req["keys"]:
+        keys.add(cose.parse_key(unhexlify(key)))
+    token = access_token.verify(unhexlify(req["token"]), keys, req["audience"],
+                                now=req.get("now"), issuer=req.get("issuer"))
+    claims = dict(token.claims)
+    for name in (8, "cnf"):  # CWT label, JWT name: the PoP key (osc ms, a symmetric k) is
+        if name in claims:  # secret; `cnf` below names the method, `token inspect` redacts
+            claims[name] = "<not shown: %s>" % token.cnf[0]
+    out = {"accepted": True, "claims": plain(claims),
            "cnf": token.cnf[0] if token.cnf else None, "encrypted": token.encrypted}
 except MicroaceError as e:
     out["error"] = type(e).__name__
