@@ -182,14 +182,15 @@ class _Reader:
         return j
 
 
-def loads_object(buf):
+def loads_object(buf) -> dict:
     """UTF-8 JSON text (bytes) holding one object -> dict; DecodeError on anything else."""
     if not utf8_valid(buf, 0, len(buf)):
         raise DecodeError("JSON is not valid UTF-8")  # RFC 8259 §8.1
     r = _Reader(buf)
     if r.ws() != 0x7B:
         raise DecodeError("JSON text must be an object")
-    out = r.value(0)
+    r.items = 1  # what value(0) would count and check for the object seen above
+    out = r.obj(1)
     if r.ws() != -1:
         raise DecodeError("JSON: trailing text")
     return out

@@ -197,8 +197,10 @@ class Config:
                 if signing_key is None and entry.get("mac_key") is None:
                     raise ConfigError("%s: token_format jwt needs signing_key or mac_key" % where)
                 for key in (enc, signing_key):
+                    if key is None:
+                        continue
                     try:
-                        key is None or tokens.text_kid(key, "a JWT")
+                        tokens.text_kid(key, "a JWT")
                     except tokens.MintError as exc:
                         raise ConfigError("%s: %s" % (where, exc)) from None
             elif enc.get(keys.ALG) != 10 or not isinstance(enc.get(keys.K), bytes):

@@ -34,8 +34,8 @@ try:
                                 now=req.get("now"), issuer=req.get("issuer"))
     claims = dict(token.claims)
     for name in (8, "cnf"):  # CWT label, JWT name: the PoP key (osc ms, a symmetric k) is
-        if name in claims:  # secret; `cnf` below names the method, `token inspect` redacts
-            claims[name] = "<not shown: %s>" % token.cnf[0]
+        if name in claims:  # secret; `cnf` below names the method
+            claims[name] = "<not shown: %s>" % (token.cnf[0] if token.cnf else "cnf")
     out = {"accepted": True, "claims": plain(claims),
            "cnf": token.cnf[0] if token.cnf else None, "encrypted": token.encrypted}
 except MicroaceError as e:
