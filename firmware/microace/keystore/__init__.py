@@ -114,7 +114,7 @@ def fingerprint(key):
         material = key.public.encoded
     else:
         material = hashlib.sha256(key.secret).digest()
-    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + (key.alg & 0xFFFF).to_bytes(2, "big")
+    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + ((key.alg or 0) & 0xFFFF).to_bytes(2, "big")
                        + material)
     return h.digest()[:8].hex()
 
@@ -159,4 +159,6 @@ def _chip(ks):
         raise KeyStoreError('the atecc608 key store needs "i2c": {"scl": PIN, "sda": PIN}')
     i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]),
               freq=bus.get("freq", 100000))  # ATECC608 wake needs SDA low >= 60 us
-    return AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))
+    chip = AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))
+    chip.edhoc_slot = ks.get("edhoc_slot")  # the EDHOC key's slot, when the chip makes it
+    return chip

@@ -64,7 +64,8 @@ def _config(c):
     """The RS configuration, checked, with every field present."""
     from microace import scope
 
-    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits", "cnonce"), "config")
+    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits", "cnonce", "edhoc"),
+            "config")
     scope_map = _map(c.get("scope_map"), "config scope_map")
     for name, aif in scope_map.items():
         if type(name) is not str or not name or " " in name:
@@ -87,7 +88,40 @@ def _config(c):
         if c["cnonce"] is not True:
             raise KeyStoreError("config cnonce must be true when given")
         config["cnonce"] = True
+    if c.get("edhoc") is not None:  # only when given, as cnonce
+        config["edhoc"] = _edhoc(c["edhoc"])
     return config
+
+
+def _edhoc(e):
+    """EDHOC options: "clients", the Initiators accepted without an AS, each a CCS with
+    the scope it gets (text or AIF bytes, as a token's). Empty accepts nobody; the RS never
+    trusts a credential on first use."""
+    from microace import ccs, scope
+
+    _fields(e, ("clients",), "config edhoc")
+    clients = e.get("clients")
+    if clients is None:
+        clients = []
+    if type(clients) is not list:
+        raise KeyStoreError("config edhoc clients must be an array")
+    kids = []
+    for i, c in enumerate(clients):
+        _fields(c, ("cred", "scope"), "edhoc client")
+        try:
+            if type(c.get("cred")) is not bytes:
+                raise KeyStoreError("needs cred: CCS bytes")
+            kid = ccs.parse(c["cred"]).kid
+            if type(c.get("scope")) not in (str, bytes) or not c["scope"]:
+                raise KeyStoreError("needs a scope (text or AIF bytes)")
+            if type(c["scope"]) is bytes:
+                scope.permissions(c["scope"])
+        except MicroaceError as exc:
+            raise KeyStoreError("edhoc client %d: %s" % (i, exc))
+        if kid in kids:
+            raise KeyStoreError("edhoc client %d: kid %s is used twice" % (i, hex_kid(kid)))
+        kids.append(kid)
+    return {"clients": [{"cred": c["cred"], "scope": c["scope"]} for c in clients]}
 
 
 def entry(i, e, stored_table):
