@@ -200,3 +200,100 @@ def test_sessions(ed):
         assert ed.eval("_err(r.message_1, _m1)")[:2] == (1, "Method not supported")
     ed.send("_m1", cbor2.dumps(bytes(2000)))
     assert ed.eval("_err(r.message_1, _m1)")[:2] == (1, "message_1 too large")
+
+
+# -- against the test Initiator (tests/edhoc_initiator.py): method 1, kccs by value ----------
+
+def test_initiator_reproduces_trace_2():
+    """The test Initiator is right: with Trace 2's keys it makes the trace's message_3."""
+    from edhoc_initiator import Initiator
+
+    i = Initiator(v.SK_I, v.CRED_I, x=bytes.fromhex(
+        "368ec1f69aeb659ba37d5a8d45b21bdc0299dceaa8ef235f3ca42ce3530f9525"))
+    i.suites = [6, 2]
+    assert i.message_1() == v.MESSAGE_1
+    assert i.message_2(v.MESSAGE_2, v.CRED_R) == v.C_R
+    assert i.message_3() == v.MESSAGE_3
+    assert i.prk_out == v.PRK_OUT and i.message_4(v.MESSAGE_4) == b""
+
+
+def handshake(ed, i, responder="r"):
+    ed.send("_m1", i.message_1())
+    m2 = ed.eval("%s.message_1(_m1)" % responder)
+    c_r = i.message_2(m2, v.CRED_R)
+    ed.send("_m3", i.message_3())
+    got = ed.eval("_err(lambda: %s.message_3(%r, _m3).prk_out)" % (responder, c_r))
+    if got[0] == "ok":
+        assert got[1] == i.prk_out
+    return got
+
+
+def test_method_1_signature(ed):
+    """Method 1: the Initiator signs (ES256 over the Sig_structure with MAC_3 of hash
+    length); a wrong signature is refused."""
+    from edhoc_initiator import Initiator
+
+    i = Initiator(v.SK_I, v.CRED_I, method=1)
+    assert handshake(ed, i)[0] == "ok"
+    assert ed.eval("len(r.sessions)") == 0
+    i = Initiator(v.SK_I, v.CRED_I, method=1)
+    ed.send("_m1", i.message_1())
+    c_r = i.message_2(ed.eval("r.message_1(_m1)"), v.CRED_R)
+    ed.send("_m3", i.message_3(mac_override=bytes(64)))
+    assert ed.eval("_err(r.message_3, %r, _m3)" % c_r)[:2] == (
+        1, "Signature_or_MAC_3 does not verify")
+
+
+def test_random_handshakes_agree(ed):
+    """Fresh ephemeral keys on both sides: PRK_out, OSCORE parameters and message_4 agree."""
+    from edhoc_initiator import Initiator
+
+    for method, c_i in ((3, b"\x01"), (1, b"\x00\x01"), (3, b"")):
+        i = Initiator(v.SK_I, v.CRED_I, method=method, c_i=c_i)
+        ed.send("_m1", i.message_1())
+        c_r = i.message_2(ed.eval("r.message_1(_m1)"), v.CRED_R)
+        ed.send("_m3", i.message_3())
+        ed.exec("s = r.message_3(%r, _m3)" % c_r)
+        assert ed.eval("s.prk_out") == i.prk_out
+        secret, salt, sid, rid = ed.eval("s.oscore()")
+        assert (secret, salt, rid, sid) == i.oscore()
+        assert i.message_4(ed.eval("s.message_4()")) == b""
+
+
+def test_id_cred_by_value_and_untrusted(ed):
+    """ID_CRED_I as {14: CCS} (kccs) of a trusted client is accepted; an untrusted CCS by value
+    or by kid gets ERR_CODE 3 (unknown credential); with an empty list nobody gets in."""
+    from edhoc_initiator import Initiator, ccs, private_key
+
+    kccs = cbor2.dumps({14: cbor2.loads(v.CRED_I)}, canonical=True)
+    assert handshake(ed, Initiator(v.SK_I, v.CRED_I, id_cred_i=kccs))[0] == "ok"
+    other = bytes(31) + b"\x07"
+    cred_other = ccs("other", b"\x2b", private_key(other))  # same kid, another key
+    kccs_other = cbor2.dumps({14: cbor2.loads(cred_other)}, canonical=True)
+    assert handshake(ed, Initiator(other, cred_other, id_cred_i=kccs_other))[:2] == (3, True)
+    ed.exec("r_empty = edhoc.Responder(_TraceKeys(_sk_r), _Handle(), _cred_r, "
+            "edhoc.TrustedClients([]))")
+    assert handshake(ed, Initiator(v.SK_I, v.CRED_I), "r_empty")[:2] == (3, True)
+
+
+def test_ead_1_and_ead_3_items(ed):
+    """EAD_1 padding and unknown non-critical items are skipped; an unknown critical item
+    aborts; ead_labels hands the caller its items (the hook for the access token)."""
+    from edhoc_initiator import Initiator
+
+    i = Initiator(v.SK_I, v.CRED_I, ead_1=b"\x00\x00\x41\x00\x18\x63")
+    assert handshake(ed, i)[0] == "ok"
+    ed.send("_m1", Initiator(v.SK_I, v.CRED_I, ead_1=b"\x38\x63").message_1())
+    assert ed.eval("_err(r.message_1, _m1)")[:2] == (1, "unsupported critical EAD item -100")
+    ed.exec("r_ead = _responder(ead_labels=(24,))")
+    i = Initiator(v.SK_I, v.CRED_I, ead_3=b"\x37\x43abc\x18\x63\x00")
+    assert handshake(ed, i, "r_ead")[0] == "ok"
+    assert ed.eval("len(r_ead.sessions)") == 0
+    i = Initiator(v.SK_I, v.CRED_I, ead_3=b"\x37\x43abc")
+    ed.send("_m1", i.message_1())
+    c_r = i.message_2(ed.eval("r_ead.message_1(_m1)"), v.CRED_R)
+    ed.send("_m3", i.message_3())
+    assert ed.eval("r_ead.message_3(%r, _m3).ead_3" % c_r) == [(-24, b"abc")]
+    # without the label consumed, the critical -24 item aborts
+    assert handshake(ed, Initiator(v.SK_I, v.CRED_I, ead_3=b"\x37\x43abc"))[:2] == (
+        1, "unsupported critical EAD item -24")
