@@ -105,12 +105,20 @@ async def _serve(server, clock):
 def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
     net.up(cfg.get("network") or {}, state_dir)
-    rs = build(keystore.open_store(cfg), cfg.get("pins"), State(state_dir + "/state.bin"),
-               cfg.get("persist"))
+    store = keystore.open_store(cfg)
+    rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
+    handle, critical = rs.handle, rs.CRITICAL
+    edhoc = store.edhoc_key() is not None  # EDHOC in front of the RS (edhoc_resource.py)
+    if edhoc:
+        from microace import edhoc_resource
+
+        handle, critical = edhoc_resource.handler(rs, store, cfg.get("edhoc"))
     port = (cfg.get("network") or {}).get("coap_port", 5683)
-    server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL)
+    server = Server(handle, parse_bind(bind or "0.0.0.0", port), critical=critical)
     for path in rs.resources:
         server.add_link(path)
+    if edhoc:
+        server.add_link(edhoc_resource.PATH, edhoc_resource.LINK)
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
     asyncio.run(_serve(server, rs.clock))

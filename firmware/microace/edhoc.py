@@ -105,7 +105,7 @@ def encode_id(c):
     return _bstr(c)
 
 
-def _decode_id(value, raw):
+def decode_id(value, raw):
     """A received bstr / -24..23 identifier -> its byte string; the bstr form of an
     int-encodable byte is not deterministic (RFC 9529 §4.1.2)."""
     if type(value) is int:
@@ -300,7 +300,7 @@ class Responder:
         if method not in (METHOD_SIG_STAT, METHOD_STAT_STAT):
             raise _fail("Method not supported")  # the Responder authenticates by static DH
         point_x = _x_coordinate(g_x)
-        c_i = _decode_id(c_i_value, c_i_raw)
+        c_i = decode_id(c_i_value, c_i_raw)
         now = time.ticks_ms()
         self._expire(now)
         digest_1 = _h(msg)
@@ -379,7 +379,7 @@ class Responder:
             ccs_raw = cbor.encode(id_cred[_HDR_KCCS])
             id_cred_i = id_raw
         else:
-            kid = _decode_id(id_cred, id_raw)
+            kid = decode_id(id_cred, id_raw)
             id_cred_i = cbor.encode({_HDR_KID: kid})
         found = self.trust(kid, ccs_raw, ead_3)
         if found is None:
