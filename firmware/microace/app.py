@@ -108,7 +108,8 @@ def main(state_dir=".", bind=None):
     store = keystore.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
     handle, critical = rs.handle, rs.CRITICAL
-    edhoc = store.edhoc_key() is not None  # EDHOC in front of the RS (edhoc_resource.py)
+    # EDHOC in front of the RS (edhoc_resource.py) on boards whose board.json enables it
+    edhoc = cfg.get("edhoc") is not None and store.edhoc_key() is not None
     if edhoc:
         from microace import edhoc_resource
 

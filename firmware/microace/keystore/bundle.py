@@ -89,39 +89,10 @@ def _config(c):
             raise KeyStoreError("config cnonce must be true when given")
         config["cnonce"] = True
     if c.get("edhoc") is not None:  # only when given, as cnonce
-        config["edhoc"] = _edhoc(c["edhoc"])
+        from microace.keystore.own import edhoc_config
+
+        config["edhoc"] = edhoc_config(c["edhoc"])
     return config
-
-
-def _edhoc(e):
-    """EDHOC options: "clients", the Initiators accepted without an AS, each a CCS with
-    the scope it gets (text or AIF bytes, as a token's). Empty accepts nobody; the RS never
-    trusts a credential on first use."""
-    from microace import ccs, scope
-
-    _fields(e, ("clients",), "config edhoc")
-    clients = e.get("clients")
-    if clients is None:
-        clients = []
-    if type(clients) is not list:
-        raise KeyStoreError("config edhoc clients must be an array")
-    kids = []
-    for i, c in enumerate(clients):
-        _fields(c, ("cred", "scope"), "edhoc client")
-        try:
-            if type(c.get("cred")) is not bytes:
-                raise KeyStoreError("needs cred: CCS bytes")
-            kid = ccs.parse(c["cred"]).kid
-            if type(c.get("scope")) not in (str, bytes) or not c["scope"]:
-                raise KeyStoreError("needs a scope (text or AIF bytes)")
-            if type(c["scope"]) is bytes:
-                scope.permissions(c["scope"])
-        except MicroaceError as exc:
-            raise KeyStoreError("edhoc client %d: %s" % (i, exc))
-        if kid in kids:
-            raise KeyStoreError("edhoc client %d: kid %s is used twice" % (i, hex_kid(kid)))
-        kids.append(kid)
-    return {"clients": [{"cred": c["cred"], "scope": c["scope"]} for c in clients]}
 
 
 def entry(i, e, stored_table):

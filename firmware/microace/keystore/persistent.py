@@ -16,7 +16,7 @@ import os
 
 from microace import cbor, cose
 from microace.errors import DecodeError, KeyStoreError, MicroaceError, VerifyError
-from microace.keystore import Handle, SoftwareKeyStore, fingerprint, record
+from microace.keystore import SoftwareKeyStore, fingerprint, record
 
 
 def hex_kid(kid):
@@ -231,72 +231,44 @@ class PersistentKeyStore(SoftwareKeyStore):
                 if key.alg == cose.ALG_ES256 and key.public == point:
                     self._in_chip = i
 
-    # -- the board's own static DH key for EDHOC (RFC 9528 methods 1 and 3) -----------------
-    # Made here and kept here: its private part is never returned, not even to the host.
-    # On the file and NVS media it is a state field ("own") written like every change (one
-    # atomic record write); with an ATECC608 and an edhoc_slot the chip makes it (GenKey)
-    # and does the ECDH, and the record keeps only the public part.
+    # -- the board's own static DH key for EDHOC (keystore/own.py, loaded on use) ---------
 
     def generate(self, kid, sub):
-        """Make a new static P-256 DH key with this kid (bytes) and CCS sub (text), in
-        provisioning mode; it replaces the previous one -> edhoc_status()."""
-        s = self._open_for("generate")
-        if type(kid) is not bytes or not kid or type(sub) is not str or not sub:
-            raise KeyStoreError("generate needs a kid (bytes) and a sub (text)")
-        slot = getattr(self._chip, "edhoc_slot", None) if self._chip else None
-        if slot is not None:
-            x, y = self._chip.generate_private_key(slot)
-            d = None
-        else:
-            from microace.crypto import ecdh
+        """Make the board's EDHOC key (kid bytes, CCS sub text) in provisioning mode; its
+        private part never leaves the store -> edhoc_status()."""
+        from microace.keystore import own
 
-            k = ecdh.generate_scalar()
-            public = ecdh.public_bytes(k)
-            x, y, d = public[:32], public[32:], k.to_bytes(32, "big")
-        s = dict(s)
-        s["own"] = {"kid": kid, "sub": sub, "x": bytes(x), "y": bytes(y), "d": d}
+        s = dict(self._open_for("generate"))
+        s["own"] = own.generate(self._chip, kid, sub)
         self._write(s)
         return self.edhoc_status()
 
-    def edhoc_key(self):
-        """The handle of the board's EDHOC key (kid, point (X, Y), sub), or None."""
-        own = self._state and self._state.get("own")
-        if not own:
+    def _own(self, what):
+        state = self._state and self._state.get("own")
+        if not state:
             return None
-        h = Handle(None, own["kid"], None, cose.KTY_EC2)
-        h.public = (int.from_bytes(own["x"], "big"), int.from_bytes(own["y"], "big"))
-        h.sub = own["sub"]
-        return h
+        from microace.keystore import own
+
+        return getattr(own, what)
+
+    def edhoc_key(self):
+        """The handle of the board's EDHOC key (kid, public point, sub), or None."""
+        f = self._own("handle")
+        return f and f(self._state["own"])
 
     def edhoc_credential(self):
         """The RS's CCS (RFC 9528 §3.5.2) built from its key, or None."""
-        from microace import ccs
-
-        own = self._state and self._state.get("own")
-        return ccs.build(own["sub"], own["kid"], own["x"], own["y"]) if own else None
+        f = self._own("credential")
+        return f and f(self._state["own"])
 
     def ecdh(self, handle, peer):
-        """x of d*peer for the board's key d (handle from edhoc_key()) and a validated point
-        peer = (X, Y): in the chip when it holds the key."""
-        own = self._state and self._state.get("own")
-        if not own or handle.kid != own["kid"]:
-            raise KeyStoreError("ecdh: not the board's EDHOC key")
-        if own["d"] is None:
-            return self._chip.ecdh(self._chip.edhoc_slot, peer[0].to_bytes(32, "big"),
-                                   peer[1].to_bytes(32, "big"))
-        from microace.crypto import ecdh
-
-        return ecdh.ecdh(int.from_bytes(own["d"], "big"), peer)
+        """x of d*peer for the board's key d (handle: edhoc_key()) and a validated point."""
+        f = self._own("ecdh")
+        if f is None:
+            raise KeyStoreError("ecdh: the store holds no EDHOC key")
+        return f(self._state["own"], self._chip, handle, peer)
 
     def edhoc_status(self):
         """kid, sub, fingerprint and where the private key lives; None without a key."""
-        own = self._state and self._state.get("own")
-        if not own:
-            return None
-        h = self.edhoc_key()
-        where = "ATECC608 slot %d (never leaves the chip)" % self._chip.edhoc_slot \
-            if own["d"] is None else "%s medium (%s)" % (self._medium.name,
-                                                          self._medium.describe())
-        return {"kid": hex_kid(own["kid"]), "sub": own["sub"],
-                "fingerprint": fingerprint(cose.Key(cose.KTY_EC2, own["kid"], None, h.public)),
-                "where": where}
+        f = self._own("status")
+        return f and f(self._state["own"], self._chip, self._medium)

@@ -80,12 +80,12 @@ def _is(value, kind, size=None):
 
 def _check_state(s):
     """The shape a store state must have; the medium may hold anything."""
-    own = s.get("own") if isinstance(s, dict) else None
-    if own is not None and not (isinstance(own, dict) and len(own) == 5
-                                and _is(own.get("kid"), bytes) and _is(own.get("sub"), str)
-                                and _is(own.get("x"), bytes, 32) and _is(own.get("y"), bytes, 32)
-                                and (own.get("d") is None or _is(own["d"], bytes, 32))):
-        return "EDHOC key entry has the wrong shape"
+    if isinstance(s, dict) and "own" in s:
+        from microace.keystore.own import shape_problem
+
+        why = shape_problem(s["own"])
+        if why:
+            return why
     if not (isinstance(s, dict) and len(s) == 5 + ("own" in s) and _is(s.get("gen"), int) and s["gen"] >= 0
             and _is(s.get("sealed"), bool) and _is(s.get("keys"), list)
             and _is(s.get("owner"), bytes, 32) and _is(s.get("config"), dict)):
