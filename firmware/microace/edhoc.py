@@ -70,7 +70,7 @@ def _fail(why):
 
 def error_message(err):
     """The EDHOC error message (§6) of an EdhocError: (ERR_CODE, ERR_INFO)."""
-    return cbor.encode(err.err_code) + cbor.encode(err.info)
+    return cbor.encode(err.args[0]) + cbor.encode(err.args[1])
 
 
 def kdf(prk, label, context, length):

@@ -71,12 +71,9 @@ class StoreFullError(MicroaceError):
     """The token store is full of live, used tokens: try again later (5.03)."""
 
 
-# EDHOC (edhoc.py; RFC 9528 §6)
-class EdhocError(MicroaceError):
-    """An EDHOC session fails: answered with an EDHOC error message (ERR_CODE, ERR_INFO) and
-    the session is aborted. err_code 1: ERR_INFO is the text; 2: SUITES_R; 3: true."""
 
-    def __init__(self, err_code, info):
-        super().__init__(info if type(info) is str else "EDHOC error %d" % err_code)
-        self.err_code = err_code
-        self.info = info
+
+# EDHOC (edhoc.py)
+class EdhocError(MicroaceError):
+    """An EDHOC session fails (RFC 9528 §6): args are (ERR_CODE, ERR_INFO), answered with an
+    EDHOC error message; ERR_CODE 1: a text, 2: SUITES_R, 3: true."""

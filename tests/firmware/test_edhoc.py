@@ -34,7 +34,7 @@ def _err(f, *a, **kw):
     try:
         return ('ok', f(*a, **kw))
     except EdhocError as e:
-        return (e.err_code, e.info, edhoc.error_message(e))
+        return (e.args[0], e.args[1], edhoc.error_message(e))
 
 _Y = int.from_bytes(_y, 'big')
 """
