@@ -18,6 +18,7 @@ from microace import cbor, edhoc, oscore, scope
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.errors import DecodeError, EdhocError, MicroaceError
+from microace.rs import code_of
 
 PATH = "/.well-known/edhoc"
 LINK = "rt=core.edhoc"  # RFC 9528 §10.10
@@ -40,9 +41,9 @@ def handler(rs, store, board=None):
     return resource.handle, rs.CRITICAL + (options.EDHOC,)
 
 
-def _error(e, code=codes.BAD_REQUEST):
-    return Message(code, edhoc.error_message(e)).add(options.CONTENT_FORMAT,
-                                                     formats.EDHOC_CBOR_SEQ)
+def _error(e):
+    return Message(code_of(e), edhoc.error_message(e)).add(options.CONTENT_FORMAT,
+                                                           formats.EDHOC_CBOR_SEQ)
 
 
 class EdhocResource:

@@ -21,7 +21,8 @@ from microace import cbor, cwt, oscore, scope
 from microace.coap import codes, formats, options
 from microace.coap.message import Message, in_order
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
-                             DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
+                             DecodeError, DecryptError, EdhocError, KeyStoreError,
+                             MethodNotInScopeError,
                              MicroaceError, NotInScopeError, ReplayError, ScopeError,
                              StoreFullError, TooLargeError, UnknownContextError, VerifyError)
 from microace.clock import Clock
@@ -60,6 +61,7 @@ CODES = (
     (NotInScopeError, codes.FORBIDDEN),
     (MethodNotInScopeError, codes.METHOD_NOT_ALLOWED),
     (DecodeError, codes.BAD_REQUEST),
+    (EdhocError, codes.BAD_REQUEST),  # RFC 9528 A.2: the EDHOC error message in a 4.00
     (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
     (MicroaceError, codes.INTERNAL_SERVER_ERROR),
 )
