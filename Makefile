@@ -35,6 +35,7 @@ bench: $(STAMP) socat
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/heap.py
+	$(BIN)/python bench/edhoc.py
 
 # The long mutation fuzz against a running RS (make test runs a short slice): FUZZ_COUNT mutated
 # datagrams and as many mutated tokens; FUZZ_SEED=N repeats a run.
