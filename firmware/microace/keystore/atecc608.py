@@ -405,8 +405,12 @@ class AteccVerifier:
         """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
         takes effect once it is locked). Each value is patched into its 4-byte word."""
         _check_slot(slot)
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, PUBKEY_SLOT_CONFIG),
-                              (_CFG_KEY_CONFIG + 2 * slot, PUBKEY_KEY_CONFIG)):
+        self._configure(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
+
+    def _configure(self, slot, slot_config, key_config):
+        # Each value is patched into its 4-byte configuration word
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
+                              (_CFG_KEY_CONFIG + 2 * slot, key_config)):
             word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
             word[offset & 3] = value & 0xFF
             word[(offset & 3) + 1] = value >> 8
@@ -458,12 +462,7 @@ class AteccVerifier:
         """Set SlotConfig and KeyConfig of `slot` for the EDHOC key (configuration zone
         unlocked; takes effect once it is locked)."""
         _check_private_slot(slot)
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, PRIVKEY_SLOT_CONFIG),
-                              (_CFG_KEY_CONFIG + 2 * slot, PRIVKEY_KEY_CONFIG)):
-            word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
-            word[offset & 3] = value & 0xFF
-            word[(offset & 3) + 1] = value >> 8
-            self.chip.write(ZONE_CONFIG, config_address(offset), word)
+        self._configure(slot, PRIVKEY_SLOT_CONFIG, PRIVKEY_KEY_CONFIG)
 
     def generate_private_key(self, slot):
         """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves

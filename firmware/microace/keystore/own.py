@@ -12,6 +12,7 @@ EDHOC (PersistentKeyStore delegates here), with the checks of the provisioned ED
 from microace import cose
 from microace.errors import KeyStoreError, MicroaceError
 from microace.keystore import Handle, fingerprint
+from microace.keystore.record import fields
 
 
 def generate(chip, kid, sub):
@@ -73,21 +74,13 @@ def shape_problem(own):
     return None if ok else "EDHOC key entry has the wrong shape"
 
 
-def _only(m, allowed, what):
-    if type(m) is not dict:
-        raise KeyStoreError(what + " must be a map")
-    for name in m:
-        if name not in allowed:
-            raise KeyStoreError("%s has an unknown field %r" % (what, name))
-
-
 def edhoc_config(e):
     """The bundle's config "edhoc", checked: "clients", the Initiators accepted without an
     AS, each a CCS with the scope it gets (text or AIF bytes, as a token's). Empty accepts
     nobody; the RS never trusts a credential on first use."""
     from microace import ccs, scope
 
-    _only(e, ("clients",), "config edhoc")
+    fields(e, ("clients",), "config edhoc")
     clients = e.get("clients")
     if clients is None:
         clients = []
@@ -95,7 +88,7 @@ def edhoc_config(e):
         raise KeyStoreError("config edhoc clients must be an array")
     kids = []
     for i, c in enumerate(clients):
-        _only(c, ("cred", "scope"), "edhoc client")
+        fields(c, ("cred", "scope"), "edhoc client")
         try:
             if type(c.get("cred")) is not bytes:
                 raise KeyStoreError("needs cred: CCS bytes")
