@@ -297,3 +297,17 @@ def test_ead_1_and_ead_3_items(ed):
     # without the label consumed, the critical -24 item aborts
     assert handshake(ed, Initiator(v.SK_I, v.CRED_I, ead_3=b"\x37\x43abc"))[:2] == (
         1, "unsupported critical EAD item -24")
+
+
+def test_c_r_avoids_recipient_ids_in_use(ed):
+    """C_R is usable as an OSCORE Recipient ID (§3.3.3): never one a live context has; with
+    every one-byte ID taken it takes two bytes."""
+    ed.exec("_taken = [bytes((i,)) for i in range(256)]\n"
+            "r4 = _responder(in_use=lambda c: c in _taken)")
+    ed.send("_m1", v.MESSAGE_1)
+    ed.exec("r4.message_1(_m1)")
+    assert len(ed.eval("r4.sessions[0].c_r")) == 2
+    ed.exec("_taken = [bytes((i,)) for i in range(256) if i != 5]")
+    for _ in range(8):  # whichever it picks, never a taken one
+        ed.exec("r4.sessions = []\nr4.message_1(_m1)")
+        assert ed.eval("r4.sessions[0].c_r not in _taken") is True
