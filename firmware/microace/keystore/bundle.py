@@ -12,7 +12,6 @@ from microace.crypto.ct import ct_eq
 from microace.crypto.hmac import hmac_sha256
 from microace.errors import KeyStoreError, MicroaceError
 from microace.keystore.persistent import hex_kid, parse_key
-from microace.keystore.record import fields as _fields
 
 PROOF_LABEL = b"microace-reprovision"
 _MAX_ITEMS = 4096
@@ -38,6 +37,14 @@ def check_proof(owner, bundle, given, challenge):
                             "or challenge)")
 
 
+
+def _fields(m, allowed, what):
+    if type(m) is not dict:
+        raise KeyStoreError(what + " must be a map")
+    for name in m:
+        if name not in allowed:
+            raise KeyStoreError("%s has an unknown field %r" % (what, name))
+    return m
 
 
 def _text(value, what, optional=False):
@@ -85,7 +92,7 @@ def _config(c):
     if c.get("edhoc") is not None:  # only when given, as cnonce
         from microace.keystore.own import edhoc_config
 
-        config["edhoc"] = edhoc_config(c["edhoc"])
+        config["edhoc"] = edhoc_config(c["edhoc"], _fields)
     return config
 
 

@@ -12,7 +12,6 @@ EDHOC (PersistentKeyStore delegates here), with the checks of the provisioned ED
 from microace import cose
 from microace.errors import KeyStoreError, MicroaceError
 from microace.keystore import Handle, fingerprint
-from microace.keystore.record import fields
 
 
 def generate(chip, kid, sub):
@@ -74,10 +73,11 @@ def shape_problem(own):
     return None if ok else "EDHOC key entry has the wrong shape"
 
 
-def edhoc_config(e):
-    """The bundle's config "edhoc", checked: "clients", the Initiators accepted without an
-    AS, each a CCS with the scope it gets (text or AIF bytes, as a token's). Empty accepts
-    nobody; the RS never trusts a credential on first use."""
+def edhoc_config(e, fields):
+    """The bundle's config "edhoc", checked (fields: bundle.py's map check, passed down):
+    "clients", the Initiators accepted without an AS, each a CCS with the scope it gets (text
+    or AIF bytes, as a token's). Empty accepts nobody; the RS never trusts a credential on
+    first use."""
     from microace import ccs, scope
 
     fields(e, ("clients",), "config edhoc")

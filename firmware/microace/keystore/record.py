@@ -74,16 +74,6 @@ def gen(blob):
     return value
 
 
-def fields(m, allowed, what):
-    """m itself, when it is a map with no field outside `allowed` (provisioning input)."""
-    if type(m) is not dict:
-        raise KeyStoreError(what + " must be a map")
-    for name in m:
-        if name not in allowed:
-            raise KeyStoreError("%s has an unknown field %r" % (what, name))
-    return m
-
-
 def _is(value, kind, size=None):
     return type(value) is kind and (size is None or len(value) == size)
 
