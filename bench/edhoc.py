@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from edhoc_initiator import Initiator, encode_id  # noqa: E402  (tests/, the RFC-exact one)
 from microace_host.firmware import build_mpy  # noqa: E402
-from microace_host.unix_port import micropython_binary, micropython_env  # noqa: E402
+from microace_host.unix_port import micropython_command  # noqa: E402
 
 H = bytes.fromhex
 SK_R = H("72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac")
@@ -89,7 +89,7 @@ def micropython_side(heap, runs, batch_ms):
             "c_r": b"\x27", "message_1": m1}
     with tempfile.TemporaryDirectory() as tmp:
         build_mpy(tmp)
-        env = micropython_env("%s:%s" % (tmp, HERE))
+
         # one dry handshake to get message_2 for the Initiator
         probe = ("from microace import edhoc\nfrom microace.crypto import ecdh\n"
                  "class K:\n  def ecdh(self, h, p): return ecdh.ecdh(%d, p)\n"
@@ -97,8 +97,8 @@ def micropython_side(heap, runs, batch_ms):
                  "r = edhoc.Responder(K(), Hd(), %r, None)\n"
                  "print(r.message_1(%r, _ephemeral=(%d, b\"'\")).hex())\n"
                  % (int.from_bytes(SK_R, "big"), CRED_R, m1, int.from_bytes(y, "big")))
-        m2 = H(subprocess.run([micropython_binary(), "-X", "heapsize=256k", "-c", probe],
-                              env=env, capture_output=True, text=True, check=True).stdout)
+        argv, env = micropython_command("-c", probe, heap="256k", path=HERE, firmware=tmp)
+        m2 = H(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
         assert i.message_2(m2, CRED_R) == b"\x27"
         data["message_3"] = i.message_3()
         data["prk_out"] = i.prk_out
@@ -106,10 +106,10 @@ def micropython_side(heap, runs, batch_ms):
         data.update(runs=runs, batch_ms=batch_ms)
 
         def run(size, **extra):
-            return subprocess.run([micropython_binary(), "-X", "heapsize=%s" % size,
-                                   str(HERE / "mp_edhoc.py")], env=env,
-                                  input=json.dumps(dict(data, **extra)), capture_output=True,
-                                  text=True, timeout=600)
+            argv, env = micropython_command(HERE / "mp_edhoc.py", heap=size, path=HERE,
+                                            firmware=tmp)
+            return subprocess.run(argv, env=env, input=json.dumps(dict(data, **extra)),
+                                  capture_output=True, text=True, timeout=600)
 
         done = run(heap)
         if done.returncode:

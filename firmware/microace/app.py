@@ -119,20 +119,16 @@ def main(state_dir=".", bind=None):
     net.up(cfg.get("network") or {}, state_dir)
     store = keystore.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
-    handle, critical = rs.handle, rs.CRITICAL
-    # EDHOC in front of the RS (edhoc_resource.py) on boards whose board.json enables it
-    edhoc = cfg.get("edhoc") is not None and store.edhoc_key() is not None
-    if edhoc:
+    handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
+    if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource
 
-        handle, critical = edhoc_resource.handler(rs, store, cfg.get("edhoc"))
+        handle, critical, links = edhoc_resource.handler(rs, store, cfg["edhoc"], links)
     port = (cfg.get("network") or {}).get("coap_port", 5683)
     server = Server(handle, parse_bind(bind or "0.0.0.0", port), critical=critical,
                     blocks=rs.blocks)
-    for path in rs.resources:
-        server.add_link(path)
-    if edhoc:
-        server.add_link(edhoc_resource.PATH, edhoc_resource.LINK)
+    for link in links:
+        server.add_link(*link)
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
     asyncio.run(_serve(server, rs.clock))

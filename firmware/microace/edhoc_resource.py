@@ -3,8 +3,8 @@ the EDHOC + OSCORE combined request. The OSCORE context a handshake makes goes i
 token store as an entry with the rights the trusted client was provisioned with, so the RS's
 access control applies to it as to any token.
 
-    handler, critical = edhoc_resource.handler(rs, store)   # rs.handle when no EDHOC key
-    server = Server(handler, bind, critical=critical)
+    handler, critical, links = edhoc_resource.handler(rs, store, board_options, links)
+    server = Server(handler, bind, critical=critical)    # rs.handle when no EDHOC key
 
 message_1 comes prefixed with CBOR true (0xf5), message_3 with C_R (A.2); the answers are
 2.04 (message_2; message_4 or empty), EDHOC errors 4.00 with the error message (§6).
@@ -25,20 +25,20 @@ LINK = "rt=core.edhoc"  # RFC 9528 §10.10
 _TRUE = const(0xF5)
 
 
-def handler(rs, store, board=None):
-    """(the Server handler, its critical options): EDHOC in front of rs when the store holds
-    the board's EDHOC key, else rs alone. board: board.json's "edhoc" options
-    {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}."""
+def handler(rs, store, board, links):
+    """(the Server handler, its critical options, its /.well-known/core links): EDHOC in
+    front of rs when the store holds the board's EDHOC key, else rs alone. board: board.json's
+    "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}."""
     key = store.edhoc_key()
     if key is None:
-        return rs.handle, rs.CRITICAL
-    board = dict(board or {})
+        return rs.handle, rs.CRITICAL, links
+    board = dict(board)
     message_4 = board.pop("message_4", False)
     clients = (store.status()["config"].get("edhoc") or {}).get("clients")
     resource = EdhocResource(rs, edhoc.Responder(
         store, key, store.edhoc_credential(), edhoc.TrustedClients(clients),
         in_use=lambda c: c in rs.tokens.recipient_ids(), **board), message_4)
-    return resource.handle, rs.CRITICAL + (options.EDHOC,)
+    return resource.handle, rs.CRITICAL + (options.EDHOC,), links + [(PATH, LINK)]
 
 
 def _error(e):

@@ -233,10 +233,13 @@ def reprovision_proof(owner, bundle, challenge):
                     hashlib.sha256).digest()
 
 
-def open_store(board):
-    """Open the board's key store (backend from its board.json) -> status dict."""
-    board.exec("from microace import keystore\n%s = keystore.open_store(%r)"
-               % (STORE, {"keystore": board.config["keystore"]}))
+def open_store(board, edhoc=False):
+    """Open the board's key store (backend from its board.json; the one that keeps the
+    board's EDHOC key when board.json or `edhoc` asks for it) -> status dict."""
+    cfg = {"keystore": board.config["keystore"]}
+    if edhoc or board.config.get("edhoc") is not None:
+        cfg["edhoc"] = {}
+    board.exec("from microace import keystore\n%s = keystore.open_store(%r)" % (STORE, cfg))
     return board.eval("%s.status()" % STORE)
 
 
@@ -305,7 +308,7 @@ def check_firmware(board):
 def _provision(board, plan):
     check_firmware(board)
     config = plan.config(board.config)
-    before = open_store(board)
+    before = open_store(board, plan.edhoc is not None)
     sealed = before["sealed"]
     needs_proof = sealed and not _holds(before, plan, config)
     if needs_proof and not plan.reprovision:

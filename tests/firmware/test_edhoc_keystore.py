@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from conftest import skip_if_out_of_memory
 from keystore_util import ES, HS, MP_SETUP, bundle
 from microace_host.keys import fingerprint as host_fingerprint
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import micropython_command
 from test_atecc608 import SETUP as ATECC_SETUP
 from test_keystore_powerloss import _run_until_killed
 
@@ -40,9 +40,17 @@ def ccs(sub, kid, x, y):
     return cbor2.dumps({2: sub, 8: {1: {1: 2, 2: kid, -1: 1, -2: x, -3: y}}}, canonical=True)
 
 
+EDHOC_SETUP = MP_SETUP + """
+from microace.keystore.own import EdhocKeyStore
+def _ek_open(d):
+    # a board whose board.json has "edhoc": open_store gives the store with the EDHOC key
+    return open_store({'keystore': {'backend': 'file', 'dir': d}, 'edhoc': {}})
+"""
+
+
 @pytest.fixture
 def ks(mp):
-    mp.exec(MP_SETUP)
+    mp.exec(EDHOC_SETUP)
     return mp
 
 
@@ -58,11 +66,13 @@ def check_key(mp, store, peer):
 def test_file_store_generates_and_keeps_its_key(ks, tmp_path):
     d = str(tmp_path)
     ks.send("_ek_b", bundle([ES, HS]))
-    ks.exec("_ek = _ks_open(%r)" % d)
+    ks.exec("_ek = _ek_open(%r)" % d)
     # not before provisioning
     assert ks.eval("_ks_try(_ek.generate, b'rs', 'rs.example')")[0] == "KeyStoreError"
     ks.exec("_ek.provision(_ek_b)")
-    assert ks.eval("_ek.edhoc_key()") is None and ks.eval("_ek.status()['edhoc']") is None
+    assert ks.eval("_ek.edhoc_key()") is None and ks.eval("'edhoc' in _ek.status()") is False
+    # a store opened without "edhoc" (a board that does not serve it) has no generate
+    assert ks.eval("hasattr(_ks_open(%r), 'generate')" % d) is False
     for bad in ("b'', 'rs'", "b'rs', ''", "'rs', 'rs'", "b'rs', None"):
         assert ks.eval("_ks_try(_ek.generate, %s)" % bad) == (
             "KeyStoreError", "generate needs a kid (bytes) and a sub (text)")
@@ -76,7 +86,7 @@ def test_file_store_generates_and_keeps_its_key(ks, tmp_path):
     assert ks.eval("_ek.status()['edhoc']") == st
     assert ks.eval("_ek.edhoc_credential()") == ccs("rs.example", b"\x32", x, y)
     # reloaded from the medium: the same key; re-provisioned: still the same key
-    ks.exec("_ek = _ks_open(%r)" % d)
+    ks.exec("_ek = _ek_open(%r)" % d)
     assert check_key(ks, "_ek", peer) == (x, y)
     ks.send("_ek_b2", bundle([ES]))
     ks.exec("_ek.provision(_ek_b2)")
@@ -101,7 +111,7 @@ def test_trusted_clients_in_the_bundle(ks, tmp_path):
     n = key.public_key().public_numbers()
     cred = ccs("client", b"\x2b", n.x.to_bytes(32, "big"), n.y.to_bytes(32, "big"))
     from keystore_util import CONFIG
-    ks.exec("_ek = _ks_open(%r)" % str(tmp_path))
+    ks.exec("_ek = _ek_open(%r)" % str(tmp_path))
     good = dict(CONFIG, edhoc={"clients": [{"cred": cred, "scope": "read"}]})
     ks.send("_ek_b", bundle([ES], config=good))
     assert ks.eval("_ek.provision(_ek_b)['config']['edhoc']") == {
@@ -126,7 +136,7 @@ def chip(mp):
     with skip_if_out_of_memory("the driver, the model and p256 compiled from source need "
                                "more heap than this"):
         mp.exec(MODEL.read_text())
-        mp.exec(ATECC_SETUP + MP_SETUP)
+        mp.exec(ATECC_SETUP + EDHOC_SETUP)
     mp.exec("m = AteccModel()\nv = se.AteccVerifier(m, slot=%d)\n"
             "v.configure_public_key_slot(%d)\nv.configure_private_key_slot(%d)\n"
             "v.chip.lock_config()\nv.chip.lock_data()" % (AS_SLOT, AS_SLOT, EDHOC_SLOT))
@@ -189,7 +199,7 @@ def test_store_with_chip_keeps_only_the_public_part(chip, tmp_path):
     runs in the chip (the model's command log shows it)."""
     mp = chip
     mp.send("_ek_b", bundle([ES]))
-    mp.exec("v.edhoc_slot = %d\n_ek = PersistentKeyStore(FileMedium(%r), v)\n"
+    mp.exec("v.edhoc_slot = %d\n_ek = EdhocKeyStore(FileMedium(%r), v)\n"
             "_ek.provision(_ek_b)" % (EDHOC_SLOT, str(tmp_path)))
     st = mp.eval("_ek.generate(b'\\x32', 'rs.example')")
     assert st["where"] == "ATECC608 slot %d (never leaves the chip)" % EDHOC_SLOT
@@ -206,11 +216,11 @@ def test_store_with_chip_keeps_only_the_public_part(chip, tmp_path):
 WRITER = """
 from microace import cbor
 from microace.keystore.file import FileMedium
-from microace.keystore.persistent import PersistentKeyStore
+from microace.keystore.own import EdhocKeyStore
 G = (0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
      0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
 try:
-    s = PersistentKeyStore(FileMedium(%(dir)r))
+    s = EdhocKeyStore(FileMedium(%(dir)r))
     h = s.edhoc_key()
     # whole: the private part belongs to the public part (d*G has the stored x)
     whole = h is None or s.ecdh(h, G) == h.public[0].to_bytes(32, 'big')
@@ -235,8 +245,7 @@ def test_kill_during_generate(mpy_firmware, tmp_path):
     last completed key or the one in flight, and its private part fits its public part."""
     from keystore_util import key_bytes
     code = WRITER % {"dir": str(tmp_path / "state"), "hs": key_bytes(HS)}
-    argv = [micropython_binary(), "-X", "heapsize=256k", "-c", code]
-    env = micropython_env(mpy_firmware)
+    argv, env = micropython_command("-c", code, heap="256k", firmware=mpy_firmware)
     rng = random.Random(9528)
     deadline = time.monotonic() + 30
     committed, in_flight, runs, then = 0, None, 0, set()

@@ -59,7 +59,7 @@ def st(mp, tmp_path):
 
 def test_first_provisioning(st):
     assert st.ok("status()") == {"backend": "file", "sealed": False, "gen": 0, "keys": [],
-                                 "config": None, "edhoc": None, "protection": "none: key file in the state "
+                                 "config": None, "protection": "none: key file in the state "
                                  "directory (development and CI)"}
     s = st.ok("provision(_b)", _b=bundle([entry(ES, iss=tf.ISS), ED, HS, CCM]))
     assert (s["gen"], s["sealed"]) == (1, False)

@@ -124,14 +124,18 @@ def open_store(cfg):
     {"backend": "file", "dir": DIR} | {"backend": "nvs", "namespace": NAME} |
     {"backend": "atecc608", "i2c": {"id", "scl", "sda", "freq"}, "address": 0x60, "slot": N,
     "medium": {... file or nvs, where everything but the ES256 AS key lives}}. Backends are
-    imported here: esp32 and machine exist only on boards. A corrupt store raises
+    imported here: esp32 and machine exist only on boards. With cfg["edhoc"] (board.json) it
+    is keystore/own.py's EdhocKeyStore, which also keeps the board's EDHOC key (and an
+    ATECC608 makes it in "edhoc_slot"). A corrupt store raises
     KeyStoreError: the caller reports it and fails closed."""
-    from microace.keystore.persistent import PersistentKeyStore
+    from microace.keystore.persistent import PersistentKeyStore as store
 
     ks = cfg.get("keystore") or {}
+    if cfg.get("edhoc") is not None:  # board.json enables EDHOC: the store with its own key
+        from microace.keystore.own import EdhocKeyStore as store
     if ks.get("backend") == "atecc608":
-        return PersistentKeyStore(_medium(ks.get("medium") or {"backend": "nvs"}), _chip(ks))
-    return PersistentKeyStore(_medium(ks))
+        return store(_medium(ks.get("medium") or {"backend": "nvs"}), _chip(ks))
+    return store(_medium(ks))
 
 
 def _medium(ks):

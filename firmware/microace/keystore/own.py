@@ -3,8 +3,8 @@
 Made on the board and kept there: its private part is never returned, not even to the host.
 On the file and NVS media it is the record's "own" field, written like every change (one
 atomic record write); with an ATECC608 and an "edhoc_slot" the chip makes it (GenKey) and
-does the ECDH, and the record keeps only the public part. Loaded only on boards that use
-EDHOC (PersistentKeyStore delegates here), with the checks of the provisioned EDHOC config.
+does the ECDH, and the record keeps only the public part. `EdhocKeyStore` is the store of
+boards whose board.json enables EDHOC (keystore.open_store); the others never load this.
 
     own = {"kid": bytes, "sub": text, "x": 32 bytes, "y": 32 bytes, "d": 32 bytes or None}
 """
@@ -12,6 +12,55 @@ EDHOC (PersistentKeyStore delegates here), with the checks of the provisioned ED
 from microace import cose
 from microace.errors import KeyStoreError, MicroaceError
 from microace.keystore import Handle, fingerprint
+from microace.keystore.persistent import PersistentKeyStore
+
+
+class EdhocKeyStore(PersistentKeyStore):
+    """PersistentKeyStore with the board's EDHOC key: generate, edhoc_key, edhoc_credential,
+    ecdh, edhoc_status."""
+
+    def __init__(self, medium, chip=None):
+        super().__init__(medium, chip)
+        own = self._state and self._state.get("own")
+        if own is not None and shape_problem(own):
+            raise KeyStoreError("store corrupt: " + shape_problem(own))
+
+    def generate(self, kid, sub):
+        """Make the board's EDHOC key (kid bytes, CCS sub text) in provisioning mode; it
+        replaces the previous one -> edhoc_status()."""
+        s = dict(self._open_for("generate"))
+        s["own"] = generate(self._chip, kid, sub)
+        self._write(s)
+        return self.edhoc_status()
+
+    def _own(self):
+        return self._state and self._state.get("own")
+
+    def edhoc_key(self):
+        """The handle of the board's EDHOC key (kid, public point, sub), or None."""
+        own = self._own()
+        return handle(own) if own else None
+
+    def edhoc_credential(self):
+        """The RS's CCS (RFC 9528 §3.5.2) built from its key, or None."""
+        own = self._own()
+        return credential(own) if own else None
+
+    def ecdh(self, h, peer):
+        """x of d*peer for the board's key d (h: edhoc_key()) and a validated point peer."""
+        own = self._own()
+        if not own or h.kid != own["kid"]:
+            raise KeyStoreError("ecdh: not the board's EDHOC key")
+        if own["d"] is None:
+            return self._chip.ecdh(self._chip.edhoc_slot, peer[0].to_bytes(32, "big"),
+                                   peer[1].to_bytes(32, "big"))
+        from microace.crypto import ecdh
+
+        return ecdh.ecdh(int.from_bytes(own["d"], "big"), peer)
+
+    def edhoc_status(self):
+        """kid, sub, fingerprint and where the private key lives; None without a key."""
+        return self.status().get("edhoc")
 
 
 def generate(chip, kid, sub):
@@ -44,18 +93,11 @@ def credential(own):
     return ccs.build(own["sub"], own["kid"], own["x"], own["y"])
 
 
-def ecdh(own, chip, h, peer):
-    if h.kid != own["kid"]:
-        raise KeyStoreError("ecdh: not the board's EDHOC key")
-    if own["d"] is None:
-        return chip.ecdh(chip.edhoc_slot, peer[0].to_bytes(32, "big"),
-                         peer[1].to_bytes(32, "big"))
-    from microace.crypto import ecdh as p256_ecdh
-
-    return p256_ecdh.ecdh(int.from_bytes(own["d"], "big"), peer)
-
-
 def status(own, chip, medium):
+    """What doctor shows of the key: never the private part."""
+    why = shape_problem(own)
+    if why:
+        return {"kid": "-", "sub": "-", "fingerprint": "-", "where": why}
     where = "ATECC608 slot %d (never leaves the chip)" % chip.edhoc_slot if own["d"] is None \
         else "%s medium (%s)" % (medium.name, medium.describe())
     return {"kid": own["kid"].hex(), "sub": own["sub"],
@@ -65,7 +107,7 @@ def status(own, chip, medium):
 
 
 def shape_problem(own):
-    """Why a record's "own" entry is malformed, or None (record.py)."""
+    """Why a record's "own" entry is malformed, or None."""
     ok = (isinstance(own, dict) and len(own) == 5 and type(own.get("kid")) is bytes
           and type(own.get("sub")) is str
           and all(type(own.get(c)) is bytes and len(own[c]) == 32 for c in ("x", "y"))

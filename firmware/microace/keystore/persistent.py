@@ -78,11 +78,15 @@ class PersistentKeyStore(SoftwareKeyStore):
         for h, (key, table) in zip(self._handles, self._keys):
             keys.append({"kid": hex_kid(h.kid), "alg": h.alg, "kty": h.kty, "issuer": h.issuer,
                          "fingerprint": fingerprint(key), "table": table is not None})
-        return {"backend": "atecc608" if self._chip else self._medium.name,
-                "protection": self.describe(),
-                "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
-                "keys": keys, "config": s["config"] if s else None,
-                "edhoc": self.edhoc_status()}
+        st = {"backend": "atecc608" if self._chip else self._medium.name,
+              "protection": self.describe(),
+              "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
+              "keys": keys, "config": s["config"] if s else None}
+        if s and "own" in s:  # the board's EDHOC key (keystore/own.py)
+            from microace.keystore.own import status
+
+            st["edhoc"] = status(s["own"], self._chip, self._medium)
+        return st
 
     def challenge(self):
         """16 fresh random bytes for the next provision() with a proof (single use)."""
@@ -230,45 +234,3 @@ class PersistentKeyStore(SoftwareKeyStore):
             for i, (key, _) in enumerate(self._keys):
                 if key.alg == cose.ALG_ES256 and key.public == point:
                     self._in_chip = i
-
-    # -- the board's own static DH key for EDHOC (keystore/own.py, loaded on use) ---------
-
-    def generate(self, kid, sub):
-        """Make the board's EDHOC key (kid bytes, CCS sub text) in provisioning mode; its
-        private part never leaves the store -> edhoc_status()."""
-        from microace.keystore import own
-
-        s = dict(self._open_for("generate"))
-        s["own"] = own.generate(self._chip, kid, sub)
-        self._write(s)
-        return self.edhoc_status()
-
-    def _own(self, what):
-        state = self._state and self._state.get("own")
-        if not state:
-            return None
-        from microace.keystore import own
-
-        return getattr(own, what)
-
-    def edhoc_key(self):
-        """The handle of the board's EDHOC key (kid, public point, sub), or None."""
-        f = self._own("handle")
-        return f and f(self._state["own"])
-
-    def edhoc_credential(self):
-        """The RS's CCS (RFC 9528 §3.5.2) built from its key, or None."""
-        f = self._own("credential")
-        return f and f(self._state["own"])
-
-    def ecdh(self, handle, peer):
-        """x of d*peer for the board's key d (handle: edhoc_key()) and a validated point."""
-        f = self._own("ecdh")
-        if f is None:
-            raise KeyStoreError("ecdh: the store holds no EDHOC key")
-        return f(self._state["own"], self._chip, handle, peer)
-
-    def edhoc_status(self):
-        """kid, sub, fingerprint and where the private key lives; None without a key."""
-        f = self._own("status")
-        return f and f(self._state["own"], self._chip, self._medium)
