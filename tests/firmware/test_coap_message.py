@@ -312,7 +312,7 @@ def _path(_, *segments):
     assert codec.eval("Message(1).add(11, 'x').add(4, b'1').add(4, b'2').opts(4)") == [b"1", b"2"]
 
 
-def test_one_datagram_in_a_33k_heap(mpy_firmware):
+def test_one_datagram_in_a_32k_heap(mpy_firmware):
     """Decode, read the path of and re-encode a full-size (1280-byte) datagram, .mpy build."""
     msg = random_aiocoap_message(random.Random(1))
     msg.opt.uri_path = ("caf\u00e9", "x")
@@ -324,8 +324,7 @@ def test_one_datagram_in_a_33k_heap(mpy_firmware):
             "d = unhexlify(%r)\n"
             "m = decode(d)\n"
             "print(m.path(), encode(m) == d)\n" % datagram.hex())
-    # 33k: the unix port's margin here was under 300 bytes; errors.py's EdhocError took it
-    assert run_micropython(code, mpy_firmware, heap="33k").split() == ["/caf\u00e9/x", "True"]
+    assert run_micropython(code, mpy_firmware, heap="32k").split() == ["/caf\u00e9/x", "True"]
 
 
 def test_registries_agree_with_aiocoap(codec):
