@@ -110,7 +110,8 @@ def test_mip_package_json_agrees_with_the_manifests():
     """One package.json per package of firmware/ (the core, each extension under ext/): the
     same files as its manifest, at the version of the manifests and the host tools."""
     parts = {"package.json": None, "microace-nvs.json": "microace-nvs",
-             "microace-atecc608.json": "microace-atecc608"}
+             "microace-atecc608.json": "microace-atecc608",
+             "microace-edhoc.json": "microace-edhoc"}
     assert sorted(p.name for p in (firmware.FIRMWARE / "ext").iterdir()) == sorted(
         name for name in parts.values() if name)
     for json_name, name in parts.items():
