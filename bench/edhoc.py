@@ -82,7 +82,8 @@ def micropython_side(heap, runs, batch_ms):
     r, s = decode_dss_signature(k.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))))
     q = k.public_key().public_numbers()
     data = {"verify_q": q.x.to_bytes(32, "big") + q.y.to_bytes(32, "big"), "digest": digest,
-            "sig": r.to_bytes(32, "big") + s.to_bytes(32, "big"),"k": k.private_numbers().private_value.to_bytes(32, "big"),
+            "sig": r.to_bytes(32, "big") + s.to_bytes(32, "big"),
+            "k": k.private_numbers().private_value.to_bytes(32, "big"),
             "peer_x": peer.public_key().public_numbers().x.to_bytes(32, "big"),
             "shared": k.exchange(ec.ECDH(), peer.public_key()),
             "sk_r": SK_R, "kid_r": b"\x32", "cred_r": CRED_R, "cred_i": CRED_I, "y": y,

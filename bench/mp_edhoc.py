@@ -4,7 +4,8 @@ Reads one JSON object on stdin (bytes as hex) and prints one JSON line: µs per 
 batches, as mp_bench.py) of a variable-base ECDH, a fixed-base k*G, and a whole responder
 handshake (message_1 -> message_2, message_3 -> session: three ECDHs, one k*G, the KDFs and
 AES-CCM) and the heap a handshake in progress holds; with "once", one handshake only (for the
-smallest heap that runs it, bench/edhoc.py bisects). The handshake uses edhoc's test-only _ephemeral argument, so that the host can prepare message_3.
+smallest heap that runs it, bench/edhoc.py bisects). The handshake uses edhoc's test-only
+_ephemeral argument, so that the host can prepare message_3.
 """
 
 import gc

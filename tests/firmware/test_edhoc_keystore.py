@@ -118,8 +118,10 @@ def test_trusted_clients_in_the_bundle(ks, tmp_path):
         "clients": [{"cred": cred, "scope": "read"}]}
     bad = [
         ({"clients": [{"cred": cred}]}, "edhoc client 0: needs a scope (text or AIF bytes)"),
-        ({"clients": [{"cred": b"\xa0", "scope": "read"}]}, "edhoc client 0: CCS needs a cnf claim"),
-        ({"clients": [{"cred": cred, "scope": "read"}] * 2}, "edhoc client 1: kid 2b is used twice"),
+        ({"clients": [{"cred": b"\xa0", "scope": "read"}]},
+         "edhoc client 0: CCS needs a cnf claim"),
+        ({"clients": [{"cred": cred, "scope": "read"}] * 2},
+         "edhoc client 1: kid 2b is used twice"),
         ({"clients": [{"cred": cred, "scope": b"\x01"}]}, "edhoc client 0: AIF scope must be a "
                                                           "non-empty array"),
         ({"clients": {}}, "config edhoc clients must be an array"),

@@ -114,7 +114,8 @@ def fingerprint(key):
         material = key.public.encoded
     else:
         material = hashlib.sha256(key.secret).digest()
-    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + ((key.alg or 0) & 0xFFFF).to_bytes(2, "big")
+    alg = (key.alg or 0) & 0xFFFF  # an EDHOC static DH key names no alg: 0
+    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + alg.to_bytes(2, "big")
                        + material)
     return h.digest()[:8].hex()
 

@@ -4,7 +4,8 @@
 
 The body is the state as deterministic CBOR (a map with text keys: gen, sealed, owner, keys,
 config, and own: the board's EDHOC key when it has one). A torn, truncated or bit-flipped
-record is caught here, so a medium can tell a good slot from a bad one and the store fails closed instead of trusting half a write.
+record is caught here, so a medium can tell a good slot from a bad one and the store fails
+closed instead of trusting half a write.
 """
 
 import struct
