@@ -14,7 +14,7 @@ package("microace", files=[
     "__init__.py", "app.py", "cbor.py", "clock.py", "cnonce.py", "cose.py", "cwt.py",
     "errors.py", "net.py", "oscore.py", "rs.py", "scope.py", "state.py", "tokens.py",
     "coap/__init__.py", "coap/block.py", "coap/codes.py", "coap/dedup.py", "coap/formats.py",
-    "coap/message.py", "coap/options.py", "coap/server.py",
+    "coap/message.py", "coap/option_rules.py", "coap/options.py", "coap/server.py",
     "crypto/__init__.py", "crypto/aes_ccm.py", "crypto/ct.py", "crypto/ed25519.py",
     "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/sha512.py",
     "keystore/__init__.py", "keystore/bundle.py", "keystore/file.py", "keystore/persistent.py",

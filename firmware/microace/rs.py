@@ -25,7 +25,7 @@ import os
 from micropython import const
 
 from microace import cbor, cwt, oscore, scope
-from microace.coap import codes, formats, options
+from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.message import Message, in_order
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
@@ -52,10 +52,10 @@ _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
 _AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
 # The critical options of a decrypted request that the RS processes besides those of a plain
-# one (options.REQUEST): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
+# one (option_rules): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
 # If-None-Match empty). Class U options never get this far (oscore.py refuses them inside).
-_CONDITIONS = {options.IF_MATCH: options.rule(0, 8, True),
-               options.IF_NONE_MATCH: options.rule(0, 0)}
+_CONDITIONS = {options.IF_MATCH: option_rules.rule(0, 8, True),
+               options.IF_NONE_MATCH: option_rules.rule(0, 0)}
 # Inner Block2 blocks of at most 512 bytes: each goes through the OSCORE plaintext and the CCM
 # buffers, several copies of it on the heap at once.
 _BLOCK2_SZX = const(5)
@@ -264,7 +264,7 @@ class ResourceServer:
         """The decrypted request through the checks of a plain one, then its resource. Every
         block of an inner Block1 upload is checked (scope, method, conditions) before it is
         taken; the resource gets the whole body once, never a part (RFC 7959 §2.5)."""
-        bad = options.first_bad(inner.options, _CONDITIONS)
+        bad = option_rules.first_bad(inner.options, _CONDITIONS)
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()

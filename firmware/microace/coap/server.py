@@ -52,9 +52,8 @@ from microace.coap.options import (
     URI_HOST,
     URI_PATH,
     URI_PORT,
-    first_bad,
-    rule,
 )
+from microace.coap.option_rules import first_bad, rule
 from microace.errors import DecodeError
 
 _DATAGRAM = const(1280)  # the largest datagram taken (IPv6 minimum MTU); 1024-byte blocks fit
@@ -62,8 +61,8 @@ _AMPLIFICATION = const(3)  # RFC 9175 §2.4: unverified responses at most 3x the
 _RETRY_AFTER = const(1)  # Max-Age of a 5.03 for lack of heap: a collection frees it
 _WELL_KNOWN = [b".well-known", b"core"]
 
-# Critical options the server processes besides options.REQUEST, with their value lengths
-# and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
+# Critical options the server processes besides the request rules (option_rules.py), with
+# their value lengths and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
 # accepts any value.
 _UNDERSTOOD = {URI_HOST: rule(1, 255), URI_PORT: rule(0, 2)}
 
