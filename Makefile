@@ -52,6 +52,7 @@ bench: $(STAMP) socat
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/heap.py
 	$(BIN)/python tests/hostile/flood.py --seconds 30
+	$(BIN)/python bench/edhoc.py
 
 # The long mutation fuzz against a running RS (make test runs a short slice): FUZZ_COUNT mutated
 # datagrams and as many mutated tokens; FUZZ_SEED=N repeats a run.

@@ -236,4 +236,5 @@ def main():
     print(json.dumps(out))
 
 
-main()
+if __name__ == "__main__":  # also when bench/device.py runs it at the REPL
+    main()

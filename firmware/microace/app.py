@@ -117,13 +117,18 @@ async def _serve(server, clock):
 def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
     net.up(cfg.get("network") or {}, state_dir)
-    rs = build(keystore.open_store(cfg), cfg.get("pins"), State(state_dir + "/state.bin"),
-               cfg.get("persist"))
+    store = keystore.open_store(cfg)
+    rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
+    handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
+    if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
+        from microace import edhoc_resource
+
+        handle, critical, links = edhoc_resource.handler(rs, store, cfg["edhoc"], links)
     port = (cfg.get("network") or {}).get("coap_port", 5683)
-    server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL,
+    server = Server(handle, parse_bind(bind or "0.0.0.0", port), critical=critical,
                     blocks=rs.blocks)
-    for path in rs.resources:
-        server.add_link(path)
+    for link in links:
+        server.add_link(*link)
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
     asyncio.run(_serve(server, rs.clock))

@@ -78,3 +78,9 @@ class PreconditionFailedError(MicroaceError):
 
 class NotAcceptableError(MicroaceError):
     """The resource cannot produce the Content-Format the request's Accept asks for (4.06)."""
+
+
+# EDHOC (edhoc.py)
+class EdhocError(MicroaceError):
+    """An EDHOC session fails (RFC 9528 §6): args are (ERR_CODE, ERR_INFO), answered with an
+    EDHOC error message; ERR_CODE 1: a text, 2: SUITES_R, 3: true."""

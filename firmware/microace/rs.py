@@ -29,10 +29,10 @@ from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.message import Message, in_order
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
-                             DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
-                             MicroaceError, NotAcceptableError, NotInScopeError,
-                             PreconditionFailedError, ReplayError, ScopeError, StoreFullError,
-                             TooLargeError, UnknownContextError, VerifyError)
+                             DecodeError, DecryptError, EdhocError, KeyStoreError,
+                             MethodNotInScopeError, MicroaceError, NotAcceptableError,
+                             NotInScopeError, PreconditionFailedError, ReplayError, ScopeError,
+                             StoreFullError, TooLargeError, UnknownContextError, VerifyError)
 from microace.clock import Clock
 from microace.cnonce import Cnonces
 from microace.tokens import TokenStore
@@ -79,6 +79,7 @@ CODES = (
     (PreconditionFailedError, codes.PRECONDITION_FAILED),  # RFC 7252 §5.10.8
     (NotAcceptableError, codes.NOT_ACCEPTABLE),  # RFC 7252 §5.10.4
     (DecodeError, codes.BAD_REQUEST),
+    (EdhocError, codes.BAD_REQUEST),  # RFC 9528 A.2: the EDHOC error message in a 4.00
     (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
     (MicroaceError, codes.INTERNAL_SERVER_ERROR),
 )

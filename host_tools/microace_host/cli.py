@@ -110,8 +110,19 @@ def keys_new(alg, out_dir, kid, name):
               " or the board's own board.json, else unix / esp32_generic)")
 @click.option("--require-cnonce", is_flag=True, help="tokens must carry the cnonce the RS put "
               "in its 4.01 hints (RFC 9200 §5.3.1): fresh tokens only")
+@click.option("--edhoc", is_flag=True, help="the board makes its EDHOC static DH key (before "
+              "sealing; its private part never leaves the board)")
+@click.option("--rs-cred-out", default=None, type=click.Path(dir_okay=False),
+              help="with --edhoc: write the RS's CCS (its EDHOC credential) to this file")
+@click.option("--edhoc-kid", default="32", show_default=True,
+              help="with --edhoc: kid (hex) of the RS's EDHOC key (ID_CRED_R)")
+@click.option("--edhoc-sub", default=None, help="with --edhoc: sub of the RS's CCS "
+              "(default: the audience)")
+@click.option("--edhoc-client", "edhoc_clients", multiple=True, help="with --edhoc: a trusted "
+              "EDHOC client, CCS_FILE=SCOPE (repeatable; none: no client is accepted)")
 def provision_cmd(targets, as_keys, as_kid, audience, issuer, as_uri, scope_map, owner_key,
-                  reprovision, board, require_cnonce):
+                  reprovision, board, require_cnonce, edhoc, rs_cred_out, edhoc_kid, edhoc_sub,
+                  edhoc_clients):
     """Provision boards with the AS keys and RS config, then seal them.
 
     TARGET: unix:DIR (the unix port, key store in DIR) or a serial port.
@@ -119,8 +130,20 @@ def provision_cmd(targets, as_keys, as_kid, audience, issuer, as_uri, scope_map,
     Exit 0: every target provisioned or unchanged; 1: some target failed; 2: bad input.
     """
     try:
+        edhoc_plan = None
+        if edhoc:
+            try:
+                kid = bytes.fromhex(edhoc_kid)
+            except ValueError:
+                raise provision.ProvisionError("--edhoc-kid must be hex") from None
+            edhoc_plan = provision.EdhocPlan(
+                kid, edhoc_sub or audience, rs_cred_out,
+                [provision.load_edhoc_client(c) for c in edhoc_clients])
+        elif rs_cred_out or edhoc_clients:
+            raise provision.ProvisionError("--rs-cred-out and --edhoc-client need --edhoc")
         plan = provision.make_plan(list(as_keys), audience, issuer, as_kid, as_uri,
-                                   scope_map, owner_key, reprovision, board, require_cnonce)
+                                   scope_map, owner_key, reprovision, board, require_cnonce,
+                                   edhoc_plan)
     except (keys.KeyFileError, provision.ProvisionError) as exc:
         raise InputError(str(exc)) from None
     outcomes = provision.provision_all(targets, plan)

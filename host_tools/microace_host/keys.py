@@ -160,6 +160,8 @@ def fingerprint(key):
         material = hashlib.sha256(key[K]).digest()
     else:
         raise KeyFileError("no fingerprint for key type %r" % (kty,))
+    if alg is None and kty == KTY_EC2:
+        alg = 0  # an EDHOC static DH key (a CCS's cnf) names no alg
     if not isinstance(alg, int):
         raise KeyFileError("a fingerprint needs the key's alg")
     head = b"microace-fp1" + bytes([kty]) + alg.to_bytes(2, "big", signed=True)

@@ -91,7 +91,7 @@ class Plan:
     """What to provision, the same for every target but the board's limits."""
 
     def __init__(self, as_keys, audience, issuer, owner, as_uri=None, scope_map=None,
-                 reprovision=False, board=None, require_cnonce=False):
+                 reprovision=False, board=None, require_cnonce=False, edhoc=None):
         if not audience or not issuer:
             raise ProvisionError("audience and issuer must not be empty")
         if not as_keys:
@@ -111,6 +111,7 @@ class Plan:
         self.reprovision = reprovision
         self.board = board
         self.require_cnonce = require_cnonce
+        self.edhoc = edhoc  # EdhocPlan or None
 
     def config(self, board_config):
         limits = board_config.get("limits")
@@ -120,6 +121,8 @@ class Plan:
                   "scope_map": self.scope_map, "limits": limits}
         if self.require_cnonce:  # RFC 9200 §5.3.1: tokens must echo the RS's cnonce
             config["cnonce"] = True
+        if self.edhoc is not None:
+            config["edhoc"] = {"clients": self.edhoc.clients}
         return config
 
     def bundle(self, config, owner=None):
@@ -131,6 +134,60 @@ class Plan:
         if owner is not None:
             bundle["owner"] = owner
         return cbor2.dumps(bundle, canonical=True)
+
+
+class EdhocPlan:
+    """`--edhoc`: the board makes its EDHOC static DH key (kid, sub) and its CCS comes back
+    to cred_out; clients: the trusted client CCSs with their scopes (empty: nobody)."""
+
+    def __init__(self, kid, sub, cred_out, clients=()):
+        if not kid:
+            raise ProvisionError("the EDHOC kid must not be empty")
+        if not cred_out:
+            raise ProvisionError("--edhoc needs --rs-cred-out FILE (where the RS's CCS goes)")
+        self.kid = kid
+        self.sub = sub
+        self.cred_out = Path(cred_out)
+        self.clients = list(clients)
+
+
+def load_edhoc_client(spec):
+    """--edhoc-client FILE=SCOPE -> {"cred": CCS bytes, "scope": text}: FILE holds the
+    client's CCS (CBOR, a P-256 cnf COSE_Key with a kid)."""
+    path, sep, scope = spec.partition("=")
+    if not sep or not scope:
+        raise ProvisionError("--edhoc-client takes CCS_FILE=SCOPE, got %r" % spec)
+    try:
+        cred = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProvisionError("cannot read client CCS %s: %s" % (path, exc.strerror)) from None
+    try:
+        key = cbor2.loads(cred)[8][1]
+        ok = key[1] == keys.KTY_EC2 and key[-1] == 1 and isinstance(key.get(2), bytes)
+    except (ValueError, TypeError, KeyError, IndexError, cbor2.CBORDecodeError):
+        ok = False
+    if not ok:
+        raise ProvisionError("client CCS %s: not a CCS with a P-256 cnf COSE_Key and a kid"
+                             % path)
+    return {"cred": cred, "scope": scope}
+
+
+def _edhoc_key(board, plan, after):
+    """Have the board make its EDHOC key unless it holds this kid/sub already; write its
+    CCS to plan.edhoc.cred_out -> the store's EDHOC status."""
+    e = plan.edhoc
+    have = after.get("edhoc")
+    if not have or have["kid"] != e.kid.hex() or have["sub"] != e.sub:
+        if after["sealed"]:
+            raise ProvisionError("store is sealed: the EDHOC key is made before sealing "
+                                 "(a fresh board), not changed afterwards")
+        have = board.eval("%s.generate(%r, %r)" % (STORE, e.kid, e.sub), PROVISION_TIMEOUT)
+    cred = board.eval("%s.edhoc_credential()" % STORE)
+    key = cbor2.loads(cred)[8][1]
+    if keys.fingerprint(key) != have["fingerprint"]:
+        raise ProvisionError("the board's CCS does not match its EDHOC key's fingerprint")
+    e.cred_out.write_bytes(cred)
+    return have
 
 
 def _load_as_key(path, kid, several):
@@ -147,7 +204,8 @@ def _load_as_key(path, kid, several):
 
 
 def make_plan(as_keys, audience, issuer, as_kid=None, as_uri=None, scope_map=None,
-              owner_key=None, reprovision=False, board=None, require_cnonce=False):
+              owner_key=None, reprovision=False, board=None, require_cnonce=False,
+              edhoc=None):
     """A Plan from the command line's files and values: as_keys is one key file path or a
     list of them (the owner secret defaults to the first one's directory); as_kid (hex)
     only with a single key."""
@@ -167,7 +225,7 @@ def make_plan(as_keys, audience, issuer, as_kid=None, as_uri=None, scope_map=Non
     owner = Owner(owner_key or Path(as_keys[0]).parent / OWNER_FILE)
     return Plan(board_keys, audience, issuer, owner, as_uri,
                 load_scope_map(scope_map) if scope_map else None, reprovision, board,
-                require_cnonce)
+                require_cnonce, edhoc)
 
 
 def reprovision_proof(owner, bundle, challenge):
@@ -175,10 +233,13 @@ def reprovision_proof(owner, bundle, challenge):
                     hashlib.sha256).digest()
 
 
-def open_store(board):
-    """Open the board's key store (backend from its board.json) -> status dict."""
-    board.exec("from microace import keystore\n%s = keystore.open_store(%r)"
-               % (STORE, {"keystore": board.config["keystore"]}))
+def open_store(board, edhoc=False):
+    """Open the board's key store (backend from its board.json; the one that keeps the
+    board's EDHOC key when board.json or `edhoc` asks for it) -> status dict."""
+    cfg = {"keystore": board.config["keystore"]}
+    if edhoc or board.config.get("edhoc") is not None:
+        cfg["edhoc"] = {}
+    board.exec("from microace import keystore\n%s = keystore.open_store(%r)" % (STORE, cfg))
     return board.eval("%s.status()" % STORE)
 
 
@@ -247,7 +308,7 @@ def check_firmware(board):
 def _provision(board, plan):
     check_firmware(board)
     config = plan.config(board.config)
-    before = open_store(board)
+    before = open_store(board, plan.edhoc is not None)
     sealed = before["sealed"]
     needs_proof = sealed and not _holds(before, plan, config)
     if needs_proof and not plan.reprovision:
@@ -269,6 +330,9 @@ def _provision(board, plan):
         got = ", ".join(k.get("fingerprint", "?") for k in after["keys"])
         raise ProvisionError("board reports keys %s, expected %s (or a different config): "
                              "not sealed" % (got or "none", ", ".join(plan.fingerprints)))
+    if plan.edhoc is not None:
+        _edhoc_key(board, plan, after)
+        after = board.eval("%s.status()" % STORE)
     changed = after["gen"] != before["gen"]
     if not after["sealed"]:
         board.exec("%s.seal()" % STORE)
@@ -357,5 +421,16 @@ def doctor(target, board=None, console=None):
         config.add_row("scope %s" % scope, _plain(aif))
     for limit, value in sorted((cfg.get("limits") or {}).items()):
         config.add_row(limit, _plain(value))
+    own = status.get("edhoc")
+    if own:
+        store.add_row("edhoc key", "kid %s, sub %s" % (own["kid"], own["sub"]))
+        store.add_row("edhoc fingerprint", own["fingerprint"])
+        store.add_row("edhoc key in", own["where"])
+    if cfg.get("edhoc") is not None:
+        for c in cfg["edhoc"]["clients"]:
+            config.add_row("edhoc client %s" % keys.fingerprint(cbor2.loads(c["cred"])[8][1]),
+                           _plain(c["scope"]))
+        if not cfg["edhoc"]["clients"]:
+            config.add_row("edhoc clients", "none (no Initiator is accepted)")
     console.print(store, table, config)
     return status

@@ -53,20 +53,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def provision(directory, limits, trusted=None, require_cnonce=False):
+def provision(directory, limits, trusted=None, require_cnonce=False, edhoc=None, board=None):
     """Make DIR a unix-port board: board.json and a sealed key store holding the three keys (or
     `trusted` python-cwt keys or COSE_Key bytes), provisioned as `microace provision --as-key
-    SIG --as-key ENC --as-key KW`."""
+    SIG --as-key ENC --as-key KW`; `board` updates board.json, `edhoc` is the EDHOC plan."""
     if not shutil.which("socat"):
         pytest.skip("provisioning needs socat (make test installs it)")
-    board = json.loads((rs_runner.FIRMWARE.parent / "boards/unix/board.json").read_text())
-    board["limits"] = limits
-    (directory / "board.json").write_text(json.dumps(board))
+    config = json.loads((rs_runner.FIRMWARE.parent / "boards/unix/board.json").read_text())
+    config["limits"] = limits
+    config.update(board or {})
+    (directory / "board.json").write_text(json.dumps(config))
     as_keys = [keys.board_key(cbor2.loads(k if isinstance(k, bytes) else tf.trusted_key(k)))
                for k in (trusted or (AS_KEY, RS_KEY, KW_KEY))]
     plan = provision_host.Plan(as_keys, AUDIENCE, ISSUER,
                                provision_host.Owner(directory / "owner.secret"), AS_URI,
-                               SCOPE_MAP, require_cnonce=require_cnonce)
+                               SCOPE_MAP, require_cnonce=require_cnonce, edhoc=edhoc)
     outcome = provision_host.provision_target("unix:%s" % directory, plan)
     assert outcome.result == "provisioned" and outcome.sealed, outcome.error
 
@@ -74,8 +75,8 @@ def provision(directory, limits, trusted=None, require_cnonce=False):
 class RS:
     """A running RS process and its address."""
 
-    def __init__(self, directory, limits, heap=HEAP, trusted=None):
-        provision(directory, limits, trusted)
+    def __init__(self, directory, limits, heap=HEAP, trusted=None, edhoc=None, board=None):
+        provision(directory, limits, trusted, edhoc=edhoc, board=board)
         self.port = free_port()
         self.address = ("127.0.0.1", self.port)
         self.process, self.where = rs_runner.start("unix:%s" % directory,

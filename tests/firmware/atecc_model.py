@@ -11,7 +11,7 @@ seen by the checker only).
 
 import os
 
-from microace.crypto import p256
+from microace.crypto import ecdh, p256
 from microace.errors import DecodeError
 
 TYPE_CHECKING = False
@@ -28,7 +28,7 @@ COMM = 0xFF
 
 SLOT_SIZES = (36,) * 8 + (416,) + (72,) * 7
 # Real opcodes this model leaves out (anything else is not a command: parse error).
-UNMODELLED = (0x01, 0x08, 0x11, 0x15, 0x1C, 0x20, 0x24, 0x28, 0x40, 0x41, 0x43, 0x46, 0x47,
+UNMODELLED = (0x01, 0x08, 0x11, 0x15, 0x1C, 0x20, 0x24, 0x28, 0x41, 0x46, 0x47,
               0x51, 0x56, 0x77, 0x80)
 
 
@@ -133,7 +133,8 @@ class AteccModel(_I2C):
             return self._reply(status)
         op, p1, p2, data = pkt[1], pkt[2], pkt[3] | pkt[4] << 8, pkt[5:-2]
         handler = {0x02: self._read, 0x12: self._write, 0x16: self._nonce, 0x17: self._lock,
-                   0x1B: self._random, 0x30: self._info, 0x45: self._verify}.get(op)
+                   0x1B: self._random, 0x30: self._info, 0x45: self._verify,
+                   0x40: self._genkey, 0x43: self._ecdh}.get(op)
         if handler is None:
             if op in UNMODELLED:
                 raise NotImplementedError("opcode 0x%02x" % op)
@@ -279,6 +280,59 @@ class AteccModel(_I2C):
         except DecodeError:
             return EXEC  # a key off the curve: guess
         return OK if p256.verify(q, message[:32], data[:64]) else MISCOMPARE
+
+    def _private_slot(self, p2):
+        # KeyID of a P-256 private key (KeyConfig Private, KeyType 4) -> its slot, or a status
+        if p2 > 15:
+            return PARSE
+        kc = self._key_config(p2)
+        if self.config[87] or not kc & 1 or kc >> 2 & 7 != 4:
+            return EXEC  # configuration zone unlocked, or not a P-256 private key
+        return p2
+
+    def _genkey(self, mode, p2, data):
+        # GenKey: Mode bit 2 creates a random private key in KeyID and outputs its public key;
+        # mode 0 recomputes the public key of the stored one; digest modes are not modelled.
+        if mode & ~0x04:
+            raise NotImplementedError("GenKey mode 0x%02x" % mode)
+        if data:
+            return PARSE
+        slot = self._private_slot(p2)
+        if slot != p2:
+            return slot
+        key = self.slots[slot]
+        if mode & 0x04:
+            # After the data lock only a slot whose WriteConfig allows GenKey (bit 13) and is
+            # not locked; before it, any private-key slot (guess).
+            if self._locked(slot) or (not self.config[86] and not self._slot_config(slot) & 0x2000):
+                return EXEC
+            key[4:36] = ecdh.generate_scalar().to_bytes(32, "big")  # kept only in the slot
+        k = int.from_bytes(key[4:36], "big")
+        if not k:
+            return EXEC  # no private key in the slot (guess)
+        return ecdh.public_bytes(k)
+
+    def _ecdh(self, mode, p2, data):
+        # ECDH with the private key in KeyID (Mode bit 0 clear) and the 64-byte public key in
+        # data; only the clear result into the output buffer (Mode 0x0C) is modelled.
+        if mode != 0x0C:
+            raise NotImplementedError("ECDH mode 0x%02x" % mode)
+        if len(data) != 64:
+            return PARSE
+        slot = self._private_slot(p2)
+        if slot != p2:
+            return slot
+        sc = self._slot_config(slot)
+        if not sc & 0x04 or sc & 0x08:
+            return EXEC  # ReadKey: ECDH not permitted, or its result may not leave in clear
+        k = int.from_bytes(self.slots[slot][4:36], "big")
+        try:
+            q = p256.decode_point(bytes(data[:32]), bytes(data[32:]))
+        except DecodeError:
+            return EXEC  # a public key off the curve (the chip validates it)
+        if not k:
+            return EXEC
+        return ecdh.ecdh(k, q)
 
     # --- helpers -----------------------------------------------------------------------------
 

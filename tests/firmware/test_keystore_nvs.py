@@ -102,7 +102,9 @@ def test_open_store_uses_esp32_nvs(nv):
 def _cut_everywhere(nv, model):
     """Provision b1, then cut the power at every change of the writes of b2, seal and b3."""
     nv.exec("_nv_reset(%r)" % model)
-    nv.exec("_nv_store().provision(_nv_b1)")
+    nv.exec("from microace.keystore.own import EdhocKeyStore\n"
+            "def _nv_edhoc():\n    return EdhocKeyStore(NvsMedium('microace', _FakeNVS))")
+    nv.exec("_nv_edhoc().provision(_nv_b1)")
     steps = [("_nv_s.provision(_nv_b2)", (2, False, [ES.kid.hex(), HS.kid.hex()])),
              ("_nv_s.seal()", (3, True, [ES.kid.hex(), HS.kid.hex()])),
              ("_nv_s.provision(_nv_b3, _nv_proof(_nv_b3, _nv_s.challenge()))",
@@ -206,3 +208,30 @@ def test_first_write_cut_short_is_no_store(nv):
     assert nv.eval("_nv_view()") == (0, False, [])
     assert nv.eval("_nv_store().provision(_nv_b1)['gen']") == 1
     assert nv.eval("_nv_view()") == (1, False, [ES.kid.hex()])
+
+
+@pytest.mark.parametrize("model", ["commit", "each"])
+def test_edhoc_key_on_nvs_and_power_cuts(nv, model):
+    """generate() on the NVS medium: a record write like any other; a power cut at every
+    change leaves no key or the whole new one (its private part belongs to its public part)."""
+    nv.exec("_nv_reset(%r)" % model)
+    nv.exec("from microace.keystore.own import EdhocKeyStore\n"
+            "def _nv_edhoc():\n    return EdhocKeyStore(NvsMedium('microace', _FakeNVS))")
+    nv.exec("_nv_edhoc().provision(_nv_b1)")
+    check = ("(lambda s: (lambda h: None if h is None else (h.kid, s.ecdh(h, (0x6B17D1F2E12C4247"
+             "F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296, 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E"
+             "162BCE33576B315ECECBB6406837BF51F5)) == h.public[0].to_bytes(32, 'big')))"
+             "(s.edhoc_key()))(_nv_edhoc())")
+    seen = set()
+    for cut in range(7):
+        nv.exec("_FakeNVS.cut = %d" % cut)
+        got = nv.eval("_ks_try(lambda: _nv_edhoc().generate(b'e', 'rs'))")
+        nv.exec("_FakeNVS.cut = None")
+        after = nv.eval(check)
+        assert after in (None, (b"e", True)), (cut, after)
+        seen.add(after)
+        if got[0] == "ok":
+            assert after == (b"e", True)
+            break
+    assert seen == {None, (b"e", True)}
+    assert nv.eval("_nv_store().status()['edhoc']['where']").startswith("nvs medium")

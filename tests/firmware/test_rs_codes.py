@@ -11,6 +11,7 @@ EXPECTED = {
     "BadOptionError": "4.02", "UnknownContextError": "4.01", "ReplayError": "4.01",
     "DecryptError": "4.00", "ContextExhaustedError": "5.03", "TooLargeError": "4.13",
     "StoreFullError": "5.03", "PreconditionFailedError": "4.12", "NotAcceptableError": "4.06",
+    "EdhocError": "4.00",
 }
 
 

@@ -19,6 +19,9 @@ IMPORT = re.compile(r"^\s*(?:from\s+(microace[\w.]*)\s+import\s+(\([^)]*\)|[^\n]
                     r"|import\s+(microace[\w.]*))", re.M)
 BACKENDS = {"file": "microace/keystore/file.py", "nvs": "microace/keystore/nvs.py",
             "atecc608": "microace/keystore/atecc608.py"}
+# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py, and the
+# key store's own key); edhoc.py, ccs.py and crypto/ecdh.py are reached only through them
+EDHOC = {"microace/edhoc_resource.py", "microace/keystore/own.py"}
 
 
 def module_file(dotted):
@@ -54,6 +57,8 @@ def closure(board_name):
     backends = {store["backend"], (store.get("medium") or {}).get("backend")}
     skip = {path for name, path in BACKENDS.items() if name not in backends}
     skip.discard(BACKENDS["file"])  # also the medium of state.py (state.bin) on every board
+    if "edhoc" not in board.board_config(board_name):
+        skip |= EDHOC
     seen, todo = set(), ["main.py"]
     while todo:
         rel = todo.pop()
@@ -92,11 +97,21 @@ def test_closure_follows_the_board_json_backend(monkeypatch):
     assert "microace/keystore/atecc608.py" in closure("esp32_generic")
 
 
+def test_closure_takes_edhoc_where_board_json_enables_it(monkeypatch):
+    """EDHOC (edhoc.py and what only it needs) is in the closure once board.json says "edhoc"."""
+    assert "microace/edhoc.py" not in closure("esp32_generic")
+    config = dict(board.board_config("esp32_generic"), edhoc={})
+    monkeypatch.setattr(board, "board_config", lambda name: config)
+    assert {"microace/edhoc.py", "microace/edhoc_resource.py", "microace/ccs.py",
+            "microace/crypto/ecdh.py", "microace/keystore/own.py"} <= closure("esp32_generic")
+
+
 def test_mip_package_json_agrees_with_the_manifests():
     """One package.json per package of firmware/ (the core, each extension under ext/): the
     same files as its manifest, at the version of the manifests and the host tools."""
     parts = {"package.json": None, "microace-nvs.json": "microace-nvs",
-             "microace-atecc608.json": "microace-atecc608"}
+             "microace-atecc608.json": "microace-atecc608",
+             "microace-edhoc.json": "microace-edhoc"}
     assert sorted(p.name for p in (firmware.FIRMWARE / "ext").iterdir()) == sorted(
         name for name in parts.values() if name)
     for json_name, name in parts.items():

@@ -35,7 +35,8 @@ def test_one_version_everywhere():
     version = microace_host.__version__
     assert version.count(".") == 2 and all(p.isdigit() for p in version.split("."))
     assert firmware_version(firmware.FIRMWARE / "microace") == version
-    for part in ("package.json", "microace-nvs.json", "microace-atecc608.json"):
+    for part in ("package.json", "microace-nvs.json", "microace-atecc608.json",
+                 "microace-edhoc.json"):
         assert json.loads((firmware.FIRMWARE / part).read_text())["version"] == version
     for manifest in [firmware.FIRMWARE / "manifest.py"] + sorted(
             (firmware.FIRMWARE / "ext").glob("*/manifest.py")):

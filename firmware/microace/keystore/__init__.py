@@ -123,7 +123,8 @@ def fingerprint(key):
         material = key.public.encoded
     else:
         material = hashlib.sha256(key.secret).digest()
-    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + (key.alg & 0xFFFF).to_bytes(2, "big")
+    alg = (key.alg or 0) & 0xFFFF  # an EDHOC static DH key names no alg: 0
+    h = hashlib.sha256(b"microace-fp1" + bytes([key.kty]) + alg.to_bytes(2, "big")
                        + material)
     return h.digest()[:8].hex()
 
@@ -133,14 +134,18 @@ def open_store(cfg):
     {"backend": "file", "dir": DIR} | {"backend": "nvs", "namespace": NAME} |
     {"backend": "atecc608", "i2c": {"id", "scl", "sda", "freq"}, "address": 0x60, "slot": N,
     "medium": {... file or nvs, where everything but the ES256 AS key lives}}. Backends are
-    imported here: esp32 and machine exist only on boards. A corrupt store raises
+    imported here: esp32 and machine exist only on boards. With cfg["edhoc"] (board.json) it
+    is keystore/own.py's EdhocKeyStore, which also keeps the board's EDHOC key (and an
+    ATECC608 makes it in "edhoc_slot"). A corrupt store raises
     KeyStoreError: the caller reports it and fails closed."""
-    from microace.keystore.persistent import PersistentKeyStore
+    from microace.keystore.persistent import PersistentKeyStore as store
 
     ks = cfg.get("keystore") or {}
+    if cfg.get("edhoc") is not None:  # board.json enables EDHOC: the store with its own key
+        from microace.keystore.own import EdhocKeyStore as store
     if ks.get("backend") == "atecc608":
-        return PersistentKeyStore(_medium(ks.get("medium") or {"backend": "nvs"}), _chip(ks))
-    return PersistentKeyStore(_medium(ks))
+        return store(_medium(ks.get("medium") or {"backend": "nvs"}), _chip(ks))
+    return store(_medium(ks))
 
 
 def _medium(ks):
@@ -171,4 +176,6 @@ def _chip(ks):
         raise KeyStoreError('the atecc608 key store needs "i2c": {"scl": PIN, "sda": PIN}')
     i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]),
               freq=bus.get("freq", 100000))  # ATECC608 wake needs SDA low >= 60 us
-    return AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))
+    chip = AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))
+    chip.edhoc_slot = ks.get("edhoc_slot")  # the EDHOC key's slot, when the chip makes it
+    return chip

@@ -31,11 +31,15 @@ OP_LOCK = const(0x17)
 OP_RANDOM = const(0x1B)
 OP_INFO = const(0x30)
 OP_VERIFY = const(0x45)
+OP_GENKEY = const(0x40)
+OP_ECDH = const(0x43)
 
 # Longest execution time in ms (Command Execution Times), taken at the slowest ChipMode clock
 # divider (M2) from cryptoauthlib calib_execution.c; polling stops as soon as the chip answers.
 _EXEC_MS = {OP_READ: 5, OP_WRITE: 45, OP_NONCE: 20, OP_LOCK: 35, OP_RANDOM: 23, OP_INFO: 5,
             OP_VERIFY: 1085}
+_EXEC_MS[OP_GENKEY] = 653
+_EXEC_MS[OP_ECDH] = 531
 _T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
 
 ZONE_CONFIG = const(0)
@@ -68,6 +72,14 @@ _CFG_KEY_CONFIG = const(96)  # 16 x 2 bytes, little-endian
 # nothing else; SlotConfig 0: readable in the clear, WriteConfig Always until the slot is locked.
 PUBKEY_KEY_CONFIG = const(0x0030)
 PUBKEY_SLOT_CONFIG = const(0x0000)
+
+# The board's EDHOC key: GenKey makes it in a private-key slot, ECDH uses it there.
+GENKEY_PRIVATE = const(0x04)  # GenKey Mode: create a random private key, output its public key
+ECDH_OUTPUT_BUFFER = const(0x0C)  # ECDH Mode: key from the slot, result in the clear (calib_ecdh)
+# KeyConfig: Private, PubInfo, KeyType 4 (P-256), Lockable.  SlotConfig: ReadKey 0b0100 (ECDH
+# permitted, result in the clear), IsSecret (never read), WriteConfig 0b0010 (GenKey may write).
+PRIVKEY_KEY_CONFIG = const(0x0033)
+PRIVKEY_SLOT_CONFIG = const(0x2084)
 
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)  # P-256 order
 
@@ -179,7 +191,7 @@ class Atecc608:
         self.address = address
         self._pulse = wake  # callable(i2c) that holds SDA low >= tWLO, for buses above 100 kHz
         self._tx = bytearray(8 + 128)  # word address + the largest command here (Verify External)
-        self._rx = bytearray(35)  # the largest response here: 32 data bytes
+        self._rx = bytearray(67)  # the largest response here: GenKey's 64 data bytes
 
     def wake(self):
         """Wake the chip and check its wake status 0x11 (Device is Asleep: SDA low >= tWLO, then
@@ -393,8 +405,12 @@ class AteccVerifier:
         """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
         takes effect once it is locked). Each value is patched into its 4-byte word."""
         _check_slot(slot)
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, PUBKEY_SLOT_CONFIG),
-                              (_CFG_KEY_CONFIG + 2 * slot, PUBKEY_KEY_CONFIG)):
+        self._configure(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
+
+    def _configure(self, slot, slot_config, key_config):
+        # Each value is patched into its 4-byte configuration word
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
+                              (_CFG_KEY_CONFIG + 2 * slot, key_config)):
             word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
             word[offset & 3] = value & 0xFF
             word[(offset & 3) + 1] = value >> 8
@@ -439,8 +455,38 @@ class AteccVerifier:
             return
         self.chip.lock(LOCK_SLOT | slot << 2)
 
+    # -- the board's EDHOC key (RFC 9528 static DH): made in the chip, used there -----------
+    edhoc_slot = None  # board.json "edhoc_slot" (0..7): the private-key slot, or None
+
+    def configure_private_key_slot(self, slot):
+        """Set SlotConfig and KeyConfig of `slot` for the EDHOC key (configuration zone
+        unlocked; takes effect once it is locked)."""
+        _check_private_slot(slot)
+        self._configure(slot, PRIVKEY_SLOT_CONFIG, PRIVKEY_KEY_CONFIG)
+
+    def generate_private_key(self, slot):
+        """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves
+        -> its public (x, y), checked to be on the curve (the bus is not trusted)."""
+        _check_private_slot(slot)
+        out = bytes(self.chip.execute(OP_GENKEY, GENKEY_PRIVATE, slot, size=64))
+        p256.decode_point(out[:32], out[32:])
+        return out[:32], out[32:]
+
+    def ecdh(self, slot, x, y):
+        """ECDH in the chip with the private key in `slot` and the peer's public (x, y)
+        -> the 32-byte shared secret (its x coordinate)."""
+        _check_private_slot(slot)
+        return bytes(self.chip.execute(OP_ECDH, ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
+                                       size=32))
+
 
 def _check_slot(slot):
     if not isinstance(slot, int) or not 8 <= slot <= 15:
         raise KeyStoreError("ATECC608 public key slot must be 8..15 (the 72-byte slots), not %r"
+                            % (slot,))
+
+
+def _check_private_slot(slot):
+    if not isinstance(slot, int) or not 0 <= slot <= 7:
+        raise KeyStoreError("ATECC608 EDHOC key slot must be 0..7 (a 36-byte slot), not %r"
                             % (slot,))

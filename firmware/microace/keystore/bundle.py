@@ -37,6 +37,7 @@ def check_proof(owner, bundle, given, challenge):
                             "or challenge)")
 
 
+
 def _fields(m, allowed, what):
     if type(m) is not dict:
         raise KeyStoreError(what + " must be a map")
@@ -64,7 +65,8 @@ def _config(c):
     """The RS configuration, checked, with every field present."""
     from microace import scope
 
-    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits", "cnonce"), "config")
+    _fields(c, ("audience", "issuer", "as_uri", "scope_map", "limits", "cnonce", "edhoc"),
+            "config")
     scope_map = _map(c.get("scope_map"), "config scope_map")
     for name, aif in scope_map.items():
         if type(name) is not str or not name or " " in name:
@@ -87,6 +89,10 @@ def _config(c):
         if c["cnonce"] is not True:
             raise KeyStoreError("config cnonce must be true when given")
         config["cnonce"] = True
+    if c.get("edhoc") is not None:  # only when given, as cnonce
+        from microace.keystore.own import edhoc_config
+
+        config["edhoc"] = edhoc_config(c["edhoc"], _fields)
     return config
 
 

@@ -78,10 +78,15 @@ class PersistentKeyStore(SoftwareKeyStore):
         for h, (key, table) in zip(self._handles, self._keys):
             keys.append({"kid": hex_kid(h.kid), "alg": h.alg, "kty": h.kty, "issuer": h.issuer,
                          "fingerprint": fingerprint(key), "table": table is not None})
-        return {"backend": "atecc608" if self._chip else self._medium.name,
-                "protection": self.describe(),
-                "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
-                "keys": keys, "config": s["config"] if s else None}
+        st = {"backend": "atecc608" if self._chip else self._medium.name,
+              "protection": self.describe(),
+              "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
+              "keys": keys, "config": s["config"] if s else None}
+        if s and "own" in s:  # the board's EDHOC key (keystore/own.py)
+            from microace.keystore.own import status
+
+            st["edhoc"] = status(s["own"], self._chip, self._medium)
+        return st
 
     def challenge(self):
         """16 fresh random bytes for the next provision() with a proof (single use)."""
@@ -101,6 +106,8 @@ class PersistentKeyStore(SoftwareKeyStore):
         old = self._state
         state, keys = bundles.state(bundle, old, self._stored_table)
         if old is not None:
+            if "own" in old:  # the board's EDHOC key outlives re-provisioning
+                state["own"] = old["own"]
             state["gen"] = old["gen"]
             state["sealed"] = old["sealed"]
             if state == old:
