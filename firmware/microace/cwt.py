@@ -67,6 +67,14 @@ def _parse_cnf(cnf, keystore, encrypted):
         return "kid", value
     if method == CNF_OSC:
         return engine.check_osc(value, encrypted)
+    from microace.codepoints import CODES  # only for a token of the EDHOC-OSCORE profile
+
+    if method == CODES["kccs"]:
+        # EDHOC-OSCORE profile §3.1: AUTH_CRED_C by value, a CCS (a map) -> its deterministic
+        # encoding, the bytes EDHOC hashes as CRED_I (RFC 9528 §3.5.2)
+        if not isinstance(value, dict):
+            raise ClaimError("cnf kccs must be a CWT Claims Set (a map)")
+        return "kccs", cbor.encode(value)
     raise ClaimError("unsupported cnf method %r" % (method,))
 
 

@@ -47,6 +47,7 @@ _SERVER_RECIPIENTID = const(44)
 _HINT_AS = const(1)
 _HINT_AUDIENCE = const(5)
 _HINT_CNONCE = const(39)
+_HINT_ACE_PROFILE = const(38)  # the ace_profile parameter (RFC 9200 §8.10)
 _NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
 _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
@@ -126,6 +127,11 @@ class ResourceServer:
         self.resources = {}
         self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
         self._next_id = 0
+        # A profile other than ACE-OSCORE plugs in here (edhoc_oscore.py): its handler of a
+        # POST /authz-info inside OSCORE (update of access rights), (inner, entry) -> Message,
+        # and the ace_profile values the board offers, announced in the hints when several.
+        self.update_access = None
+        self.profiles = ()
 
     def resource(self, path, methods=("GET",), formats=(), etag=None):
         """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders.
@@ -162,6 +168,8 @@ class ResourceServer:
             hints[_HINT_AS] = self.as_uri
         if self.cnonces is not None:
             hints[_HINT_CNONCE] = self.cnonces.fresh()
+        if len(self.profiles) > 1:  # which profile to ask the AS for is the client's choice
+            hints[_HINT_ACE_PROFILE] = list(self.profiles)
         return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
 
     # /authz-info
@@ -187,18 +195,7 @@ class ResourceServer:
             raise TooLargeError("access token too large")
         if not 1 <= len(nonce1) <= _MAX_NONCE1:
             raise DecodeError("nonce1 length")
-        clock = self.clock
-        token = access_token.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
-        held = self.tokens.held(raw)  # a re-post: its cti and cnonce were taken already
-        if held is not None and self.tokens.expired(held):
-            self.tokens.remove(held)
-            raise ClaimError("token expired")
-        seq = None
-        if held is None and token.exi is not None:
-            seq = clock.exi_seq(token.iss, token.cti, self.audience)
-        if held is None and self.cnonces is not None:
-            self.cnonces.take(token.cnonce)
-        clock.learn(token.iat)
+        token, held = self.check_token(raw)
         if token.cnf is None or token.cnf[0] != "osc":
             # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
             raise DecodeError("token has no cnf osc")
@@ -210,17 +207,49 @@ class ResourceServer:
         server_id = self._recipient_id(client_id)
         gc.collect()  # the verification's garbage first: the context lives long, it packs low
         context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
-        entry = self.tokens.add(raw, (token.iss, osc[cwt.OSC_ID]), token.exp, token.exi, perms,
-                                context)
-        if seq is not None:
-            try:
-                clock.exi_seen(token.iss, seq)
-            except (OSError, MemoryError):  # an unrecorded exi token could start a new
-                self.tokens.remove(entry)  # lifetime after a reboot
-                raise
+        self.store_token(raw, (token.iss, osc[cwt.OSC_ID]), token, held, perms, context)
         return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
                                                    server_id})).add(options.CONTENT_FORMAT,
                                                                     formats.ACE_CBOR)
+
+    # What every profile does with an arriving token (RFC 9200 §5.10.1): check, then store.
+
+    def check_token(self, raw):
+        """Verify an access token for this RS -> (claims.Token, the Entry of this very token
+        when it is stored already: a re-post, whose cti and cnonce were taken). No state
+        changes but dropping that entry when it expired."""
+        token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
+                                    self.issuer)
+        held = self.tokens.held(raw)
+        if held is not None and self.tokens.expired(held):
+            self.tokens.remove(held)
+            raise ClaimError("token expired")
+        return token, held
+
+    def store_token(self, raw, pop, token, held, perms, context):
+        """A checked token with its new OSCORE context into the store -> the Entry: its exi
+        sequence (RFC 9200 §5.10.3) and cnonce (§5.3.1) are taken here, once per token."""
+        seq = self.take_once(token, held)
+        entry = self.tokens.add(raw, pop, token.exp, token.exi, perms, context)
+        if seq is not None:
+            try:
+                self.clock.exi_seen(token.iss, seq)
+            except (OSError, MemoryError):  # an unrecorded exi token could start a new
+                self.tokens.remove(entry)  # lifetime after a reboot
+                raise
+        return entry
+
+    def take_once(self, token, held):
+        """What a token may do once, taken for a token not held yet: its exi sequence number
+        (RFC 9200 §5.10.3; returned, for clock.exi_seen once stored) and its cnonce (§5.3.1);
+        its iat teaches the clock."""
+        seq = None
+        if held is None and token.exi is not None:
+            seq = self.clock.exi_seq(token.iss, token.cti, self.audience)
+        if held is None and self.cnonces is not None:
+            self.cnonces.take(token.cnonce)
+        self.clock.learn(token.iat)
+        return seq
 
     def _recipient_id(self, client_id):
         """A Recipient ID unique among live contexts and not the client's (RFC 9203 §4.2):
@@ -268,6 +297,8 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
+        if path == _AUTHZ_INFO and self.update_access is not None:
+            return self.update_access(inner, entry)  # not a resource: the profile's own check
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)
         if found is None:

@@ -202,6 +202,17 @@ class TokenStore:
                 return e
         return None
 
+    def update(self, entry, raw, exp, exi, perms):
+        """A newer token of the same series takes over `entry` and its OSCORE context (update
+        of access rights, EDHOC-OSCORE profile §4.6): its bytes, lifetime and rights."""
+        entry.digest = sha256(raw).digest()
+        entry.size = len(raw)
+        entry.exp = exp
+        entry.deadline = None if exi is None else self.clock.uptime() + exi
+        entry.perms = perms
+        self._save()
+        return entry
+
     def remove(self, entry):
         self._drop([entry])
         self._save()

@@ -1,0 +1,245 @@
+"""The EDHOC-OSCORE profile of ACE (draft-ietf-ace-edhoc-oscore-profile) against the RS on the
+unix port: the client (the RFC-exact Initiator of tests/edhoc_initiator.py, aiocoap for
+OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
+shapes (Sign1, and the several-hundred-byte nested Encrypt0(Sign1)), binding the client's
+CCS as kccs. Every error row of issue 16: audience, expiry, wrong ID_CRED_I, no or two token
+items, tampering, replay, bare COSE_Key, update of access rights, 4.03 / 4.05, an older
+session of the same series deleted, Uri-Path-Abbrev, the hints naming both profiles."""
+
+import os
+import time
+
+import cbor2
+import pytest
+from aiocoap.message import Message
+from aiocoap.optiontypes import UintOption
+
+from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
+from e2e.test_edhoc import CRED_I, EDHOC_HEAP, SK_I, oscore_call, post
+from edhoc_initiator import Initiator, ccs, encode_id, private_key
+from microace_host.client import memory_context
+from microace_host.provision import EdhocPlan
+
+POST, GET, PUT = 2, 1, 3
+CREATED, CHANGED, CONTENT = 0x41, 0x44, 0x45
+BAD_REQUEST, UNAUTHORIZED, BAD_OPTION, FORBIDDEN, METHOD_NOT_ALLOWED = (0x80, 0x81, 0x82, 0x83,
+                                                                        0x85)
+READ_TEMP = cbor2.dumps([["/temp", 1]])  # AIF: GET /temp
+READ_WRITE = cbor2.dumps([["/temp", 1], ["/led", 5]])
+EAD_TOKEN = 24  # the draft's CDDL Model default; sent critical (-24)
+ABBREV_OPTION = 65003  # codepoints.py's default number for Uri-Path-Abbrev
+# a second client: its own key and CCS (kid 0x2c)
+SK_OTHER = bytes(31) + b"\x07"
+CRED_OTHER = ccs("other", b"\x2c", private_key(SK_OTHER))
+
+
+def claims(cred=CRED_I, session_id=b"\x01", scope=READ_TEMP, aud=AUDIENCE, lifetime=3600,
+           cnf=None):
+    now = int(time.time())
+    return {1: ISSUER, 3: aud, 4: now + lifetime, 6: now, 7: os.urandom(4), 9: scope,
+            8: cnf or {11: cbor2.loads(cred)}, 38: 4, 41: {0: session_id}}
+
+
+def token(nested=True, **kw):
+    return mint(claims(**kw), AS_KEY, RS_KEY if nested else None)
+
+
+def ead(*tokens):
+    return b"".join(cbor2.dumps(-EAD_TOKEN) + cbor2.dumps(t) for t in tokens)
+
+
+def start(tmp_path):
+    plan = EdhocPlan(b"\x32", "rs1", tmp_path / "rs.ccs", [])
+    server = RS(tmp_path, {"max_tokens": 12, "max_token_bytes": 1024}, heap=EDHOC_HEAP,
+                edhoc=plan, board={"edhoc": {}, "profiles": ["coap_oscore", "coap_edhoc_oscore"]})
+    return server, (tmp_path / "rs.ccs").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    server, cred_r = start(tmp_path_factory.mktemp("edhoc_profile"))
+    peer = Peer(server)
+    yield server, cred_r, peer
+    peer.close()
+    output = server.stop()
+    assert "Traceback" not in output, output
+
+
+def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None):
+    """message_1 .. message_3 -> (the Initiator, the response to message_3, message_3)."""
+    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i)
+    r = post(peer, b"\xf5" + i.message_1())
+    assert r.code == CHANGED, (r.code, r.payload)
+    c_r = i.message_2(r.payload, cred_r)  # the RS is authenticated before the token goes
+    m3 = encode_id(c_r) + i.message_3()
+    return i, post(peer, m3), m3
+
+
+def session(peer, cred_r, ead_3, **kw):
+    i, r, _ = handshake(peer, cred_r, ead_3, **kw)
+    assert r.code == CHANGED, (r.code, r.payload)
+    return memory_context(*i.oscore())
+
+
+def refused(r, reason):
+    assert r.code == BAD_REQUEST and r.opt.content_format == 64, (r.code, r.payload)
+    err = cbor2.loads(r.payload[:1])
+    info = cbor2.loads(r.payload[1:])
+    assert err == 1 and reason in info, info
+
+
+def test_token_in_ead_3_then_oscore_with_its_rights(board):
+    rs, cred_r, peer = board
+    t = token()
+    assert len(t) > 200  # nested Encrypt0(Sign1) with the client's CCS inside
+    ctx = session(peer, cred_r, ead(t))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    assert oscore_call(peer, ctx, GET, "/led")[0] == FORBIDDEN  # out of scope: 4.03
+    assert oscore_call(peer, ctx, PUT, "/temp", b"1")[0] == METHOD_NOT_ALLOWED  # 4.05
+    # a Sign1-only token (no confidentiality needed: the token travels encrypted in EAD_3)
+    ctx = session(peer, cred_r, ead(token(nested=False, session_id=b"\x02")))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (dict(aud="coap://other.example"), "aud does not name this resource server"),
+    (dict(lifetime=-10), "token expired"),
+    (dict(cnf={1: cbor2.loads(CRED_I)[8][1]}), "kccs"),  # a bare COSE_Key (§3.1)
+    (dict(cred=CRED_OTHER), "ID_CRED_I is not the token's credential"),  # §4.2
+])
+def test_invalid_token_aborts(board, bad, reason):
+    rs, cred_r, peer = board
+    _, r, _ = handshake(peer, cred_r, ead(token(**bad)))
+    refused(r, reason)
+
+
+def test_token_items_exactly_one(board):
+    rs, cred_r, peer = board
+    _, r, _ = handshake(peer, cred_r, b"")
+    refused(r, "exactly one access token")
+    t = token()
+    _, r, _ = handshake(peer, cred_r, ead(t, t))
+    refused(r, "exactly one access token")
+    # the item sent non-critical counts as the item too; a padding item beside it is fine
+    ctx = session(peer, cred_r, b"\x00" + cbor2.dumps(bytes(3)) + cbor2.dumps(EAD_TOKEN)
+                  + cbor2.dumps(token(session_id=b"\x03")))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_tampered_token_and_replayed_message_3(board):
+    rs, cred_r, peer = board
+    t = bytearray(token(nested=False))
+    t[-5] ^= 1  # in the signature
+    _, r, _ = handshake(peer, cred_r, ead(bytes(t)))
+    refused(r, "access token")
+    _, r, m3 = handshake(peer, cred_r, ead(token(session_id=b"\x04")))
+    assert r.code == CHANGED
+    refused(post(peer, m3), "no EDHOC session for this C_R")
+
+
+def test_kccs_by_value_in_id_cred_i(board):
+    rs, cred_r, peer = board
+    by_value = cbor2.dumps({14: cbor2.loads(CRED_I)})
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x05")), id_cred_i=by_value)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    other = cbor2.dumps({14: cbor2.loads(CRED_OTHER)})
+    _, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x06")), id_cred_i=other,
+                        sk=SK_OTHER, cred=CRED_OTHER)
+    refused(r, "ID_CRED_I is not the token's credential")
+
+
+def test_older_session_of_the_series_deleted(board):
+    rs, cred_r, peer = board
+    first = session(peer, cred_r, ead(token(session_id=b"\x07")))
+    assert oscore_call(peer, first, GET, "/temp") == (CONTENT, b"21.5")
+    second = session(peer, cred_r, ead(token(session_id=b"\x07")))
+    # §4.2: deleted with the new session, not once the new context is used
+    assert oscore_call(peer, first, GET, "/temp")[0] == UNAUTHORIZED
+    assert oscore_call(peer, second, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def authz_info(peer, ctx, raw, content_format=61):
+    inner = Message(code=POST, uri_path=("authz-info",), payload=raw)
+    inner.opt.content_format = content_format
+    outer, request_id = ctx.protect(inner)
+    response = peer.request(outer)
+    from aiocoap.message import Direction
+    response.direction = Direction.INCOMING
+    plain, _ = ctx.unprotect(response, request_id)
+    return plain.code
+
+
+def test_update_of_access_rights(board):
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x08")))
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == FORBIDDEN
+    # another series or another credential: refused, the rights stay
+    assert authz_info(peer, ctx, token(session_id=b"\x09", scope=READ_WRITE)) == UNAUTHORIZED
+    assert authz_info(peer, ctx, token(session_id=b"\x08", cred=CRED_OTHER,
+                                       scope=READ_WRITE)) == UNAUTHORIZED
+    assert authz_info(peer, ctx, token(session_id=b"\x08", scope=READ_WRITE),
+                      content_format=19) == BAD_REQUEST
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == FORBIDDEN
+    # the same series: 2.01, the new rights apply over the same OSCORE context (§4.6)
+    assert authz_info(peer, ctx, token(session_id=b"\x08", scope=READ_WRITE)) == CREATED
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == CHANGED
+
+
+def test_uri_path_abbrev(board):
+    rs, cred_r, peer = board
+    i = Initiator(SK_I, CRED_I, c_i=b"\x11", ead_3=ead(token(session_id=b"\x0a")))
+    m = Message(code=POST, payload=b"\xf5" + i.message_1())
+    m.opt.add_option(UintOption(ABBREV_OPTION, 2))
+    r = peer.request(m)
+    assert r.code == CHANGED, (r.code, r.payload)
+    c_r = i.message_2(r.payload, cred_r)
+    m = Message(code=POST, payload=encode_id(c_r) + i.message_3())
+    m.opt.add_option(UintOption(ABBREV_OPTION, 2))
+    assert peer.request(m).code == CHANGED
+    ctx = memory_context(*i.oscore())
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    m = Message(code=POST, payload=b"\xf5")
+    m.opt.add_option(UintOption(ABBREV_OPTION, 7))  # a value not understood
+    assert peer.request(m).code == BAD_OPTION
+
+
+def test_hints_name_both_profiles(board):
+    rs, cred_r, peer = board
+    # padded: the hints fit in 3x the request (RFC 9175 §2.4), as test_rs.py's probes
+    r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
+    assert r.code == UNAUTHORIZED
+    hints = cbor2.loads(r.payload)
+    assert hints[5] == AUDIENCE and hints[38] == [2, 4]
+
+
+def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
+    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
+    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
+    is served; no new EDHOC run is needed."""
+    from microace_host import rs_runner
+
+    server, cred_r = start(tmp_path)
+    peer = Peer(server)
+    try:
+        ctx = session(peer, cred_r, ead(token()))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+        assert "Traceback" not in server.stop()
+        server.process, server.where = rs_runner.start(
+            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, EDHOC_HEAP)
+        inner = Message(code=GET, uri_path=("temp",))
+        outer, request_id = ctx.protect(inner)
+        response = peer.request(outer)
+        from aiocoap.message import Direction
+        response.direction = Direction.INCOMING
+        plain, _ = ctx.unprotect(response, request_id)
+        assert plain.code == UNAUTHORIZED and plain.opt.echo
+        inner = Message(code=GET, uri_path=("temp",))
+        inner.opt.echo = plain.opt.echo
+        outer, request_id = ctx.protect(inner)
+        response = peer.request(outer)
+        response.direction = Direction.INCOMING
+        plain, _ = ctx.unprotect(response, request_id)
+        assert (plain.code, plain.payload) == (CONTENT, b"21.5")
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
