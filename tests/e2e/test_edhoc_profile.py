@@ -243,3 +243,15 @@ def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
     finally:
         peer.close()
         assert "Traceback" not in server.stop()
+
+
+def test_lakers_message_3_without_token_item(board):
+    """lakers-python as Initiator (its contexts stay under 256 bytes without a token): a
+    message_3 without the access-token item aborts with ERR_CODE 1."""
+    from e2e.test_edhoc import lakers_handshake
+
+    lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
+    rs, cred_r, peer = board
+    ctx, r = lakers_handshake(peer, cred_r, ead_3=[lakers.EADItem(98, False, b"\x02")])
+    assert ctx is None
+    refused(r, "exactly one access token")
