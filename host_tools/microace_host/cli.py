@@ -72,12 +72,14 @@ def keys_group():
               help="directory for the key files (created; files are 0600)")
 @click.option("--kid", default=None, help="kid as hex (default: 4 random bytes)")
 @click.option("--name", default=None, help="file name stem (default: <alg>-<kid hex>)")
-def keys_new(alg, out_dir, kid, name):
+@click.option("--ccs", "with_ccs", is_flag=True, help="ES256: also NAME.ccs, the key's CWT "
+              "Claims Set (an EDHOC client's credential for the AS and the client)")
+def keys_new(alg, out_dir, kid, name, with_ccs):
     """Generate a key: NAME.cose (COSE_Key), and for ES256/EdDSA NAME.pub.cose, NAME.pem,
-    NAME.pub.pem. Prints the kid and the fingerprint a board will report."""
+    NAME.pub.pem (--ccs: NAME.ccs). Prints the kid and the fingerprint a board will report."""
     try:
         made = keys.new_key(alg, out_dir, kid=bytes.fromhex(kid) if kid is not None else None,
-                            name=name)
+                            name=name, with_ccs=with_ccs)
     except ValueError:
         raise InputError("--kid must be hex, got %r" % kid) from None
     except keys.KeyFileError as exc:

@@ -1,5 +1,5 @@
 """The EDHOC-OSCORE profile of ACE (draft-ietf-ace-edhoc-oscore-profile) against the RS on the
-unix port: the client (the RFC-exact Initiator of tests/edhoc_initiator.py, aiocoap for
+unix port: the client (the RFC-exact Initiator of host_tools/microace_host/edhoc_initiator.py, aiocoap for
 OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
 shapes (Sign1, and the several-hundred-byte nested Encrypt0(Sign1)), binding the client's
 CCS as kccs. Every error row of issue 16: audience, expiry, wrong ID_CRED_I, no or two token
@@ -16,7 +16,7 @@ from aiocoap.optiontypes import UintOption
 
 from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
 from e2e.test_edhoc import CRED_I, EDHOC_HEAP, SK_I, oscore_call, post
-from edhoc_initiator import Initiator, ccs, encode_id, private_key
+from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan
 
