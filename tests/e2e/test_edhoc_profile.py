@@ -255,3 +255,26 @@ def test_lakers_message_3_without_token_item(board):
     ctx, r = lakers_handshake(peer, cred_r, ead_3=[lakers.EADItem(98, False, b"\x02")])
     assert ctx is None
     refused(r, "exactly one access token")
+
+
+def test_as_emulator_token_drives_the_handshake(board):
+    """The AS emulator's EDHOC-OSCORE token response (authz_server.py): ace_profile 4, rs_cnf
+    the board's CCS, edhoc_info with the session_id, the client's CCS bound as kccs in a
+    nested Encrypt0(Sign1) token; the token carried in EAD_3 opens the session."""
+    import tokenfactory as tf
+    from microace_host import authz_server as asv
+
+    rs, cred_r, peer = board
+    signing = {k: v for k, v in AS_KEY.to_dict().items() if k != 4}  # no key_ops
+    entry = asv.RS(AUDIENCE, "encrypt0+sign1", tf.cose_key_map(RS_KEY), None, None, cred_r)
+    config = asv.Config(ISSUER, signing, 3600, "exp", {AUDIENCE: entry}, {"c1": b"secret"},
+                        {("c1", AUDIENCE): asv.Policy([], [("/temp", 1)])}, {"c1": CRED_I})
+    issuer = asv.Issuer(config)
+    with pytest.raises(asv.TokenRequestError):  # the profile of another RS
+        issuer.token({24: "c1", 25: b"secret", 38: 2})
+    response = issuer.token({24: "c1", 25: b"secret", 38: 4, 4: {11: cbor2.loads(CRED_I)}})
+    assert response[38] == 4 and response[41] == {11: cbor2.loads(cred_r)}
+    info = response[47]
+    assert info[5] == "/.well-known/edhoc" and info[2] == 2 and len(info[0]) == 2
+    ctx = session(peer, cred_r, ead(response[1]))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
