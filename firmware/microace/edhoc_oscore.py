@@ -73,9 +73,9 @@ class Profile:
         raw = items[0]
         try:
             if type(raw) is not bytes or not raw:
-                raise DecodeError("access token item without a token")
+                raise DecodeError("the item carries no token")
             if len(raw) > self.rs.max_token_bytes:
-                raise DecodeError("access token too large")
+                raise DecodeError("larger than max_token_bytes")
             token, held = self.rs.check_token(raw)
             cred = _credential(token)
             session_id = _session_id(token)
