@@ -1,6 +1,6 @@
 """The EDHOC-OSCORE profile of ACE (draft-ietf-ace-edhoc-oscore-profile) against the RS on the
-unix port: the client (the RFC-exact Initiator of host_tools/microace_host/edhoc_initiator.py, aiocoap for
-OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
+unix port: the client (the RFC-exact Initiator of microace_host.edhoc_initiator,
+aiocoap for OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
 shapes (Sign1, and the several-hundred-byte nested Encrypt0(Sign1)), binding the client's
 CCS as kccs. Every error row of issue 16: audience, expiry, wrong ID_CRED_I, no or two token
 items, tampering, replay, bare COSE_Key, update of access rights, 4.03 / 4.05, an older
@@ -331,3 +331,13 @@ def test_client_runs_the_whole_flow(board, tmp_path):
     assert any("authenticates it as rs_cnf" in line for line in log)
     with pytest.raises(client.ClientError, match="does not authenticate the RS"):
         asyncio.run(flow(CRED_OTHER, []))
+
+
+def test_expired_token_removes_the_session(board):
+    """§4.7: when the token expires the session's OSCORE context goes; the request is 4.01."""
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x0b", lifetime=2)))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    time.sleep(3)  # past exp (a wait for a deadline, not a speed check)
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED  # the context is gone
