@@ -1,6 +1,6 @@
 """The EDHOC-OSCORE profile of ACE (draft-ietf-ace-edhoc-oscore-profile) against the RS on the
-unix port: the client (the RFC-exact Initiator of microace_host.edhoc_initiator,
-aiocoap for OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
+unix port: the client (the RFC-exact Initiator of microace_host.edhoc_initiator, aiocoap
+for OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
 shapes (Sign1, and the several-hundred-byte nested Encrypt0(Sign1)), binding the client's
 CCS as kccs. Every error row of issue 16: audience, expiry, wrong ID_CRED_I, no or two token
 items, tampering, replay, bare COSE_Key, update of access rights, 4.03 / 4.05, an older
