@@ -21,7 +21,8 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from .firmware import BOARDS, compiled
-from .unix_port import UnixPortError, micropython_binary, micropython_env
+from .unix_port import (PRIVATE_UMASK, UnixPortError, make_private, micropython_binary,
+                        micropython_env)
 
 UNIX_PREFIX = "unix:"
 HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
@@ -88,10 +89,12 @@ class Board:
 
     @classmethod
     def _open_unix(cls, target, state_dir, board, create):
-        if create:
-            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        elif not state_dir.is_dir():
+        if not create and not state_dir.is_dir():
             raise BoardError("%s: no such state directory" % target)
+        try:
+            make_private(state_dir, create)
+        except UnixPortError as exc:
+            raise BoardError(str(exc)) from None
         state_dir = state_dir.resolve()
         local = state_dir / "board.json"
         try:
@@ -119,7 +122,7 @@ class Board:
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
             cwd=state_dir, env=micropython_env("%s:%s" % (state_dir, compiled())),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)  # one process group: socat and the unix port die together
+            start_new_session=True, umask=PRIVATE_UMASK)  # one process group: socat and the unix port die together
         dev = cls(target, None, config, process, pty_dir)
         try:
             deadline = time.monotonic() + 10
