@@ -24,7 +24,7 @@ from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextE
                              DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
                              MicroaceError, NotInScopeError, ReplayError, ScopeError,
                              StoreFullError, TooLargeError, UnknownContextError, VerifyError)
-from microace.clock import Clock
+from microace.clock import SKEW, Clock
 from microace.cnonce import Cnonces
 from microace.tokens import TokenStore
 
@@ -96,7 +96,7 @@ class ResourceServer:
         limits = config.get("limits") or {}
         self.max_token_bytes = limits.get("max_token_bytes", 1024)
         max_tokens = limits.get("max_tokens", 8)
-        self.clock = Clock(state)
+        self.clock = Clock(state, skew=limits.get("clock_skew", SKEW))
         # RFC 9200 §5.3.1: board config "cnonce": true asks every token to carry one back.
         self.cnonces = Cnonces(self.clock) if config.get("cnonce") else None
         self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
