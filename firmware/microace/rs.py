@@ -163,7 +163,8 @@ class ResourceServer:
             raise DecodeError("nonce1 length")
         clock = self.clock
         token = cwt.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
-        held = self.tokens.held(raw)  # a re-post: its cti and cnonce were taken already
+        held = self.tokens.held(token.verified)  # a re-post (or re-encoding): its cti and
+        # cnonce were taken already
         if held is not None and self.tokens.expired(held):
             self.tokens.remove(held)
             raise ClaimError("token expired")
@@ -184,8 +185,8 @@ class ResourceServer:
         server_id = self._recipient_id(client_id)
         gc.collect()  # the verification's garbage first: the context lives long, it packs low
         context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
-        entry = self.tokens.add(raw, (token.iss, osc[cwt.OSC_ID]), token.exp, token.exi, perms,
-                                context)
+        entry = self.tokens.add(token.verified, (token.iss, osc[cwt.OSC_ID]), token.exp,
+                                token.exi, perms, context, len(raw), token.iat)
         if seq is not None:
             try:
                 clock.exi_seen(token.iss, seq)
