@@ -180,6 +180,19 @@ class TokenStore:
             raise
         return entry
 
+    def update(self, entry, verified, size, exp, exi, perms, iat=None):
+        """An update of access rights (RFC 9203 §4.1): `entry` takes the new token's rights
+        and lifetime and keeps its context; a token older (iat) than the entry's is refused,
+        as in add()."""
+        if entry.iat is not None and (iat is None or iat < entry.iat):
+            raise ClaimError("token older than the stored one for its key")
+        if sum(e.size for e in self.entries) - entry.size + size > self.max_bytes:
+            raise StoreFullError("token store full")
+        entry.digest, entry.size, entry.exp, entry.perms, entry.iat = (
+            sha256(verified).digest(), size, exp, perms, iat)
+        entry.deadline = None if exi is None else self.clock.uptime() + exi
+        self._save()
+
     def recipient_ids(self):
         return [c.recipient_id for e in self.entries for c in [e.context] + e.pending]
 
