@@ -290,6 +290,38 @@ def test_put_erase_list_in_provisioning_mode(st):
     assert (s["gen"], s["keys"]) == (4, [key_status(ES), key_status(ED)])
 
 
+def test_stored_table_of_another_key_is_not_used(st, mp):
+    """A flash writer puts another key's ES256 table under the stored key's header (the
+    record's CRC made to fit): the store does not use it, so that key's tokens stay refused
+    and the stored key's verify; one log line; the key's fingerprint is what it is."""
+    import struct
+    import zlib
+
+    st.ok("provision(_b)", _b=bundle([ES]))
+    mp.exec("from microace.crypto import p256\nfrom microace import cose as _cose\n"
+            "_other = p256.make_table(_cose.parse_key(cbor.decode(%r)).public)"
+            % key_bytes(OTHER_ES))
+    other = mp.eval("bytes(_other)")
+    blob = st.bytes()
+    state = cbor2.loads(blob[13:])
+    table = state["keys"][0]["table"]
+    assert table[:65] != other[:65] and len(table) == len(other)
+    state["keys"][0]["table"] = table[:65] + other[65:]
+    body = cbor2.dumps(state, canonical=True)
+    st.file.write_bytes(blob[:5] + struct.pack(">II", len(body), zlib.crc32(body)) + body)
+    out = mp.exec("_st = _ks_open(%r)" % st.dir)
+    assert "ES256 table of kid %s refused" % ES.kid.hex() in out
+    assert st.ok("status()")["keys"] == [key_status(ES)]
+    mp.exec("from microace import cwt as _cwt\nfrom microace.errors import MicroaceError\n"
+            "def _st_verify(tok):\n    try:\n"
+            "        return 'ok:' + _cwt.verify(tok, _st, %r, now=%d).aud\n"
+            "    except MicroaceError as e:\n        return '%%s:%%s' %% (type(e).__name__, e)"
+            % (tf.AUD, tf.NOW))
+    forged = tf.protect(tf.claims(), OTHER_ES, unprotected={4: ES.kid})  # the other key
+    got = mp.map("_st_verify", [(tf.mint(tf.claims(), ES),), (forged,)])
+    assert [g.split(":")[0] for g in got] == ["ok", "VerifyError"], got
+
+
 def test_tokens_verify_with_the_provisioned_store(st, mp):
     """python-cwt mints, the store provisioned (and reloaded from its file) verifies."""
     mp.exec("from microace import cwt as _cwt\nfrom microace.errors import MicroaceError\n"

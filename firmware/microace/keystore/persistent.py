@@ -213,11 +213,14 @@ class PersistentKeyStore(SoftwareKeyStore):
             table = None if self._chip else entry["table"]  # the chip needs no table
             try:
                 self.add(key, entry["iss"], table)
-            except DecodeError:
-                # A table of another geometry (firmware update): it is derived from the key,
-                # so rebuild it; the next write stores it.
+            except DecodeError as e:
+                # A table of another geometry (firmware update), or one whose entries are not
+                # this key's (p256.load_table checks them all): it is derived from the key,
+                # so it is rebuilt, never used; the next write stores it.
                 from microace.crypto import p256
 
+                print("microace: ES256 table of kid %s refused (%s), rebuilt"
+                      % (hex_kid(key.kid), e))
                 entry["table"] = p256.make_table(key.public)
                 self.add(key, entry["iss"], entry["table"])
         self._state = state
