@@ -339,13 +339,14 @@ class _Stored:
             self.same = False
 
 
-def load_table(blob, Q):
+def load_table(blob, Q, entries=True):
     """Check that blob is make_table(Q); return the table for verify.
     Fills G's table now too, so that the first verify is not the slow one.
     Every entry is checked, not just the header: a table of another key Q' under Q's
     header would make verify accept Q''s signatures, and one changed entry lets whoever
     chose it forge. The entries are built again, a batch at a time (the time of a
-    make_table, once per boot; 256 bytes of RAM beyond it, not a second table)."""
+    make_table, once per boot; 256 bytes of RAM beyond it, not a second table).
+    entries=False: the caller made or checked this very table already (the header only)."""
     if (
         len(blob) != _HEADER + _COMB_SIZE
         or blob[0] != _TABLE_VERSION
@@ -354,8 +355,12 @@ def load_table(blob, Q):
     ):
         raise DecodeError("not a P-256 table for this key")
     stored = _Stored(blob)
-    _comb_table(Q[0], Q[1], stored, _HEADER)
-    stored.compare()
+    if entries:
+        _comb_table(Q[0], Q[1], stored, _HEADER)
+        stored.compare()
+        import gc
+
+        gc.collect()  # its garbage is spread over the heap: free it while it is one piece
     if not stored.same:
         raise DecodeError("not a P-256 table for this key (its entries are another key's)")
     _g_table()

@@ -38,6 +38,17 @@ _EXEC_MS = {OP_READ: 5, OP_WRITE: 45, OP_NONCE: 20, OP_LOCK: 35, OP_RANDOM: 23, 
             OP_VERIFY: 1085}
 _T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
 
+# MAC (the key store record's MAC under a key in a secret slot).
+OP_MAC = const(0x08)
+_EXEC_MS[OP_MAC] = 35  # MAC: 14 ms at the fastest clock divider; polled, so a safe bound
+MAC_MODE_SN = const(0x40)  # Mode bit 6: SN[2:3] and SN[4:7] enter the digest too
+# A slot for the record MAC key: KeyConfig KeyType 7 (not an ECC key, 7 << 2) and Lockable
+# (bit 5); SlotConfig IsSecret (bit 7: never read out), MAC allowed (NoMac, bit 4, clear),
+# WriteConfig Always until the slot is locked.
+MAC_KEY_KEY_CONFIG = const(0x003C)
+MAC_KEY_SLOT_CONFIG = const(0x0080)
+_RECORD_LABEL = b"microace-record-mac1"
+
 ZONE_CONFIG = const(0)
 ZONE_DATA = const(2)
 _ZONE_32 = const(0x80)  # Param1 bit 7 of Read/Write: 32 bytes instead of 4
@@ -310,6 +321,12 @@ class Atecc608:
             raise AteccError("ATECC608 configuration zone unlocked: Random is a fixed pattern")
         return out
 
+    def mac(self, slot, challenge, mode=MAC_MODE_SN):
+        """MAC command: SHA-256 over the key in `slot`, the 32-byte `challenge`, the opcode,
+        mode, slot and serial number bytes (MAC Command; cryptoauthlib atcah_mac) -> 32 bytes.
+        The key never leaves the chip."""
+        return bytes(self.execute(OP_MAC, mode, slot, challenge, size=32))
+
 
 def _le16(config, offset):
     return config[offset] | config[offset + 1] << 8
@@ -346,10 +363,11 @@ class AteccVerifier:
     """ES256 verification in the chip against the AS public key in `slot` (8..15: the 72-byte
     slots), with the provisioning steps that put the key there and lock it."""
 
-    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None):
+    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None, mac_slot=None):
         _check_slot(slot)
         self.chip = Atecc608(i2c, address, wake)
         self.slot = slot
+        self.mac_slot = _check_mac_slot(mac_slot, slot)  # None: the record is not MACed
 
     def verify(self, handle, alg, tbs, sig):
         """The key store's verify() for the AS key: SHA-256 in the MCU, ECDSA in the chip."""
@@ -387,7 +405,12 @@ class AteccVerifier:
         if st["problems"] or not st["slot_locked"]:
             return "AS public key in ATECC608 slot %d NOT protected: %s" % (
                 self.slot, "; ".join(st["problems"] or ["slot not locked"]))
-        return PROTECTION
+        if self.mac_slot is None:
+            return PROTECTION + "; " + UNMACED
+        if not self.mac_slot_locked():
+            return PROTECTION + "; record MAC key in slot %d not locked yet (seal)" \
+                % self.mac_slot
+        return PROTECTION + "; " + MACED
 
     def configure_public_key_slot(self, slot):
         """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
@@ -438,6 +461,55 @@ class AteccVerifier:
         if slot_locked(word, slot, 0):
             return
         self.chip.lock(LOCK_SLOT | slot << 2)
+
+
+    # The key store record's MAC: every trust-relevant field of the record (all keys, issuer,
+    # audience, scope map, limits, sealed flag, owner) under a key only the chip holds.
+
+    def configure_mac_key_slot(self, slot):
+        """SlotConfig and KeyConfig of the record MAC key slot (configuration zone unlocked)."""
+        _check_mac_slot(slot, self.slot)
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, MAC_KEY_SLOT_CONFIG),
+                              (_CFG_KEY_CONFIG + 2 * slot, MAC_KEY_KEY_CONFIG)):
+            word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
+            word[offset & 3] = value & 0xFF
+            word[(offset & 3) + 1] = value >> 8
+            self.chip.write(ZONE_CONFIG, config_address(offset), word)
+
+    def new_record_key(self):
+        """A fresh random record MAC key into its slot (refused by the chip once locked)."""
+        import os
+
+        self.chip.write(ZONE_DATA, data_address(self.mac_slot, 0), os.urandom(32))
+
+    def mac_slot_locked(self):
+        word = self.chip.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED))
+        return slot_locked(word, self.mac_slot, 0)
+
+    def lock_mac_slot(self):
+        """Lock the record MAC key for good (seal); a no-op when it already is."""
+        if not self.mac_slot_locked():
+            self.chip.lock(LOCK_SLOT | self.mac_slot << 2)
+
+    def record_mac(self, body):
+        """The MAC of a record body (bytes) under the slot key."""
+        return self.chip.mac(self.mac_slot, hashlib.sha256(_RECORD_LABEL + body).digest())
+
+
+UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash writer can add "
+           "keys (EdDSA, HMAC, AES) for the issuer, change issuer, audience, scope map and "
+           "limits, and clear sealed")
+MACED = ("the rest of the record is MACed by the chip: a flash writer cannot change it, but "
+         "can put back an older sealed record of this board, and code run on the board can "
+         "have the chip MAC any record")
+
+
+def _check_mac_slot(slot, pubkey_slot):
+    if slot is not None and (not isinstance(slot, int) or not 0 <= slot <= 15
+                             or slot == pubkey_slot):
+        raise KeyStoreError("ATECC608 mac_slot must be 0..15 and not the public key slot, "
+                            "not %r" % (slot,))
+    return slot
 
 
 def _check_slot(slot):

@@ -51,6 +51,7 @@ class PersistentKeyStore(SoftwareKeyStore):
             return
         state = record.unpack(blob)
         blob = None  # the tables below need the room
+        self._check_mac(state)
         try:
             self._install(state, [parse_key(e["key"])[0] for e in state["keys"]])
         except MicroaceError as e:
@@ -121,6 +122,8 @@ class PersistentKeyStore(SoftwareKeyStore):
             s = dict(s)
             s["sealed"] = True
             self._write(s)
+        if self._maced():  # after the sealed record is written: a locked MAC key with an
+            self._chip.lock_mac_slot()  # unsealed record is a rollback (_check_mac)
         return self.status()
 
     def put(self, key, issuer=None, table=None):
@@ -197,22 +200,47 @@ class PersistentKeyStore(SoftwareKeyStore):
         """Store `state` as the next generation, then serve it (keys: its cose.Keys, or None
         when they did not change)."""
         state["gen"] = (self._state["gen"] if self._state else 0) + 1
+        packed = state
+        if self._maced():
+            if self._state is None and not self._chip.mac_slot_locked():
+                self._chip.new_record_key()  # the first record of this board: a key of its own
+            packed = dict(state, mac=self._chip.record_mac(cbor.encode(state)))
         try:
-            self._medium.write(record.pack(state))
+            self._medium.write(record.pack(packed))
         except OSError as e:
             raise KeyStoreError("cannot write the store: %s" % e)
         if keys is None:
             self._state = state
         else:
-            self._install(state, keys)
+            self._install(state, keys, True)  # its tables: built, loaded or checked here
 
-    def _install(self, state, keys):
+    def _maced(self):
+        return self._chip is not None and self._chip.mac_slot is not None
+
+    def _check_mac(self, state):
+        """With a record MAC key in the chip, a record that does not carry the chip's MAC
+        over everything else in it, or an unsealed record once the chip's MAC key is locked
+        (seal() locks it after writing the sealed record: an older record put back), is
+        refused: the store fails closed (KeyStoreError) and the RS does not start."""
+        from microace.crypto.ct import ct_eq
+
+        mac = state.pop("mac", None)
+        if not self._maced():
+            return
+        if mac is None or not ct_eq(self._chip.record_mac(cbor.encode(state)), mac):
+            raise KeyStoreError("store unusable: the record's MAC does not match the "
+                                "ATECC608's (changed outside this board's key store)")
+        if not state["sealed"] and self._chip.mac_slot_locked():
+            raise KeyStoreError("store unusable: an unsealed record, but the ATECC608 was "
+                                "sealed (an older record put back)")
+
+    def _install(self, state, keys, checked=False):
         self._keys = []
         self._handles = []
         for entry, key in zip(state["keys"], keys):
             table = None if self._chip else entry["table"]  # the chip needs no table
             try:
-                self.add(key, entry["iss"], table)
+                self.add(key, entry["iss"], table, checked)
             except DecodeError as e:
                 # A table of another geometry (firmware update), or one whose entries are not
                 # this key's (p256.load_table checks them all): it is derived from the key,

@@ -3,7 +3,7 @@
     b"MACE" | version (1 byte) | body length (4 bytes BE) | CRC32 of body (4 bytes BE) | body
 
 The body is the state as deterministic CBOR (a map with text keys: gen, sealed, owner, keys,
-config). A torn, truncated or bit-flipped record is caught here, so a medium can tell a good
+config, and with a secure element mac). A torn, truncated or bit-flipped record is caught here, so a medium can tell a good
 slot from a bad one and the store fails closed instead of trusting half a write.
 """
 
@@ -80,7 +80,11 @@ def _is(value, kind, size=None):
 
 def _check_state(s):
     """The shape a store state must have; the medium may hold anything."""
-    if not (isinstance(s, dict) and len(s) == 5 and _is(s.get("gen"), int) and s["gen"] >= 0
+    # "mac": the record MAC of a secure element (persistent.py), when the board has one.
+    size = 6 if isinstance(s, dict) and "mac" in s else 5
+    if size == 6 and not _is(s["mac"], bytes, 32):
+        return "record MAC has the wrong shape"
+    if not (isinstance(s, dict) and len(s) == size and _is(s.get("gen"), int) and s["gen"] >= 0
             and _is(s.get("sealed"), bool) and _is(s.get("keys"), list)
             and _is(s.get("owner"), bytes, 32) and _is(s.get("config"), dict)):
         return "state map has the wrong shape"
