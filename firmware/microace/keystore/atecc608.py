@@ -416,8 +416,12 @@ class AteccVerifier:
         """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
         takes effect once it is locked). Each value is patched into its 4-byte word."""
         _check_slot(slot)
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, PUBKEY_SLOT_CONFIG),
-                              (_CFG_KEY_CONFIG + 2 * slot, PUBKEY_KEY_CONFIG)):
+        self.configure_slot(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
+
+    def configure_slot(self, slot, slot_config, key_config):
+        """Patch SlotConfig and KeyConfig of `slot`, each into its 4-byte word."""
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
+                              (_CFG_KEY_CONFIG + 2 * slot, key_config)):
             word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
             word[offset & 3] = value & 0xFF
             word[(offset & 3) + 1] = value >> 8
@@ -469,12 +473,7 @@ class AteccVerifier:
     def configure_mac_key_slot(self, slot):
         """SlotConfig and KeyConfig of the record MAC key slot (configuration zone unlocked)."""
         _check_mac_slot(slot, self.slot)
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, MAC_KEY_SLOT_CONFIG),
-                              (_CFG_KEY_CONFIG + 2 * slot, MAC_KEY_KEY_CONFIG)):
-            word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
-            word[offset & 3] = value & 0xFF
-            word[(offset & 3) + 1] = value >> 8
-            self.chip.write(ZONE_CONFIG, config_address(offset), word)
+        self.configure_slot(slot, MAC_KEY_SLOT_CONFIG, MAC_KEY_KEY_CONFIG)
 
     def new_record_key(self):
         """A fresh random record MAC key into its slot (refused by the chip once locked)."""
