@@ -66,15 +66,10 @@ class Clock:
                   self._high + up - self._high_at if self._high else 0)
         return low or None
 
-    def _wall(self):
-        """The wall clock in Unix time, or None while it was never set."""
-        wall = int(self._time()) + self._offset
-        return wall if wall >= BUILD_FLOOR else None
-
     def now(self):
         """Trusted Unix time, or None without a set wall clock (then exp fails closed)."""
-        wall = self._wall()
-        if wall is None:
+        wall = int(self._time()) + self._offset
+        if wall < BUILD_FLOOR:
             return None
         now = max(wall, self.lower() or 0)
         self._high, self._high_at = now, self._up
@@ -92,11 +87,13 @@ class Clock:
         if iat is None:
             return
         iat = int(iat)
-        cap = (self._wall() or self.lower() or BUILD_FLOOR) + self._skew
+        cap = int(self._time()) + self._offset
+        if cap < BUILD_FLOOR:  # no wall clock
+            cap = self.lower() or BUILD_FLOOR
+        cap += self._skew
         if iat > cap:
             if not self._clamped:
-                print("microace: token iat %d is ahead of the trusted time, clock floor held "
-                      "at %d" % (iat, cap))
+                print("microace: iat ahead of trusted time: clamped")
                 self._clamped = True
             iat = cap
         if iat > (self.lower() or 0):

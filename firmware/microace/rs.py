@@ -143,8 +143,10 @@ class ResourceServer:
     def _authz_info(self, request, entry=None):
         """POST /authz-info. Unprotected: a token with OSCORE input material and the client's
         nonce1 and Recipient ID -> a new context (RFC 9203 §4.1-4.3). Protected by the
-        context of `entry`: the access token alone, naming that context by cnf kid -> the
-        context's rights updated, no new context (RFC 9203 §4.1, §4.2)."""
+        context of `entry` (an update of access rights, RFC 9203 §4.1, §4.2): the access
+        token alone, its cnf naming that context's input material by kid (RFC 8747 §3.3) ->
+        the context's rights and lifetime replaced, same context; a kid naming another
+        context is 4.01."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
         if request.uint(options.CONTENT_FORMAT) != formats.ACE_CBOR:
@@ -152,52 +154,21 @@ class ResourceServer:
         if len(request.payload) > self.max_token_bytes + 2 * _MAX_NONCE1:
             raise TooLargeError("access token too large")
         body = cbor.decode(request.payload, 4, 8)
-        keys = _AUTHZ_INFO_KEYS if entry is None else _AUTHZ_INFO_KEYS[:1]
+        keys = _AUTHZ_INFO_KEYS if entry is None else (_ACCESS_TOKEN,)
         if (type(body) is not dict or len(body) != len(keys)
                 or not all(type(k) is int and k in keys for k in body)):
-            raise DecodeError("authz-info needs exactly access_token, nonce1, "
-                              "ace_client_recipientid" if entry is None else
-                              "an update of access rights carries the access_token only")
-        raw = body[_ACCESS_TOKEN]
-        if type(raw) is not bytes:
+            raise DecodeError("authz-info body keys")
+        if not all(type(v) is bytes for v in body.values()):
             raise DecodeError("authz-info parameters must be byte strings")
+        raw = body[_ACCESS_TOKEN]
         if len(raw) > self.max_token_bytes:
             raise TooLargeError("access token too large")
-        if entry is not None:
-            return self._update_rights(raw, entry)
-        nonce1 = body[_NONCE1]
-        client_id = body[_CLIENT_RECIPIENTID]
-        if type(nonce1) is not bytes or type(client_id) is not bytes:
-            raise DecodeError("authz-info parameters must be byte strings")
-        if not 1 <= len(nonce1) <= _MAX_NONCE1:
+        if entry is None and not 1 <= len(body[_NONCE1]) <= _MAX_NONCE1:
             raise DecodeError("nonce1 length")
-        token, seq = self._accept(raw)
-        if token.cnf is None or token.cnf[0] != "osc":
-            # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
-            raise DecodeError("token has no cnf osc")
-        osc = token.cnf[1]
-        if token.scope is None:
-            raise ScopeError("token has no scope")
-        perms = scope.permissions(token.scope, self.scope_map)
-        nonce2 = os.urandom(_NONCE_LEN)
-        server_id = self._recipient_id(client_id)
-        gc.collect()  # the verification's garbage first: the context lives long, it packs low
-        context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
-        entry = self.tokens.add(token.verified, (token.iss, osc[cwt.OSC_ID]), token.exp,
-                                token.exi, perms, context, len(raw), token.iat)
-        self._exi_seen(token, seq, entry)
-        return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
-                                                   server_id})).add(options.CONTENT_FORMAT,
-                                                                    formats.ACE_CBOR)
-
-    def _accept(self, raw):
-        """Verify a posted token and take what a first post takes (its exi sequence number
-        is returned to be marked once stored; its cnonce; the time floor) -> (Token, seq)."""
         clock = self.clock
         token = cwt.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
         held = self.tokens.held(token.verified)  # a re-post (or re-encoding): its cti and
-        # cnonce were taken already
-        if held is not None and self.tokens.expired(held):
+        if held is not None and self.tokens.expired(held):  # cnonce were taken already
             self.tokens.remove(held)
             raise ClaimError("token expired")
         seq = None
@@ -206,34 +177,39 @@ class ResourceServer:
         if held is None and self.cnonces is not None:
             self.cnonces.take(token.cnonce)
         clock.learn(token.iat)
-        return token, seq
-
-    def _exi_seen(self, token, seq, entry):
-        """Mark an exi token's sequence number as seen; a token whose mark cannot be written
-        is dropped again: it could start a new lifetime after a reboot."""
-        if seq is not None:
-            try:
-                self.clock.exi_seen(token.iss, seq)
-            except (OSError, MemoryError):
-                self.tokens.remove(entry)
-                raise
-
-    def _update_rights(self, raw, entry):
-        """RFC 9203 §4.1: a token posted over the client's OSCORE context, whose cnf names
-        that context's input material by kid (RFC 8747 §3.3), replaces the context's token:
-        its rights and lifetime, same context. A kid naming another context is 4.01."""
-        token, seq = self._accept(raw)
-        if token.cnf is None or token.cnf[0] != "kid":
-            raise ClaimError("an update of access rights names its context by cnf kid")
-        if (token.iss, token.cnf[1]) != entry.pop:
-            raise ClaimError("cnf kid does not name this OSCORE context")
+        cnf = token.cnf or (None, None)
+        if entry is not None:
+            if cnf[0] != "kid" or (token.iss, cnf[1]) != entry.pop:
+                raise ClaimError("cnf kid does not name this context")
+        elif cnf[0] != "osc":
+            # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
+            raise DecodeError("token has no cnf osc")
         if token.scope is None:
             raise ScopeError("token has no scope")
         perms = scope.permissions(token.scope, self.scope_map)
-        self.tokens.update(entry, token.verified, len(raw), token.exp, token.exi, perms,
-                           token.iat)
-        self._exi_seen(token, seq, entry)
-        return Message(codes.CREATED)
+        if entry is not None:
+            self.tokens.update(entry, token.verified, len(raw), token.exp, token.exi, perms,
+                               token.iat)
+            answer = Message(codes.CREATED)
+        else:
+            nonce2 = os.urandom(_NONCE_LEN)
+            client_id = body[_CLIENT_RECIPIENTID]
+            server_id = self._recipient_id(client_id)
+            gc.collect()  # the verification's garbage first: the context lives long
+            context = oscore.Context.from_ace(cnf[1], body[_NONCE1], nonce2, client_id,
+                                              server_id)
+            entry = self.tokens.add(token.verified, (token.iss, cnf[1][cwt.OSC_ID]),
+                                    token.exp, token.exi, perms, context, len(raw), token.iat)
+            answer = Message(codes.CREATED, cbor.encode({
+                _NONCE2: nonce2, _SERVER_RECIPIENTID: server_id})).add(options.CONTENT_FORMAT,
+                                                                       formats.ACE_CBOR)
+        if seq is not None:
+            try:
+                clock.exi_seen(token.iss, seq)
+            except (OSError, MemoryError):  # an unrecorded exi token could start a new
+                self.tokens.remove(entry)  # lifetime after a reboot
+                raise
+        return answer
 
     def _recipient_id(self, client_id):
         """A Recipient ID unique among live contexts and not the client's (RFC 9203 §4.2):

@@ -58,6 +58,13 @@ class Entry:
                 self.ssn_bound, self.context.saved(), self.iat)
 
 
+def _not_older(entry, iat):
+    """ClaimError for a token issued before the stored `entry` for its key (or without iat
+    when the entry has one): it would roll the rights back."""
+    if entry.iat is not None and (iat is None or iat < entry.iat):
+        raise ClaimError("older than the stored token")
+
+
 class TokenStore:
     def __init__(self, max_tokens=8, max_bytes=None, state=None, clock=None, gen=0):
         self.clock = clock or Clock(state)  # trusted now and uptime
@@ -77,10 +84,9 @@ class TokenStore:
         try:
             if saved is None or saved[0] != self.gen:
                 return
-            for item in saved[1]:
-                digest, size, iss, osc_id, exp, perms, used, ssn, ctx = item[:9]
+            for digest, size, iss, osc_id, exp, perms, used, ssn, ctx, iat in saved[1]:
                 e = Entry(digest, size, (iss, osc_id), exp, None, perms,
-                          oscore.Context.restore(ctx, ssn), 0, item[9] if len(item) > 9 else None)
+                          oscore.Context.restore(ctx, ssn), 0, iat)
                 e.used = used
                 e.ssn_bound = ssn  # nothing reserved yet: the first number used writes
                 for old in self.entries:
@@ -132,7 +138,7 @@ class TokenStore:
         """The Entry of this very token (its verified claims bytes), if stored: a re-post."""
         return self._find(sha256(verified).digest())
 
-    def add(self, verified, pop, exp, exi, perms, context, size=None, iat=None):
+    def add(self, verified, pop, exp, exi, perms, context, size=0, iat=None):
         """Store a verified token (`verified`: its verified claims bytes; `size`: of the token
         as posted) with its new context -> the Entry; StoreFullError when there is no room
         without dropping a used, live token; ClaimError for a token older (iat) than the one
@@ -143,14 +149,12 @@ class TokenStore:
             context.ssn_hook = self._reserve
         if old is not None:  # a re-post: same slot; anyone can replay the POST, so the new
             # context waits beside the current ones until one verifies a request (verified())
-            if len(old.pending) >= _PENDING:
-                old.pending.pop(0)
-            old.pending.append(context)
+            old.pending = old.pending[1 - _PENDING:] + [context]  # the newest _PENDING
             return old
         same = [e for e in self.entries if e.pop == pop]
         for e in same:  # never back to older rights for the same key (RFC 9203 §4.1)
-            if e.iat is not None and (iat is None or iat < e.iat) and not self.expired(e):
-                raise ClaimError("token older than the stored one for its key")
+            if not self.expired(e):
+                _not_older(e, iat)
         self._drop([e for e in self.entries if self.expired(e)])
         same = [e for e in self.entries if e.pop == pop]
         keep = None
@@ -158,7 +162,6 @@ class TokenStore:
             if e.used:
                 keep = e
         self._drop([e for e in same if e is not keep])
-        size = len(verified) if size is None else size
         while (len(self.entries) >= self.max_tokens
                or sum(e.size for e in self.entries) + size > self.max_bytes):
             # Never-used tokens go first (oldest first), then the one being superseded.
@@ -183,11 +186,8 @@ class TokenStore:
     def update(self, entry, verified, size, exp, exi, perms, iat=None):
         """An update of access rights (RFC 9203 §4.1): `entry` takes the new token's rights
         and lifetime and keeps its context; a token older (iat) than the entry's is refused,
-        as in add()."""
-        if entry.iat is not None and (iat is None or iat < entry.iat):
-            raise ClaimError("token older than the stored one for its key")
-        if sum(e.size for e in self.entries) - entry.size + size > self.max_bytes:
-            raise StoreFullError("token store full")
+        as in add(). The store keeps no token bytes: a larger token costs no room."""
+        _not_older(entry, iat)
         entry.digest, entry.size, entry.exp, entry.perms, entry.iat = (
             sha256(verified).digest(), size, exp, perms, iat)
         entry.deadline = None if exi is None else self.clock.uptime() + exi
@@ -213,12 +213,7 @@ class TokenStore:
             self._save()
         for e in self.entries:
             if context in e.pending:  # a re-post's context takes over; the others go
-                e.context, e.pending, e.ssn_bound = context, [], _SSN_CHUNK
-                e.used = True
-                if e.replaces is not None:
-                    self._drop([e.replaces])
-                self._save()
-                return e
+                e.context, e.ssn_bound, e.used = context, _SSN_CHUNK, False
             if e.context is context:
                 e.pending = []
                 if not e.used:

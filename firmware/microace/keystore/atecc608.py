@@ -486,13 +486,42 @@ class AteccVerifier:
         return slot_locked(word, self.mac_slot, 0)
 
     def lock_mac_slot(self):
-        """Lock the record MAC key for good (seal); a no-op when it already is."""
-        if not self.mac_slot_locked():
+        """Lock the record MAC key for good (seal); a no-op when it already is, or with no
+        mac_slot."""
+        if self.mac_slot is not None and not self.mac_slot_locked():
             self.chip.lock(LOCK_SLOT | self.mac_slot << 2)
 
     def record_mac(self, body):
         """The MAC of a record body (bytes) under the slot key."""
         return self.chip.mac(self.mac_slot, hashlib.sha256(_RECORD_LABEL + body).digest())
+
+    def maced(self, state, first):
+        """The key store state to write, with the chip's MAC over the rest of it (none without
+        mac_slot). `first`: the board's first record, which gets a key of its own."""
+        if self.mac_slot is None:
+            return state
+        from microace import cbor
+
+        if first and not self.mac_slot_locked():
+            self.new_record_key()
+        return dict(state, mac=self.record_mac(cbor.encode(state)))
+
+    def check_record(self, state):
+        """Take the MAC out of a record's `state` read at boot; refuse (KeyStoreError) one
+        whose MAC is missing or not the chip's over the rest of it, or that is unsealed once
+        the MAC key is locked: seal() locks it after writing the sealed record, so that is an
+        older record put back."""
+        mac = state.pop("mac", None)
+        if self.mac_slot is None:
+            return
+        from microace import cbor
+        from microace.crypto.ct import ct_eq
+
+        if type(mac) is not bytes or not ct_eq(self.record_mac(cbor.encode(state)), mac):
+            raise KeyStoreError("store unusable: the record's MAC is not the ATECC608's")
+        if not state["sealed"] and self.mac_slot_locked():
+            raise KeyStoreError("store unusable: an unsealed record, but the ATECC608 was "
+                                "sealed (an older record put back)")
 
 
 UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash writer can add "

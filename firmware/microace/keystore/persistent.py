@@ -51,7 +51,8 @@ class PersistentKeyStore(SoftwareKeyStore):
             return
         state = record.unpack(blob)
         blob = None  # the tables below need the room
-        self._check_mac(state)
+        if chip is not None:  # with a record MAC key: KeyStoreError unless it is the chip's
+            chip.check_record(state)
         try:
             self._install(state, [parse_key(e["key"])[0] for e in state["keys"]])
         except MicroaceError as e:
@@ -122,8 +123,8 @@ class PersistentKeyStore(SoftwareKeyStore):
             s = dict(s)
             s["sealed"] = True
             self._write(s)
-        if self._maced():  # after the sealed record is written: a locked MAC key with an
-            self._chip.lock_mac_slot()  # unsealed record is a rollback (_check_mac)
+        if self._chip is not None:  # after the sealed record is written: a locked MAC key
+            self._chip.lock_mac_slot()  # with an unsealed record is a rollback
         return self.status()
 
     def put(self, key, issuer=None, table=None):
@@ -200,11 +201,7 @@ class PersistentKeyStore(SoftwareKeyStore):
         """Store `state` as the next generation, then serve it (keys: its cose.Keys, or None
         when they did not change)."""
         state["gen"] = (self._state["gen"] if self._state else 0) + 1
-        packed = state
-        if self._maced():
-            if self._state is None and not self._chip.mac_slot_locked():
-                self._chip.new_record_key()  # the first record of this board: a key of its own
-            packed = dict(state, mac=self._chip.record_mac(cbor.encode(state)))
+        packed = state if self._chip is None else self._chip.maced(state, self._state is None)
         try:
             self._medium.write(record.pack(packed))
         except OSError as e:
@@ -213,26 +210,6 @@ class PersistentKeyStore(SoftwareKeyStore):
             self._state = state
         else:
             self._install(state, keys, True)  # its tables: built, loaded or checked here
-
-    def _maced(self):
-        return self._chip is not None and self._chip.mac_slot is not None
-
-    def _check_mac(self, state):
-        """With a record MAC key in the chip, a record that does not carry the chip's MAC
-        over everything else in it, or an unsealed record once the chip's MAC key is locked
-        (seal() locks it after writing the sealed record: an older record put back), is
-        refused: the store fails closed (KeyStoreError) and the RS does not start."""
-        from microace.crypto.ct import ct_eq
-
-        mac = state.pop("mac", None)
-        if not self._maced():
-            return
-        if mac is None or not ct_eq(self._chip.record_mac(cbor.encode(state)), mac):
-            raise KeyStoreError("store unusable: the record's MAC does not match the "
-                                "ATECC608's (changed outside this board's key store)")
-        if not state["sealed"] and self._chip.mac_slot_locked():
-            raise KeyStoreError("store unusable: an unsealed record, but the ATECC608 was "
-                                "sealed (an older record put back)")
 
     def _install(self, state, keys, checked=False):
         self._keys = []
@@ -247,8 +224,7 @@ class PersistentKeyStore(SoftwareKeyStore):
                 # so it is rebuilt, never used; the next write stores it.
                 from microace.crypto import p256
 
-                print("microace: ES256 table of kid %s refused (%s), rebuilt"
-                      % (hex_kid(key.kid), e))
+                print("microace: ES256 table rebuilt:", e)
                 entry["table"] = p256.make_table(key.public)
                 self.add(key, entry["iss"], entry["table"])
         self._state = state

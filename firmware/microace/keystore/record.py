@@ -81,10 +81,7 @@ def _is(value, kind, size=None):
 def _check_state(s):
     """The shape a store state must have; the medium may hold anything."""
     # "mac": the record MAC of a secure element (persistent.py), when the board has one.
-    size = 6 if isinstance(s, dict) and "mac" in s else 5
-    if size == 6 and not _is(s["mac"], bytes, 32):
-        return "record MAC has the wrong shape"
-    if not (isinstance(s, dict) and len(s) == size and _is(s.get("gen"), int) and s["gen"] >= 0
+    if not (isinstance(s, dict) and len(s) == 5 + ("mac" in s) and _is(s.get("gen"), int) and s["gen"] >= 0
             and _is(s.get("sealed"), bool) and _is(s.get("keys"), list)
             and _is(s.get("owner"), bytes, 32) and _is(s.get("config"), dict)):
         return "state map has the wrong shape"
