@@ -43,7 +43,7 @@ def _setup():
     cfg = app.load_config(".")
     rs = app.build(keystore.open_store(cfg), cfg.get("pins"), State("./state.bin"),
                    cfg.get("persist"))
-    _server = Server(rs.handle, ("127.0.0.1", 0), critical=rs.CRITICAL)
+    _server = Server(rs.handle, ("127.0.0.1", 0), critical=rs.CRITICAL, blocks=rs.blocks)
 
 
 def _requests(alloc, timed):

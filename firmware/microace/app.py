@@ -6,6 +6,7 @@ A store that is missing, corrupt or not provisioned stops the start (fail closed
 """
 
 import asyncio
+import hashlib
 import json
 
 from microace import cbor, keystore, net
@@ -47,7 +48,10 @@ def _led(pins):
     number = pins.get("led")
     if number is None:
         return None
-    from machine import Pin
+    try:
+        from machine import Pin
+    except ImportError:  # the unix port's machine module has no Pin
+        raise ValueError('"pins": {"led": %r}: this port has no machine.Pin' % (number,))
 
     return Pin(number, Pin.OUT)
 
@@ -62,13 +66,13 @@ def build(store, pins=None, rs_state=None, persist=None):
     rs = ResourceServer(store, config, rs_state, (persist or {}).get("tokens", True),
                         status["gen"])
     pin = _led(pins or {})
-    state = {"led": False, "config": {}}
+    state = {"led": False, "config": None, "etag": None}  # config: its CBOR, once PUT
 
-    @rs.resource("/temp", methods=("GET",))
+    @rs.resource("/temp", methods=("GET",), formats=(formats.TEXT_PLAIN,))
     def temp(request):
         return Message(codes.CONTENT, b"21.5").add(options.CONTENT_FORMAT, formats.TEXT_PLAIN)
 
-    @rs.resource("/led", methods=("GET", "PUT"))
+    @rs.resource("/led", methods=("GET", "PUT"), formats=(formats.TEXT_PLAIN,))
     def led(request):
         if request.code == codes.GET:
             return Message(codes.CONTENT, b"1" if state["led"] else b"0").add(
@@ -80,12 +84,20 @@ def build(store, pins=None, rs_state=None, persist=None):
             pin.value(state["led"])
         return Message(codes.CHANGED)
 
-    @rs.resource("/config", methods=("PUT",))
+    # /config: a CBOR map, up to a Block1 body (2 KB); none until the first PUT. Its ETag
+    # lets a client update it conditionally (If-Match) or create it once (If-None-Match).
+    @rs.resource("/config", methods=("GET", "PUT"), formats=(formats.CBOR,),
+                 etag=lambda: state["etag"])
     def config_(request):
-        new = cbor.decode(request.payload, 2, 32)
-        if type(new) is not dict:
+        if request.code == codes.GET:
+            if state["config"] is None:
+                return Message(codes.NOT_FOUND)
+            return Message(codes.CONTENT, state["config"]).add(options.CONTENT_FORMAT,
+                                                               formats.CBOR)
+        if type(cbor.decode(request.payload, 2, 32)) is not dict:
             raise DecodeError("config takes a CBOR map")
-        state["config"] = new
+        state["config"] = request.payload
+        state["etag"] = hashlib.sha256(request.payload).digest()[:8]
         return Message(codes.CHANGED)
 
     return rs
@@ -108,7 +120,8 @@ def main(state_dir=".", bind=None):
     rs = build(keystore.open_store(cfg), cfg.get("pins"), State(state_dir + "/state.bin"),
                cfg.get("persist"))
     port = (cfg.get("network") or {}).get("coap_port", 5683)
-    server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL)
+    server = Server(rs.handle, parse_bind(bind or "0.0.0.0", port), critical=rs.CRITICAL,
+                    blocks=rs.blocks)
     for path in rs.resources:
         server.add_link(path)
     server.open()

@@ -58,7 +58,7 @@ class Token:
         self.cnonce = claims.get(CLAIM_CNONCE)
         self.ace_profile = claims.get(CLAIM_ACE_PROFILE)
         self.cnf = None  # (method, value): ('key', cose.Key) ('kid', bytes) ('osc', dict)
-        self.verified = None  # the claims bytes the COSE layers verified (set by verify())
+        self.verified = b""  # the claims bytes the COSE layers verified (set by verify())
 
 
 def _is_int(v):

@@ -69,3 +69,12 @@ class TooLargeError(MicroaceError):
 
 class StoreFullError(MicroaceError):
     """The token store is full of live, used tokens: try again later (5.03)."""
+
+
+# CoAP semantics of a verified request (rs.py, RFC 7252 §5.10.4, §5.10.8)
+class PreconditionFailedError(MicroaceError):
+    """An If-Match or If-None-Match condition does not hold for the resource (4.12)."""
+
+
+class NotAcceptableError(MicroaceError):
+    """The resource cannot produce the Content-Format the request's Accept asks for (4.06)."""

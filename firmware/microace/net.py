@@ -19,7 +19,10 @@ def up(network, state_dir="."):
     Raises OSError with a one-line reason when the board cannot join."""
     if network.get("interface") != "wlan":
         return None
-    import network as wlan_module
+    try:
+        import network as wlan_module
+    except ImportError:  # the unix port has none
+        raise OSError('no WLAN on this port (no network module): use "interface": "host"')
 
     name = state_dir + "/" + network.get("credentials", "wlan.json")
     try:

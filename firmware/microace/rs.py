@@ -10,6 +10,13 @@ resources with access control from the token's scope.
 A resource gets the decrypted inner request and returns a Message; raising an error of
 errors.py answers with that error's code. There is no path to a resource without a token's
 OSCORE context: unprotected requests get 4.01 with AS Request Creation Hints (RFC 9200 §5.3).
+
+The decrypted request is a CoAP request like a plain one (RFC 8613 §8.2), and gets the same
+option checks in one place, _call(), before any resource runs: an unprocessable critical option
+is 4.02, an Accept the resource does not produce 4.06, an If-Match / If-None-Match that does not
+hold 4.12 (what a resource produces and its ETag are declared with resource()); an inner Block1
+body is reassembled first (coap/block.py, the server's own Reassembler), and a response larger
+than a block goes out in inner Block2 blocks. Every answer to a verified request is protected.
 """
 
 import gc
@@ -19,11 +26,13 @@ from micropython import const
 
 from microace import cbor, cwt, oscore, scope
 from microace.coap import codes, formats, options
+from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.message import Message, in_order
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
                              DecodeError, DecryptError, KeyStoreError, MethodNotInScopeError,
-                             MicroaceError, NotInScopeError, ReplayError, ScopeError,
-                             StoreFullError, TooLargeError, UnknownContextError, VerifyError)
+                             MicroaceError, NotAcceptableError, NotInScopeError,
+                             PreconditionFailedError, ReplayError, ScopeError, StoreFullError,
+                             TooLargeError, UnknownContextError, VerifyError)
 from microace.clock import SKEW, Clock
 from microace.cnonce import Cnonces
 from microace.tokens import TokenStore
@@ -42,6 +51,14 @@ _NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
 _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
 _AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
+# The critical options of a decrypted request that the RS processes besides those of a plain
+# one (options.REQUEST): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
+# If-None-Match empty). Class U options never get this far (oscore.py refuses them inside).
+_CONDITIONS = {options.IF_MATCH: options.rule(0, 8, True),
+               options.IF_NONE_MATCH: options.rule(0, 0)}
+# Inner Block2 blocks of at most 512 bytes: each goes through the OSCORE plaintext and the CCM
+# buffers, several copies of it on the heap at once.
+_BLOCK2_SZX = const(5)
 
 # The one mapping of the exception tree to CoAP codes (DESIGN.md "Response codes"); the
 # first matching row wins, so subclasses come before their base classes.
@@ -59,6 +76,8 @@ CODES = (
     (ScopeError, codes.BAD_REQUEST),
     (NotInScopeError, codes.FORBIDDEN),
     (MethodNotInScopeError, codes.METHOD_NOT_ALLOWED),
+    (PreconditionFailedError, codes.PRECONDITION_FAILED),  # RFC 7252 §5.10.8
+    (NotAcceptableError, codes.NOT_ACCEPTABLE),  # RFC 7252 §5.10.4
     (DecodeError, codes.BAD_REQUEST),
     (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
     (MicroaceError, codes.INTERNAL_SERVER_ERROR),
@@ -102,15 +121,21 @@ class ResourceServer:
         self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
                                                         max_tokens * self.max_token_bytes),
                                  state if persist_tokens else None, clock=self.clock, gen=gen)
-        self.resources = {}  # path -> (allowed method codes, function)
+        # path -> (allowed method codes, function, Content-Formats produced, etag function)
+        self.resources = {}
+        self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
         self._next_id = 0
 
-    def resource(self, path, methods=("GET",)):
-        """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders."""
+    def resource(self, path, methods=("GET",), formats=(), etag=None):
+        """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders.
+        formats: the Content-Formats its responses carry (an Accept of another is 4.06);
+        etag: a function giving the ETag (1-8 bytes) of its current representation, or None
+        while it has none. A resource without one always has a representation, with no ETag.
+        The RS evaluates If-Match / If-None-Match against it and adds it to 2.05 responses."""
         allowed = tuple(getattr(codes, m) for m in methods)
 
         def register(function):
-            self.resources[path] = (allowed, function)
+            self.resources[path] = (allowed, function, formats, etag)
             return function
 
         return register
@@ -177,7 +202,7 @@ class ResourceServer:
         if held is None and self.cnonces is not None:
             self.cnonces.take(token.cnonce)
         clock.learn(token.iat)
-        cnf = token.cnf or (None, None)
+        cnf = token.cnf or ("none", {})
         if entry is not None:
             if cnf[0] != "kid" or (token.iss, cnf[1]) != entry.pop:
                 raise ClaimError("cnf kid does not name this context")
@@ -235,8 +260,7 @@ class ResourceServer:
                 if self.tokens.expired(entry):
                     self.tokens.remove(entry)
                     raise ClaimError("token expired")
-                response = (self._authz_info(inner, entry) if inner.path() == _AUTHZ_INFO
-                            else self._call(inner, entry))
+                response = self._call(inner, entry, ctx)
             except MicroaceError as e:
                 response = _error(e)
         else:
@@ -250,12 +274,53 @@ class ResourceServer:
             ctx, kid, piv, response.code, out, response.payload, not fresh)
         return Message(outer_code, ciphertext, [(options.OSCORE, option)])
 
-    def _call(self, inner, entry):
+    def _call(self, inner, entry, ctx):
+        """The decrypted request through the checks of a plain one, then its resource. Every
+        block of an inner Block1 upload is checked (scope, method, conditions) before it is
+        taken; the resource gets the whole body once, never a part (RFC 7959 §2.5)."""
+        bad = options.first_bad(inner.options, _CONDITIONS)
+        if bad:
+            raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
+        if path == _AUTHZ_INFO:  # an update of access rights (RFC 9203 §4.1)
+            return self._authz_info(inner, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)
         if found is None:
             return Message(codes.NOT_FOUND)
-        if inner.code not in found[0]:
+        allowed, function, produces, etag = found
+        if inner.code not in allowed:
             return Message(codes.METHOD_NOT_ALLOWED)
-        return found[1](inner)
+        accept = inner.uint(options.ACCEPT)
+        if accept is not None and accept not in produces:
+            raise NotAcceptableError("Content-Format %d not produced here" % accept)
+        _precondition(inner, etag)
+        block1 = inner.opt(options.BLOCK1)
+        if block1 is not None:
+            # Keyed by the security context, not the address (RFC 8613 §4.1.3.4.1, RFC 9175
+            # §3): only this context's requests continue its transfer.
+            inner, response = self.blocks.feed(inner, ctx)
+            if response is not None:
+                return response
+        response = function(inner)
+        tag = etag() if etag is not None and response.code == codes.CONTENT else None
+        if tag:
+            response.add(options.ETAG, tag)
+        return with_block1(block2(response, inner.opt(options.BLOCK2), _BLOCK2_SZX), block1)
+
+
+def _precondition(request, etag):
+    """Raise PreconditionFailedError unless If-Match and If-None-Match hold (RFC 7252
+    §5.10.8): If-Match needs a current representation whose ETag is one of its values, or
+    any representation for the empty value; If-None-Match needs no current representation."""
+    matches = request.opts(options.IF_MATCH)
+    if not matches and request.opt(options.IF_NONE_MATCH) is None:
+        return
+    tag = etag() if etag is not None else b""  # b"": it exists; only If-Match b"" names it
+    if tag is None:  # no current representation
+        if matches:
+            raise PreconditionFailedError("no current representation (If-Match)")
+    elif request.opt(options.IF_NONE_MATCH) is not None:
+        raise PreconditionFailedError("a current representation exists (If-None-Match)")
+    elif b"" not in matches and tag not in matches:
+        raise PreconditionFailedError("ETag does not match (If-Match)")

@@ -2,9 +2,10 @@
 
 At most `max_tokens` entries and `max_bytes` bytes of tokens. A token is known by the digest of
 its verified claims, so a re-encoding of its COSE layers is the same token. Re-posting a stored
-token takes no new slot: its new context waits beside the current one (at most _PENDING of
-them, the oldest going first) until one of them verifies a request, as anyone can replay the
-POST (RFC 9203 §4.1, §4.3). A newer token for the same proof-of-possession key (same issuer
+token takes no new slot: its new context waits beside the current one (at most _PENDING such
+contexts in the whole store, the oldest going first: each costs heap) until one of them
+verifies a request, as anyone can replay the POST (RFC 9203 §4.1, §4.3); the current context
+is never pushed out by a re-post. A newer token for the same proof-of-possession key (same issuer
 and OSCORE id, RFC 9203 §3.2.1) supersedes the old one, which stays usable until the new
 context has verified a request, so a client switching tokens loses no request; a token older
 (iat) than the stored one for its key is refused: it would roll narrowed rights back. When
@@ -28,7 +29,7 @@ from microace.clock import Clock
 from microace.errors import ClaimError, ContextExhaustedError, MicroaceError, StoreFullError
 
 _SSN_CHUNK = const(32)  # sender sequence numbers reserved per write
-_PENDING = const(3)  # contexts of re-posts of one token waiting for a verified request
+_PENDING = const(3)  # contexts of re-posts waiting for a verified request, in the store
 
 
 class Entry:
@@ -47,7 +48,7 @@ class Entry:
         self.context = context
         self.used = False  # a request verified under this context
         self.replaces = None  # the older entry for the same PoP key, kept until this is used
-        self.pending = []  # contexts of re-posts of this token, until one verifies a request
+        self.pending = []  # (n, context) of re-posts of this token, until one verifies
         self.ssn_bound = _SSN_CHUNK  # the context's sender sequence numbers stay below this
 
     def saved(self):
@@ -56,6 +57,11 @@ class Entry:
         exp = self.exp if type(self.exp) is not float else int(self.exp)
         return (self.digest, self.size, self.pop[0], self.pop[1], exp, self.perms, self.used,
                 self.ssn_bound, self.context.saved(), self.iat)
+
+
+def _contexts(entry):
+    """The entry's context, then those of re-posts waiting to verify a request."""
+    return [entry.context] + [c for _, c in entry.pending]
 
 
 def _not_older(entry, iat):
@@ -74,6 +80,7 @@ class TokenStore:
         self.state = state
         self.gen = gen
         self._lagging = False  # a write failed: the file is behind the entries in RAM
+        self._n = 0  # re-posts counted: the oldest waiting context goes first
         if state is not None:
             self._restore(state.bind("tokens", self._saved))
 
@@ -149,7 +156,14 @@ class TokenStore:
             context.ssn_hook = self._reserve
         if old is not None:  # a re-post: same slot; anyone can replay the POST, so the new
             # context waits beside the current ones until one verifies a request (verified())
-            old.pending = old.pending[1 - _PENDING:] + [context]  # the newest _PENDING
+            self._n += 1
+            old.pending.append((self._n, context))
+            waiting = [p for e in self.entries for p in e.pending]
+            if len(waiting) > _PENDING:  # the heap holds _PENDING of them: the oldest goes
+                oldest = min(waiting)
+                for e in self.entries:
+                    if oldest in e.pending:
+                        e.pending.remove(oldest)
             return old
         same = [e for e in self.entries if e.pop == pop]
         for e in same:  # never back to older rights for the same key (RFC 9203 §4.1)
@@ -194,12 +208,12 @@ class TokenStore:
         self._save()
 
     def recipient_ids(self):
-        return [c.recipient_id for e in self.entries for c in [e.context] + e.pending]
+        return [c.recipient_id for e in self.entries for c in _contexts(e)]
 
     def context(self, kid, kid_context=None):
         """The context whose Recipient ID is `kid` (oscore.unprotect_request's lookup)."""
         for e in self.entries:
-            for c in [e.context] + e.pending:
+            for c in _contexts(e):
                 if c.recipient_id == kid:
                     return c
         return None
@@ -212,7 +226,7 @@ class TokenStore:
         if self._lagging:
             self._save()
         for e in self.entries:
-            if context in e.pending:  # a re-post's context takes over; the others go
+            if context in _contexts(e)[1:]:  # a re-post's context takes over; the others go
                 e.context, e.ssn_bound, e.used = context, _SSN_CHUNK, False
             if e.context is context:
                 e.pending = []

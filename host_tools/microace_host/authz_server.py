@@ -13,6 +13,7 @@ import os
 import time
 import tomllib
 from pathlib import Path
+from typing import TypeVar
 
 import cbor2
 
@@ -32,6 +33,7 @@ TOKEN_TYPE_POP = 2
 INVALID_REQUEST, INVALID_CLIENT, UNSUPPORTED_GRANT_TYPE, INVALID_SCOPE = 1, 2, 5, 6
 UNSUPPORTED_POP_KEY, INCOMPATIBLE_ACE_PROFILES = 7, 8
 OSC_ID_LEN, OSC_MS_LEN, OSC_SALT_LEN = 4, 16, 8  # ms 16 bytes for AES-CCM-16-64-128
+_T = TypeVar("_T")  # _get's KIND
 
 
 class ConfigError(Exception):
@@ -117,10 +119,8 @@ def _known(table, names, where):
                                                                    ", ".join(names)))
 
 
-def _get(table, name, kind, where, required=True, default=None):
+def _get(table: dict, name: str, kind: type[_T], where: str, default=None) -> _T:
     value = table.get(name, default)
-    if value is None and not required:
-        return None
     if not isinstance(value, kind):
         raise ConfigError("%s: %r must be %s" % (where, name, {str: "a string", int: "an integer",
                                                                list: "a list"}.get(kind, kind)))

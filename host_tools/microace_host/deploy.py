@@ -38,7 +38,7 @@ def files_for(board):
     with tempfile.TemporaryDirectory() as tmp:
         # The board's -march: mpy-cross writes an arch into a file only for native code
         # (@micropython.native/viper, none in the firmware today), so these load anywhere.
-        build_mpy(tmp, board_config(board).get("mpy_cross_arch"),
+        build_mpy(Path(tmp), board_config(board).get("mpy_cross_arch"),
                   [m for m in modules if m != MAIN])
         files = {str(p.relative_to(tmp)): p.read_bytes()
                  for p in sorted(Path(tmp).rglob("*.mpy"))}

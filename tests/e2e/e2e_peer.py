@@ -93,6 +93,9 @@ class RS:
 
 
 _mids = itertools.count(int.from_bytes(os.urandom(2), "big"))
+# How long a peer waits for an answer it expects: a busy machine is slow, not wrong. Silence is
+# judged otherwise (a short wait for what must not come, or hostile/wire.answer's ping).
+ANSWER_TIMEOUT = 30
 
 
 class Peer:
@@ -103,7 +106,7 @@ class Peer:
         self.rs = rs
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(2)
+        self.sock.settimeout(ANSWER_TIMEOUT)
         self.last = None
 
     def close(self):
@@ -118,7 +121,7 @@ class Peer:
             except socket.timeout:
                 return None
             finally:
-                self.sock.settimeout(2)
+                self.sock.settimeout(ANSWER_TIMEOUT)
             return data
         self.last = self.sock.recv(2048)
         return self.last

@@ -5,12 +5,20 @@ so the driver under test runs unchanged. It follows the public data sheets and c
 as far as they go; where the real chip's behaviour is not documented the choice is marked
 "guess". Whatever it does not model raises NotImplementedError, so no test can pass through a
 gap. The tests exec this source in MicroPython (it is not imported on the host).
+`make typecheck` holds its machine.I2C side to the stubs' machine.I2C (the base class below,
+seen by the checker only).
 """
 
 import os
 
 from microace.crypto import p256
 from microace.errors import DecodeError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from machine import I2C as _I2C
+else:
+    _I2C = object
 
 OK = 0x00
 MISCOMPARE = 0x01
@@ -45,7 +53,7 @@ class Nack(OSError):
         super().__init__(19)
 
 
-class AteccModel:
+class AteccModel(_I2C):
     def __init__(self, address=0x60, revision=b"\x00\x00\x60\x02"):
         self.address = address
         self.revision = revision

@@ -18,11 +18,12 @@ def _rb_rs(path, gen=0):
     r.resource('/temp')(lambda request: Message(0x45, b'21.5'))
     return r
 
-def _rb_request(cli, echo=None):
-    # A client's OSCORE GET /temp (RFC 8613 §8.1) -> (outer message, its Partial IV).
+def _rb_request(cli, echo=None, code=1, extra=(), payload=b''):
+    # A client's OSCORE request to /temp (RFC 8613 §8.1), GET unless `code` says otherwise,
+    # with `extra` inner options -> (outer message, its Partial IV).
     piv = oscore.piv_bytes(cli.next_ssn())
-    options = [(11, b'temp')] + ([(252, echo)] if echo else [])
-    pt = oscore.encode_plaintext(1, options, b'')
+    options = sorted([(11, b'temp')] + ([(252, echo)] if echo else []) + list(extra))
+    pt = oscore.encode_plaintext(code, options, payload)
     ct = aes_ccm.encrypt(cli.sender_key, oscore._nonce(cli._sender_iv, piv),
                          bytes(oscore._aad(cli.sender_id, piv)), pt, 8)
     return Message(2, ct, [(9, bytes((len(piv) | 8,)) + piv + cli.sender_id)]), piv

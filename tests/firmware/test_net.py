@@ -2,36 +2,14 @@
 `ntptime` modules, with the method names of ports/esp32/network_wlan.c."""
 
 import json
+from pathlib import Path
 
 import pytest
 
-STAND_IN = """
-import sys, time
-class _Net:
-    STA_IF = 0
-    joins = 0  # polls of isconnected() until the join succeeds (None: never)
-    calls = []
-    class WLAN:
-        def __init__(self, interface):
-            self._polls = 0
-            self._up = False
-        def active(self, on):
-            _Net.calls.append(('active', on))
-        def isconnected(self):
-            self._polls += 1
-            return _Net.joins is not None and self._up and self._polls > _Net.joins
-        def connect(self, ssid, key):
-            _Net.calls.append(('connect', ssid, key))
-            self._up = True
-        def ifconfig(self):
-            return ('192.0.2.7', '255.255.255.0', '192.0.2.1', '192.0.2.1')
-class _Ntp:
-    host = None
-    fail = False
-    def settime():
-        if _Ntp.fail:
-            raise OSError(110)
-        _Net.calls.append(('ntp', _Ntp.host))
+NET_STAND_IN = Path(__file__).with_name("standins") / "network.py"
+
+STAND_IN = NET_STAND_IN.read_text() + """
+import sys
 sys.modules['network'] = _Net
 sys.modules['ntptime'] = _Ntp
 from microace import net

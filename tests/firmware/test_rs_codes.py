@@ -10,7 +10,7 @@ EXPECTED = {
     "KeyStoreError": "5.00", "NotInScopeError": "4.03", "MethodNotInScopeError": "4.05",
     "BadOptionError": "4.02", "UnknownContextError": "4.01", "ReplayError": "4.01",
     "DecryptError": "4.00", "ContextExhaustedError": "5.03", "TooLargeError": "4.13",
-    "StoreFullError": "5.03",
+    "StoreFullError": "5.03", "PreconditionFailedError": "4.12", "NotAcceptableError": "4.06",
 }
 
 

@@ -1,4 +1,5 @@
-"""Block1 reassembly (RFC 7959 §2.5): request bodies larger than one datagram.
+"""Block-wise transfers (RFC 7959): Block1 reassembly of request bodies larger than one
+datagram (§2.5), and the Block2 slicing of responses larger than one block (§2.4).
 
 Access tokens posted to /authz-info can outgrow a datagram, so the client sends the body in
 blocks, each a request of its own with a Block1 option (NUM, M more-flag, SZX size exponent).
@@ -6,12 +7,17 @@ The server answers 2.31 Continue to every block but the last, then hands the who
 handler once. A transfer is matched by the remote endpoint, the method and the options that name
 the target (Uri-*, OSCORE, Request-Tag; RFC 9175 §3.3) — not by the token, which may change
 from block to block. The work a client can cause is bounded: the body size, the number of
-transfers open at once, and how long an idle transfer is kept.
+transfers open at once, and how long an idle transfer is kept. The same Reassembler serves
+plain requests (the server) and requests decrypted from OSCORE (the RS, RFC 8613 §4.1.3.4.1),
+whose transfers are keyed by the security context instead of the address.
+
+Block2 is stateless: each block request is answered from the whole response, made anew.
 """
 
 import time
 
 from microace.coap.codes import (
+    BAD_OPTION,
     BAD_REQUEST,
     CONTINUE,
     REQUEST_ENTITY_INCOMPLETE,
@@ -21,6 +27,7 @@ from microace.coap.codes import (
 from microace.coap.message import Message, uint_decode, uint_encode
 from microace.coap.options import (
     BLOCK1,
+    BLOCK2,
     MAX_AGE,
     OSCORE,
     REQUEST_TAG,
@@ -43,6 +50,41 @@ def unpack(value):
 def pack(num, more, szx):
     """(num, more, szx) -> the Block1/Block2 option value (bytes)."""
     return uint_encode(num << 4 | more << 3 | szx)
+
+
+def with_block1(response, value):
+    """RFC 7959 §2.3: the final response to a Block1 upload carries the last block's Block1."""
+    if value is None:
+        return response
+    return Message(response.code, response.payload, response.options + [(BLOCK1, value)])
+
+
+def block2(response, value, max_szx):
+    """The part of `response` a request with Block2 `value` (bytes, or None) gets (RFC 7959
+    §2.4): the response itself when unasked and it fits in a block of 2**(max_szx+4); else
+    that block, with Block2 (NUM, M, SZX). A larger SZX than max_szx is answered with the
+    smaller blocks at the same offset (§2.4: "or a smaller size"). SZX 7 is 4.00 (reserved,
+    RFC 8323 §6), a block past the end 4.02 (the option names nothing there)."""
+    payload = response.payload
+    if response.code >> 5 != 2:  # only a success carries a representation to slice
+        return response
+    if value is None:
+        num, szx = 0, max_szx
+        if len(payload) <= 1 << (szx + 4):
+            return response
+    else:
+        num, _, szx = unpack(value)
+        if szx == 7:
+            return Message(BAD_REQUEST)
+        if szx > max_szx:
+            num <<= szx - max_szx
+            szx = max_szx
+    start = num << (szx + 4)
+    end = start + (1 << (szx + 4))
+    if start and start >= len(payload):
+        return Message(BAD_OPTION)
+    return Message(response.code, payload[start:end],
+                   response.options + [(BLOCK2, pack(num, int(end < len(payload)), szx))])
 
 
 class Reassembler:
@@ -99,6 +141,10 @@ class Reassembler:
         """The request as the handler sees it: the whole body, no Block1 or Size1."""
         options = [o for o in request.options if o[0] != BLOCK1 and o[0] != SIZE1]
         return Message(request.code, body, options, request.token, request.type, request.mid)
+
+    def clear(self):
+        """Drop every open transfer (the server is out of heap to receive with)."""
+        self._transfers.clear()
 
     def _expire(self, now):
         stale = [k for k, t in self._transfers.items()

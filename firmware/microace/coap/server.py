@@ -15,7 +15,9 @@ in the response's type, message ID and token, and in order before the handler:
   - answers 4.02 to a CON request with a critical option neither it nor the handler understands
     (§5.4.1; such a NON is rejected silently);
   - reassembles Block1 uploads (block.py), answering 2.31 until the body is whole;
-  - answers GET /.well-known/core (RFC 6690) from the links registered with add_link().
+  - answers GET /.well-known/core (RFC 6690) from the links registered with add_link(),
+    4.06 to an Accept other than link-format, block-wise when asked or larger than a block
+    (RFC 7959 §2.4); a request carrying an OSCORE option goes to the handler, on any path.
 Amplification (RFC 9175 §2.4): a response that is not OSCORE-protected answers a client whose
 address nobody verified, so it is at most 3x the request datagram: a larger one goes out as its
 code alone, and a duplicate's cached response is not resent to a datagram a third its size.
@@ -35,12 +37,14 @@ import sys
 from micropython import const
 
 from microace.coap import codes
-from microace.coap.block import Reassembler
+from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.dedup import Dedup
 from microace.coap.formats import LINK_FORMAT
 from microace.coap.message import ACK, CON, NON, Message, decode, encode
 from microace.coap.options import (
+    ACCEPT,
     BLOCK1,
+    BLOCK2,
     CONTENT_FORMAT,
     MAX_AGE,
     OSCORE,
@@ -48,8 +52,8 @@ from microace.coap.options import (
     URI_HOST,
     URI_PATH,
     URI_PORT,
-    URI_QUERY,
-    critical,
+    first_bad,
+    rule,
 )
 from microace.errors import DecodeError
 
@@ -58,18 +62,10 @@ _AMPLIFICATION = const(3)  # RFC 9175 §2.4: unverified responses at most 3x the
 _RETRY_AFTER = const(1)  # Max-Age of a 5.03 for lack of heap: a collection frees it
 _WELL_KNOWN = [b".well-known", b"core"]
 
-# Critical options the server itself processes, with their value lengths (RFC 7252 §5.10,
-# RFC 7959 §2.1) and whether they may repeat. Uri-Host and Uri-Port name this server; one
-# virtual host accepts any value.
-_UNDERSTOOD = {URI_HOST: (1, 255, False), URI_PORT: (0, 2, False),
-               URI_PATH: (0, 255, True), URI_QUERY: (0, 255, True), BLOCK1: (0, 3, False)}
-
-
-def _with_block1(response, block1):
-    """RFC 7959 §2.3: the final response to a Block1 upload carries the last block's Block1."""
-    if block1 is None:
-        return response
-    return Message(response.code, response.payload, response.options + [(BLOCK1, block1)])
+# Critical options the server processes besides options.REQUEST, with their value lengths
+# and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
+# accepts any value.
+_UNDERSTOOD = {URI_HOST: rule(1, 255), URI_PORT: rule(0, 2)}
 
 
 async def _readable(sock):
@@ -140,7 +136,11 @@ class Server:
                     try:
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     except MemoryError:
+                        # Receiving comes first: the reserve goes, and so do open Block1
+                        # uploads (their buffers expire only when a block arrives, which
+                        # a server that cannot receive never sees); their clients restart.
                         self._reserve = None
+                        self.blocks.clear()
                         gc.collect()
                         data, remote = sock.recvfrom(_DATAGRAM + 1)
                     out = self.datagram(data, remote)
@@ -211,7 +211,7 @@ class Server:
         """The encoded response to a new request of `size` bytes (b"" when a NON gets none),
         or the coroutine of _finish when the handler is async."""
         try:
-            if self._bad_option(request):
+            if first_bad(request.options, _UNDERSTOOD, self.understood):
                 if request.type == NON:  # §5.4.1: a NON is rejected, silently
                     self.ignored += 1
                     return b""
@@ -224,7 +224,7 @@ class Server:
                 response = self._dispatch(whole, remote)
                 if not isinstance(response, Message):  # an async handler's coroutine
                     return self._finish(response, request, remote, size, block1)
-                response = _with_block1(response, block1)
+                response = with_block1(response, block1)
             return self._encode(response, request, size)
         except Exception as e:  # noqa: BLE001 - a failing handler costs one 5.00, not the loop
             return self._failed(e, request, size)
@@ -232,7 +232,7 @@ class Server:
     async def _finish(self, pending, request, remote, size, block1):
         """The rest of datagram() for an async handler: its answer, encoded and remembered."""
         try:
-            out = self._encode(_with_block1(await pending, block1), request, size)
+            out = self._encode(with_block1(await pending, block1), request, size)
         except Exception as e:  # noqa: BLE001 - as in _respond
             out = self._failed(e, request, size)
         self.dedup.put(remote, request.mid, out if request.type == CON else b"")
@@ -262,35 +262,22 @@ class Server:
     def _dispatch(self, request, remote):
         """The handler's response, or the awaitable an async handler returns. A plain
         function, not a coroutine: no coroutine object per request (heap churn)."""
-        if request.opt(URI_PATH) == _WELL_KNOWN[0] and request.opts(URI_PATH) == _WELL_KNOWN:
+        # A request with an OSCORE option is the handler's on every path (RFC 8613 §8.2):
+        # never answered in plain, whatever the value of the option.
+        if (request.opt(URI_PATH) == _WELL_KNOWN[0] and request.opt(OSCORE) is None
+                and request.opts(URI_PATH) == _WELL_KNOWN):
             if request.code != codes.GET:
                 return Message(codes.METHOD_NOT_ALLOWED)
-            return Message(codes.CONTENT, self._link_format()).add(CONTENT_FORMAT, LINK_FORMAT)
+            if request.uint(ACCEPT, LINK_FORMAT) != LINK_FORMAT:
+                return Message(codes.NOT_ACCEPTABLE)  # RFC 7252 §5.10.4
+            return block2(Message(codes.CONTENT, self._link_format()).add(
+                CONTENT_FORMAT, LINK_FORMAT), request.opt(BLOCK2), self.blocks.max_szx)
         return self.handler(request, remote)
 
     def _link_format(self):
         """RFC 6690 §2: </path>;attr,… for every registered link."""
         return ",".join("<%s>%s%s" % (path, ";" if attrs else "", attrs)
                         for path, attrs in self.links).encode()
-
-    def _bad_option(self, request):
-        """The first critical option this server cannot process (§5.4.1), else 0. A known
-        option with a wrong length or repeated when it may not be counts as unknown (§5.4.3,
-        §5.4.5)."""
-        previous = 0
-        for number, value in request.options:
-            if critical(number):
-                if number in self.understood:  # the handler's (OSCORE): never repeatable
-                    if number == previous:
-                        return number
-                else:
-                    rule = _UNDERSTOOD.get(number)
-                    if rule is None or not rule[0] <= len(value) <= rule[1]:
-                        return number
-                    if number == previous and not rule[2]:  # repeats are adjacent (§3.1)
-                        return number
-            previous = number
-        return 0
 
     def _encode(self, response, request, size):
         """Piggy-back on the ACK of a CON (same MID); a NON gets a NON with a new MID (§5.2).

@@ -152,7 +152,10 @@ def _medium(ks):
 
 
 def _chip(ks):
-    from machine import I2C, Pin
+    try:
+        from machine import I2C, Pin
+    except ImportError:  # the unix port's machine module has neither
+        raise KeyStoreError("the atecc608 key store needs machine.I2C, which this port lacks")
 
     from microace.keystore.atecc608 import ADDRESS, AteccVerifier
 

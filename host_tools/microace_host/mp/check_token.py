@@ -24,7 +24,7 @@ def plain(v):
 
 
 req = json.loads(sys.stdin.read())
-out = {"accepted": False}
+out: dict = {"accepted": False}  # then the verdict's fields
 try:
     keys = SoftwareKeyStore()
     keys.add(cose.parse_key(unhexlify(req["key"])))
