@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from microace_host.firmware import build_mpy
 from microace_host.keys import verification_key
 from microace_host.firmware import FIRMWARE
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import micropython_command
 
 HERE = Path(__file__).resolve().parent
 AUDIENCE = "sensor4711"
@@ -193,8 +193,7 @@ def run_micropython(script, stdin, heap, path, timeout=300):
         import device
 
         return device.run_script(path.port, HERE / script, json.dumps(stdin), timeout)
-    argv = [micropython_binary(), "-X", "heapsize=" + heap, str(HERE / script)]
-    env = micropython_env(path)
+    argv, env = micropython_command(HERE / script, heap=heap, firmware=path)
     proc = subprocess.run(argv, input=json.dumps(stdin), capture_output=True, text=True,
                           env=env, timeout=timeout)
     lines = proc.stdout.strip().splitlines()

@@ -42,7 +42,7 @@ from e2e.e2e_peer import provision  # noqa: E402
 from microace_host import rs_runner  # noqa: E402
 from microace_host.client import memory_context  # noqa: E402
 from microace_host.firmware import compiled  # noqa: E402
-from microace_host.unix_port import micropython_binary, micropython_env  # noqa: E402
+from microace_host.unix_port import micropython_command  # noqa: E402
 
 GET, PUT = 1, 3
 CON = 0
@@ -292,9 +292,9 @@ class UnixProcess:
         self._tmp = tempfile.TemporaryDirectory()
         state = Path(self._tmp.name) / "rs"
         shutil.copytree(pristine, state)
+        argv, env = micropython_command(HERE / "mp_rs.py", heap=heap, firmware=compiled())
         self.process = subprocess.Popen(
-            [micropython_binary(), "-X", "heapsize=" + heap, str(HERE / "mp_rs.py")],
-            cwd=state, env=micropython_env(compiled()), stdin=subprocess.PIPE,
+            argv, cwd=state, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def call(self, request):
@@ -356,15 +356,16 @@ def in_process(link, n, n_timed):
 
 # --- smallest heap ------------------------------------------------------------------------
 
-def serves(pristine, heap):
-    """Does a fresh RS with -X heapsize=HEAP serve authz-info, OSCORE GET and PUT?"""
+def serves(pristine, heap, path=None):
+    """Does a fresh RS with -X heapsize=HEAP serve authz-info, OSCORE GET and PUT?
+    `path`: its module path (rs_runner.start), e.g. the .mpy firmware on the board proxy."""
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "rs"
         shutil.copytree(pristine, state)
         port = free_port()
         try:
             process, _ = rs_runner.start("unix:%s" % state, "127.0.0.1:%d" % port, heap,
-                                         timeout=20)
+                                         timeout=20, path=path)
         except Exception:  # noqa: BLE001 - did not even start: too small
             return False
         peer = Peer(type("RS", (), {"address": ("127.0.0.1", port)})())
@@ -384,12 +385,12 @@ def serves(pristine, heap):
             process.stdout.close()
 
 
-def smallest_heap(pristine, lo_k=32, hi_k=256, step_k=2):
-    if not serves(pristine, "%dk" % hi_k):
+def smallest_heap(pristine, lo_k=32, hi_k=256, step_k=2, path=None):
+    if not serves(pristine, "%dk" % hi_k, path):
         return None
     while hi_k - lo_k > step_k:
         mid = (lo_k + hi_k) // 2
-        if serves(pristine, "%dk" % mid):
+        if serves(pristine, "%dk" % mid, path):
             hi_k = mid
         else:
             lo_k = mid
@@ -445,9 +446,10 @@ def report(cap, tokens, proc, smallest, args):
         print("smallest heap for authz-info + OSCORE GET/PUT: > 256k")
     else:
         code_k = proc["loaded"] / 1024
-        print("smallest -X heapsize serving authz-info + OSCORE GET + PUT: %dk (target %dk: %s);"
-              " of that, %.0f KiB are the loaded code and start-up structures (bytes in use "
-              "after start, mp_rs.py), so %.0f KiB are working heap"
+        print("smallest -X heapsize serving authz-info + OSCORE GET + PUT: %dk (target %dk: %s "
+              "here, where the code is loaded into the heap; the board proxy's figure, code "
+              "frozen, is bench/heap.py's); of that, %.0f KiB are the loaded code and start-up "
+              "structures (bytes in use after start, mp_rs.py), so %.0f KiB are working heap"
               % (smallest, HEAP_TARGET_K, "met" if smallest <= HEAP_TARGET_K else
                  "MISSED by %dk" % (smallest - HEAP_TARGET_K), code_k, smallest - code_k))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import PROXY_ENV, micropython_command, proxy_binary
 from mp_harness import DeviceRepl, MicroPython, MicroPythonError, UnixPortRepl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,6 +18,32 @@ def pytest_addoption(parser):
                      help="run firmware tests on a real board at this serial port (mpremote)")
     parser.addoption("--heap", default=os.environ.get("MICROACE_HEAP"),
                      help="heap size for the unix port, e.g. 32k (micropython -X heapsize=)")
+    parser.addoption("--proxy", default=None,
+                     help="run every MicroPython process on the board proxy, a unix port with "
+                          "microace frozen in (make firmware: build/proxy/micropython)")
+
+
+def pytest_configure(config):
+    """--proxy sets MICROACE_PROXY, the one switch every unix-port process goes through
+    (microace_host.unix_port.micropython_command), here and in the processes tests start."""
+    proxy = config.getoption("--proxy")
+    if proxy:
+        os.environ[PROXY_ENV] = str(Path(proxy).resolve())
+
+
+MICROPY_TARBALL = ROOT.parent / "shared" / "micropython" / "micropython-src.tar.gz"
+
+
+@pytest.fixture
+def board_proxy():
+    """For tests of the board proxy only: its binary, or a skip that says how to get one."""
+    if proxy_binary():
+        return proxy_binary()
+    if not (os.environ.get("MICROPY_DIR") or MICROPY_TARBALL.exists()):
+        pytest.skip("needs the board proxy, and there is no MicroPython source to build it "
+                    "(../shared/micropython/micropython-src.tar.gz or MICROPY_DIR=...)")
+    pytest.skip("runs on the board proxy: make test runs it there (make firmware, then "
+                "pytest --proxy build/proxy/micropython)")
 
 
 class _Session:
@@ -69,14 +95,14 @@ def mpy_firmware(tmp_path_factory):
     return out
 
 
-def run_micropython(code, path, heap="32k", timeout=120):
-    """Run `code` in a fresh unix-port process with MICROPYPATH=path and this heap -> stdout.
+def run_micropython(code, firmware, heap="32k", timeout=120, path=()):
+    """Run `code` in a fresh unix-port process with the firmware directory `firmware` (on the
+    board proxy: the frozen one) and `path` (test helpers) first, at this heap -> stdout.
     Fails the test with MicroPython's output when the code raises."""
     import subprocess
 
-    done = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code],
-                          env=micropython_env(path), capture_output=True,
-                          text=True, timeout=timeout)
+    argv, env = micropython_command("-c", code, heap=heap, path=path, firmware=firmware)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, "MicroPython (heap %s) failed:\n%s%s" % (
         heap, done.stdout, done.stderr)
     return done.stdout

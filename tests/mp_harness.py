@@ -14,7 +14,7 @@ import time
 import tty
 
 from microace_host.firmware import FIRMWARE
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import micropython_command
 
 
 class MicroPythonError(Exception):
@@ -29,10 +29,7 @@ class UnixPortRepl:
         master, slave = pty.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
-        argv = [micropython_binary()]
-        if heap:
-            argv += ["-X", "heapsize=" + heap]
-        env = micropython_env(FIRMWARE)
+        argv, env = micropython_command(heap=heap, firmware=FIRMWARE)
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
             start_new_session=True,

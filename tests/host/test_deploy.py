@@ -3,12 +3,13 @@ the board's modules as .mpy, verified by SHA-256 on the board, stale files remov
 copied; the deployed firmware alone then serves the ACE-OSCORE flow; a corrupt copy is caught."""
 
 import shutil
+import subprocess
 
 import pytest
 
 from e2e.e2e_peer import HEAP, RS, Peer, Session, claims, free_port, provision
 from microace_host import board as board_module
-from microace_host import deploy, firmware, rs_runner
+from microace_host import deploy, firmware, rs_runner, unix_port
 from cli_util import run, table_rows
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="needs socat (make test "
@@ -44,6 +45,22 @@ class DeployedRS(RS):
             "unix:%s" % directory, "127.0.0.1:%d" % self.port, HEAP, path=str(directory))
 
 
+def serves_from_the_deployed_copy(state):
+    """A DeployedRS over STATE answers an OSCORE GET /temp, and stops without a traceback."""
+    rs = DeployedRS(state)
+    try:
+        peer = Peer(rs)
+        try:
+            session = Session(peer, claims())
+            _, inner = session.call(1, "/temp")
+            assert inner.code == CONTENT and inner.payload == b"21.5"
+        finally:
+            peer.close()
+    finally:
+        output = rs.stop()
+    assert "Traceback" not in output, output
+
+
 def test_deploy_then_the_deployed_firmware_serves(tmp_path):
     state = tmp_path / "board"
     code, out, err = run("deploy", "unix:%s" % state, "--board", "unix")
@@ -55,18 +72,7 @@ def test_deploy_then_the_deployed_firmware_serves(tmp_path):
         if name.endswith(".mpy"):
             assert data[:2] == b"M\x06"  # mpy v6 (bytecode: loads on any port)
 
-    rs = DeployedRS(state)  # provisions through the deployed firmware, then serves from it
-    try:
-        peer = Peer(rs)
-        try:
-            session = Session(peer, claims())
-            outer, inner = session.call(1, "/temp")
-            assert inner.code == CONTENT and inner.payload == b"21.5"
-        finally:
-            peer.close()
-    finally:
-        output = rs.stop()
-    assert "Traceback" not in output, output
+    serves_from_the_deployed_copy(state)  # provisions through it, then serves from it
 
     # Again, with stale microace files planted: only they change; the state stays as it was.
     (state / "microace" / "cbor.py").write_text("raise ImportError('stale source')\n")
@@ -149,3 +155,23 @@ def test_refuses_a_board_of_another_mpy_version(tmp_path, monkeypatch):
 def test_unknown_board(tmp_path):
     code, out, err = run("deploy", "unix:%s" % tmp_path, "--board", "nope")
     assert code != 0 and "unknown board 'nope'" in err + out
+
+
+def test_deploy_romfs_then_the_rs_runs_in_place_from_the_image(tmp_path):
+    """--romfs: one ROMFS image instead of .mpy files (none left on the filesystem); the RS
+    mounts it (vfs.VfsRom) and serves from it, with no other copy of microace on its path."""
+    state = tmp_path / "board"
+    code, out, err = run("deploy", "unix:%s" % state, "--board", "unix")
+    assert code == 0, out + err  # .mpy files first: the ROMFS deploy must remove them
+    code, out, err = run("deploy", "unix:%s" % state, "--board", "unix", "--romfs")
+    assert code == 0, out + err
+    assert set(tree(state)) == {"main.py", "board.json", board_module.ROMFS_IMAGE}
+    image = (state / board_module.ROMFS_IMAGE).read_bytes()
+    assert image.startswith(b"\xd2\xcd\x31")  # the ROMFS header (mpremote VfsRomWriter)
+    argv, env = unix_port.micropython_command(
+        "-c", board_module.MOUNT_ROMFS + "import microace.rs\nprint(microace.rs.__file__)",
+        heap="256k", path=state)
+    where = subprocess.run(argv, env=env, cwd=state, capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip() == "/rom/microace/rs.mpy", where.stdout + where.stderr
+
+    serves_from_the_deployed_copy(state)

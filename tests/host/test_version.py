@@ -5,6 +5,7 @@ package.json; provisioning refuses a board with another firmware or none; `pip i
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import microace_host
 from microace_host import board as board_module
 from microace_host import firmware, keys
+from microace_host.unix_port import PROXY_ENV
 from microace_host import provision as provision_host
 from cli_util import run
 
@@ -33,7 +35,12 @@ def test_one_version_everywhere():
     version = microace_host.__version__
     assert version.count(".") == 2 and all(p.isdigit() for p in version.split("."))
     assert firmware_version(firmware.FIRMWARE / "microace") == version
-    assert json.loads((firmware.FIRMWARE / "package.json").read_text())["version"] == version
+    for part in ("package.json", "microace-nvs.json", "microace-atecc608.json"):
+        assert json.loads((firmware.FIRMWARE / part).read_text())["version"] == version
+    for manifest in [firmware.FIRMWARE / "manifest.py"] + sorted(
+            (firmware.FIRMWARE / "ext").glob("*/manifest.py")):
+        metadata = re.search(r'metadata\(\s*version="([^"]+)"', manifest.read_text())
+        assert metadata and metadata.group(1) == version, manifest
     assert run("--version")[1] == "microace, version %s\n" % version
 
 
@@ -61,6 +68,8 @@ def test_provisioning_refuses_another_firmware_version(tmp_path):
 
 
 @needs_socat
+@pytest.mark.skipif(bool(os.environ.get(PROXY_ENV)), reason="the board proxy has microace "
+                    "frozen in: there is no board without it")
 def test_provisioning_refuses_a_board_without_microace(tmp_path, monkeypatch):
     empty = tmp_path / "no-firmware"
     empty.mkdir()

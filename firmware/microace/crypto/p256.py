@@ -8,12 +8,12 @@ does all the point arithmetic of a verification.
 - Any key: u1*G + u2*Q in one pass of 256 shared doublings (Shamir's trick);
   u2 as width-5 NAF over Q, 3Q, .., 15Q (made per call), u1 through G's comb table
   in the last 37 steps.
-- Provisioned key: signed comb tables (7 teeth, 37 columns) of G and of Q, so one
-  pass of 36 shared doublings and 74 mixed additions; no doubling of Q.
+- Provisioned key: signed comb tables (6 teeth, 43 columns) of G and of Q, so one
+  pass of 42 shared doublings and 86 mixed additions; no doubling of Q.
 - The result is compared as X == r*Z^2 (mod p): Z is never inverted.
 
 Tables are bytes (x || y big-endian per entry), read entry by entry: a table costs
-its size in RAM and no more.  G's table (4 KB) is allocated at import and filled on
+its size in RAM and no more.  G's table (2 KB) is allocated at import and filled on
 first use.
 """
 
@@ -27,11 +27,12 @@ _GX = const(0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296)
 _GY = const(0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
 
 # Comb geometry: _TEETH rows of _COLS signed digits cover the scalar; a table holds
-# the 2^(_TEETH - 1) column sums whose top digit is +1.  7 teeth: 4 KB tables, 36
-# doublings and 74 additions a verification (1.30 ms on the unix port); 8 teeth:
-# 8 KB, 31 and 64 (1.13 ms), but G's and Q's tables then take 16 KB of heap and a
-# verification no longer fits in 32 KB.
-_TEETH = const(7)
+# the 2^(_TEETH - 1) column sums whose top digit is +1.  6 teeth: 2 KB tables, 42
+# doublings and 86 additions a verification (about 1.4 ms on the unix port); 7 teeth:
+# 4 KB, 36 and 74 (about 1.25 ms), but the 4 KB more that G's and Q's tables then take
+# are what the whole RS misses to serve in a 48 KB heap (the board proxy, frozen:
+# tests/e2e/test_heap.py); 8 teeth: 8 KB, 31 and 64 (1.13 ms).
+_TEETH = const(6)
 _COLS = const((256 + _TEETH - 1) // _TEETH)  # at most 64
 _ENTRIES = const(1 << _TEETH - 1)
 _ALL_ONES = const((1 << _TEETH * _COLS) - 1)
@@ -55,7 +56,7 @@ _SWAPS = (
     (252, int.from_bytes(bytes(32) + b"\xf0" * 32, "big")),
 )
 
-# G's comb table: its 4 KB are taken at import, while the heap is in one piece,
+# G's comb table: its 2 KB are taken at import, while the heap is in one piece,
 # and filled on first use (about 5 ms on the unix port).
 _g_comb = memoryview(bytearray(_COMB_SIZE))
 _g_built = False
@@ -294,7 +295,7 @@ def decode_point(x, y):
 
 
 def make_table(Q):
-    """Fixed-base table for Q: 4161 bytes (a bytearray: no second copy is made),
+    """Fixed-base table for Q: 2113 bytes (a bytearray: no second copy is made),
     version, x, y, then the comb entries."""
     out = bytearray(_HEADER + _COMB_SIZE)
     out[0] = _TABLE_VERSION

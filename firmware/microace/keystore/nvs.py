@@ -72,7 +72,7 @@ class NvsMedium:
 
     def read(self):
         """The newest valid record, or None when the namespace holds no store."""
-        best = self._choose()  # one slot in RAM at a time: records carry 4 KB tables
+        best = self._choose()  # one slot in RAM at a time: records carry 2 KB tables
         return None if best is None else bytes(self._slot(best))
 
     def write(self, blob):

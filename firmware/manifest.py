@@ -1,0 +1,22 @@
+# microace, packaged the micropython-lib way: this manifest is the core package (the RS, its
+# protocols and crypto, the file key store); the key store backends a board may add are
+# extension packages under ext/ that a board manifest require()s after
+#   add_library("microace", "<this directory>")
+# (boards/*/manifest.py). mip installs the same parts: package.json (this one),
+# microace-nvs.json, microace-atecc608.json. The version is microace.VERSION's
+# (tests/host/test_version.py).
+metadata(
+    version="0.1.0",
+    description="Offline ACE-OAuth resource server (RFC 9200, ACE-OSCORE) for MicroPython",
+)
+module("main.py")
+package("microace", files=[
+    "__init__.py", "app.py", "cbor.py", "clock.py", "cnonce.py", "cose.py", "cwt.py",
+    "errors.py", "net.py", "oscore.py", "rs.py", "scope.py", "state.py", "tokens.py",
+    "coap/__init__.py", "coap/block.py", "coap/codes.py", "coap/dedup.py", "coap/formats.py",
+    "coap/message.py", "coap/options.py", "coap/server.py",
+    "crypto/__init__.py", "crypto/aes_ccm.py", "crypto/ct.py", "crypto/ed25519.py",
+    "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/sha512.py",
+    "keystore/__init__.py", "keystore/bundle.py", "keystore/file.py", "keystore/persistent.py",
+    "keystore/record.py",
+])
