@@ -67,7 +67,8 @@ async def _flow(config, rs_uri, as_port, console):
                                                                      markup=False))
     try:
         console.print("[bold]client[/]: GET %s/temp without a token" % rs_uri)
-        await session.connect(rs_uri + "/temp", CLIENT_ID, secret)
+        await session.connect(rs_uri + "/temp", CLIENT_ID, secret,
+                              "coap://127.0.0.1:%d/token" % as_port)
         temp = await session.request("GET", rs_uri + "/temp")
         rows.append(("OSCORE GET /temp", "%s %s" % (temp.code, client.payload_text(temp)),
                      temp.code == aiocoap.CONTENT))
