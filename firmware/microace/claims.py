@@ -54,6 +54,7 @@ class Token:
         self.cnonce = claims.get(names[_CNONCE])
         self.ace_profile = claims.get(names[_ACE_PROFILE])
         self.cnf = None  # (method, value): ('key', cose.Key) ('kid', bytes) ('osc', dict)
+        self.verified = b""  # the bytes the signature/MAC covered: names the token (format's verify)
 
 
 def is_int(v):

@@ -22,11 +22,14 @@ BUILD_FLOOR = const(1767225600)  # 2026-01-01: a wall clock before this was neve
 _UNIX_2000 = const(946684800)  # 1970-01-01 to 2000-01-01, when the board counts from 2000
 _SAVE_STEP = const(3600)  # persist the floor when it moved an hour: <= 24 writes a day
 _SEQ_MAX = const(8)  # bytes of the sequence number in an exi token's cti
+SKEW = const(300)  # default: how far an iat may be ahead of what the board trusts (s)
 
 
 class Clock:
-    def __init__(self, state=None, ticks=time.ticks_ms, wall=time.time):
+    def __init__(self, state=None, ticks=time.ticks_ms, wall=time.time, skew=SKEW):
         self._state = state
+        self._skew = skew  # board.json limits "clock_skew"
+        self._clamped = False  # the clamp of a far-future iat was logged
         self._ticks = ticks
         self._time = wall
         self._offset = _UNIX_2000 if time.gmtime(0)[0] == 2000 else 0
@@ -77,10 +80,22 @@ class Clock:
         return "wall" if self.now() else "floor" if self._floor else "none"
 
     def learn(self, iat):
-        """Raise the floor to a verified token's iat (the AS's clock said so)."""
+        """Raise the floor to a verified token's iat (the AS's clock said so), at most `skew`
+        seconds beyond what the board trusts already: a set wall clock, else the floor, else
+        the build floor (so without a wall clock it climbs at most `skew` per token). An AS whose clock is far ahead (or an iat far in the future) would
+        otherwise expire every exp token until state.bin is wiped; the clamp is logged once."""
         if iat is None:
             return
         iat = int(iat)
+        cap = int(self._time()) + self._offset
+        if cap < BUILD_FLOOR:  # no wall clock
+            cap = self.lower() or BUILD_FLOOR
+        cap += self._skew
+        if iat > cap:
+            if not self._clamped:
+                print("microace: iat ahead of trusted time: clamped")
+                self._clamped = True
+            iat = cap
         if iat > (self.lower() or 0):
             self._floor, self._floor_at = iat, self._up
         self.poll()

@@ -93,7 +93,11 @@ def verify(buf, keystore, audience, now=None, issuer=None, leeway=0):
         raise DecodeError("CWT claims must be a map")
     encrypted = any(m.structure == cose.TAG_ENCRYPT0 for m in layers)
     issuers = [issuer] + [m.handle.issuer for m in layers]
-    return validate(claims, keystore, audience, now, issuers, leeway, encrypted)
+    token = validate(claims, keystore, audience, now, issuers, leeway, encrypted)
+    # What the signature (or MAC, or AEAD) covers: it names the token, whatever encoding of
+    # its COSE layers came in (another bstr head, an extra unprotected header).
+    token.verified = layers[-1].payload
+    return token
 
 
 def validate(claims, keystore, audience, now, issuers, leeway, encrypted):

@@ -53,8 +53,11 @@ def _credential(token):
 
 
 def _pop(session_id, cred):
-    # (SESSION_ID, AUTH_CRED_C) as the store's proof-of-possession key (§4.2, §4.5)
-    return "edhoc", sha256(cbor.encode([session_id, cred.raw])).digest()
+    """(SESSION_ID, AUTH_CRED_C) as the store's proof-of-possession key (§4.2, §4.5). Its
+    first item is the profile's ace_profile value, an int where ACE-OSCORE entries have the
+    issuer (text): rs.py sends an update of access rights of such an entry here."""
+    return (CODES["ace_profile_coap_edhoc_oscore"],
+            sha256(cbor.encode([session_id, cred.raw])).digest())
 
 
 class Profile:
@@ -109,8 +112,6 @@ class Profile:
         series (session_id) for the same credential replaces the entry's rights -> 2.01."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
-        if entry.pop[0] != "edhoc":
-            raise ClaimError("not a session of the EDHOC-OSCORE profile")
         if request.uint(options.CONTENT_FORMAT) != formats.CWT:
             raise DecodeError("update of access rights takes application/cwt")
         raw = request.payload
@@ -127,7 +128,6 @@ class Profile:
             raise ScopeError("token has no scope")
         perms = scope.permissions(token.scope, rs.scope_map)
         seq = rs.take_once(token, held)
-        rs.tokens.update(entry, raw, token.exp, token.exi, perms)
-        if seq is not None:
-            rs.clock.exi_seen(token.iss, seq)
+        rs.tokens.update(entry, token.verified, len(raw), token.exp, token.exi, perms, token.iat)
+        rs.exi_seen(token, seq, entry)
         return Message(codes.CREATED)

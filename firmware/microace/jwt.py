@@ -204,5 +204,8 @@ def verify(token, keystore, audience, now=None, issuer=None, leeway=0, outer=Non
     if cnonce is not None:  # RFC 9200 §5.10: bytes; in JSON base64url text
         claims["cnonce"] = _text_bytes(cnonce, "cnonce")
     issuers = [issuer, handle.issuer, outer.issuer if outer is not None else None]
-    return engine.validate(claims, NAMES, _parse_cnf, keystore, audience, now, issuers, leeway,
-                           outer is not None)
+    token = engine.validate(claims, NAMES, _parse_cnf, keystore, audience, now, issuers, leeway,
+                            outer is not None)
+    # What the signature covers names the token, whatever else came around it.
+    token.verified = signing_input
+    return token

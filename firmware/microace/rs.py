@@ -33,7 +33,7 @@ from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextE
                              MethodNotInScopeError, MicroaceError, NotAcceptableError,
                              NotInScopeError, PreconditionFailedError, ReplayError, ScopeError,
                              StoreFullError, TooLargeError, UnknownContextError, VerifyError)
-from microace.clock import Clock
+from microace.clock import SKEW, Clock
 from microace.cnonce import Cnonces
 from microace.tokens import TokenStore
 
@@ -117,7 +117,7 @@ class ResourceServer:
         limits = config.get("limits") or {}
         self.max_token_bytes = limits.get("max_token_bytes", 1024)
         max_tokens = limits.get("max_tokens", 8)
-        self.clock = Clock(state)
+        self.clock = Clock(state, skew=limits.get("clock_skew", SKEW))
         # RFC 9200 §5.3.1: board config "cnonce": true asks every token to carry one back.
         self.cnonces = Cnonces(self.clock) if config.get("cnonce") else None
         self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
@@ -174,7 +174,13 @@ class ResourceServer:
 
     # /authz-info
 
-    def _authz_info(self, request):
+    def _authz_info(self, request, entry=None):
+        """POST /authz-info. Unprotected: a token with OSCORE input material and the client's
+        nonce1 and Recipient ID -> a new context (RFC 9203 §4.1-4.3). Protected by the
+        context of `entry` (an update of access rights, RFC 9203 §4.1, §4.2): the access
+        token alone, its cnf naming that context's input material by kid (RFC 8747 §3.3) ->
+        the context's rights and lifetime replaced, same context; a kid naming another
+        context is 4.01."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
         if request.uint(options.CONTENT_FORMAT) != formats.ACE_CBOR:
@@ -182,35 +188,47 @@ class ResourceServer:
         if len(request.payload) > self.max_token_bytes + 2 * _MAX_NONCE1:
             raise TooLargeError("access token too large")
         body = cbor.decode(request.payload, 4, 8)
-        if (type(body) is not dict or len(body) != 3
-                or not all(type(k) is int and k in _AUTHZ_INFO_KEYS for k in body)):
-            raise DecodeError("authz-info needs exactly access_token, nonce1, "
-                              "ace_client_recipientid")
-        raw = body[_ACCESS_TOKEN]
-        nonce1 = body[_NONCE1]
-        client_id = body[_CLIENT_RECIPIENTID]
-        if type(raw) is not bytes or type(nonce1) is not bytes or type(client_id) is not bytes:
+        keys = _AUTHZ_INFO_KEYS if entry is None else (_ACCESS_TOKEN,)
+        if (type(body) is not dict or len(body) != len(keys)
+                or not all(type(k) is int and k in keys for k in body)):
+            raise DecodeError("authz-info body keys")
+        if not all(type(v) is bytes for v in body.values()):
             raise DecodeError("authz-info parameters must be byte strings")
+        raw = body[_ACCESS_TOKEN]
         if len(raw) > self.max_token_bytes:
             raise TooLargeError("access token too large")
-        if not 1 <= len(nonce1) <= _MAX_NONCE1:
+        if entry is None and not 1 <= len(body[_NONCE1]) <= _MAX_NONCE1:
             raise DecodeError("nonce1 length")
         token, held = self.check_token(raw)
-        if token.cnf is None or token.cnf[0] != "osc":
+        seq = self.take_once(token, held)
+        cnf = token.cnf or ("none", {})
+        if entry is not None:
+            if cnf[0] != "kid" or (token.iss, cnf[1]) != entry.pop:
+                raise ClaimError("cnf kid does not name this context")
+        elif cnf[0] != "osc":
             # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
             raise DecodeError("token has no cnf osc")
-        osc = token.cnf[1]
         if token.scope is None:
             raise ScopeError("token has no scope")
         perms = scope.permissions(token.scope, self.scope_map)
-        nonce2 = os.urandom(_NONCE_LEN)
-        server_id = self._recipient_id(client_id)
-        gc.collect()  # the verification's garbage first: the context lives long, it packs low
-        context = oscore.Context.from_ace(osc, nonce1, nonce2, client_id, server_id)
-        self.store_token(raw, (token.iss, osc[cwt.OSC_ID]), token, held, perms, context)
-        return Message(codes.CREATED, cbor.encode({_NONCE2: nonce2, _SERVER_RECIPIENTID:
-                                                   server_id})).add(options.CONTENT_FORMAT,
-                                                                    formats.ACE_CBOR)
+        if entry is not None:
+            self.tokens.update(entry, token.verified, len(raw), token.exp, token.exi, perms,
+                               token.iat)
+            answer = Message(codes.CREATED)
+        else:
+            nonce2 = os.urandom(_NONCE_LEN)
+            client_id = body[_CLIENT_RECIPIENTID]
+            server_id = self._recipient_id(client_id)
+            gc.collect()  # the verification's garbage first: the context lives long
+            context = oscore.Context.from_ace(cnf[1], body[_NONCE1], nonce2, client_id,
+                                              server_id)
+            entry = self.tokens.add(token.verified, (token.iss, cnf[1][cwt.OSC_ID]),
+                                    token.exp, token.exi, perms, context, len(raw), token.iat)
+            answer = Message(codes.CREATED, cbor.encode({
+                _NONCE2: nonce2, _SERVER_RECIPIENTID: server_id})).add(options.CONTENT_FORMAT,
+                                                                       formats.ACE_CBOR)
+        self.exi_seen(token, seq, entry)
+        return answer
 
     # What every profile does with an arriving token (RFC 9200 §5.10.1): check, then store.
 
@@ -220,7 +238,7 @@ class ResourceServer:
         changes but dropping that entry when it expired."""
         token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
                                     self.issuer)
-        held = self.tokens.held(raw)
+        held = self.tokens.held(token.verified)  # a re-post (or re-encoding)
         if held is not None and self.tokens.expired(held):
             self.tokens.remove(held)
             raise ClaimError("token expired")
@@ -230,14 +248,21 @@ class ResourceServer:
         """A checked token with its new OSCORE context into the store -> the Entry: its exi
         sequence (RFC 9200 §5.10.3) and cnonce (§5.3.1) are taken here, once per token."""
         seq = self.take_once(token, held)
-        entry = self.tokens.add(raw, pop, token.exp, token.exi, perms, context)
+        entry = self.tokens.add(token.verified, pop, token.exp, token.exi, perms, context,
+                                len(raw), token.iat)
+        self.exi_seen(token, seq, entry)
+        return entry
+
+    def exi_seen(self, token, seq, entry):
+        """Record the exi sequence number take_once() took, now that `entry` holds the token;
+        if that cannot be written the entry goes (RFC 9200 §5.10.3: an unrecorded exi token
+        could start a new lifetime after a reboot)."""
         if seq is not None:
             try:
                 self.clock.exi_seen(token.iss, seq)
-            except (OSError, MemoryError):  # an unrecorded exi token could start a new
-                self.tokens.remove(entry)  # lifetime after a reboot
+            except (OSError, MemoryError):
+                self.tokens.remove(entry)
                 raise
-        return entry
 
     def take_once(self, token, held):
         """What a token may do once, taken for a token not held yet: its exi sequence number
@@ -297,8 +322,11 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
-        if path == _AUTHZ_INFO and self.update_access is not None:
-            return self.update_access(inner, entry)  # not a resource: the profile's own check
+        if path == _AUTHZ_INFO:  # an update of access rights (RFC 9203 §4.1); an int in
+            # pop[0] is a session of the EDHOC-OSCORE profile (edhoc_oscore.py: its own rules)
+            if self.update_access is not None and type(entry.pop[0]) is int:
+                return self.update_access(inner, entry)
+            return self._authz_info(inner, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)
         if found is None:

@@ -1,10 +1,14 @@
 """The bounded token store: each accepted access token with its OSCORE context.
 
-At most `max_tokens` entries and `max_bytes` bytes of tokens. Re-posting a stored token takes
-no new slot (its context is derived anew; a used context serves on until the new one verifies a
-request, as anyone can replay the POST). A newer token for the same proof-of-possession key
-(same issuer and OSCORE id, RFC 9203 §3.2.1) supersedes the old one, which stays usable until
-the new context has verified a request, so a client switching tokens loses no request. When
+At most `max_tokens` entries and `max_bytes` bytes of tokens. A token is known by the digest of
+its verified claims, so a re-encoding of its COSE layers is the same token. Re-posting a stored
+token takes no new slot: its new context waits beside the current one (at most _PENDING such
+contexts in the whole store, the oldest going first: each costs heap) until one of them
+verifies a request, as anyone can replay the POST (RFC 9203 §4.1, §4.3); the current context
+is never pushed out by a re-post. A newer token for the same proof-of-possession key (same issuer
+and OSCORE id, RFC 9203 §3.2.1) supersedes the old one, which stays usable until the new
+context has verified a request, so a client switching tokens loses no request; a token older
+(iat) than the stored one for its key is refused: it would roll narrowed rights back. When
 room is needed, expired entries go first, then never-used ones (oldest first); a store full of
 live, used tokens refuses with StoreFullError (5.03). Expiry is checked on every request.
 
@@ -22,16 +26,18 @@ from micropython import const
 
 from microace import oscore
 from microace.clock import Clock
-from microace.errors import ContextExhaustedError, MicroaceError, StoreFullError
+from microace.errors import ClaimError, ContextExhaustedError, MicroaceError, StoreFullError
 
 _SSN_CHUNK = const(32)  # sender sequence numbers reserved per write
+_PENDING = const(3)  # contexts of re-posts waiting for a verified request, in the store
 
 
 class Entry:
     """One stored token: what the RS needs of it, and its OSCORE context."""
 
-    def __init__(self, digest, size, pop, exp, exi, perms, context, uptime):
-        self.digest = digest  # SHA-256 of the token bytes: spots a re-post
+    def __init__(self, digest, size, pop, exp, exi, perms, context, uptime, iat=None):
+        self.digest = digest  # SHA-256 of the verified claims: spots a re-post or re-encoding
+        self.iat = iat
         self.size = size
         self.pop = pop  # (iss, OSCORE id): the proof-of-possession key
         self.exp = exp
@@ -42,7 +48,7 @@ class Entry:
         self.context = context
         self.used = False  # a request verified under this context
         self.replaces = None  # the older entry for the same PoP key, kept until this is used
-        self.pending = None  # the context of a re-post of this token, until it is used
+        self.pending = []  # (n, context) of re-posts of this token, until one verifies
         self.ssn_bound = _SSN_CHUNK  # the context's sender sequence numbers stay below this
 
     def saved(self):
@@ -50,7 +56,19 @@ class Entry:
         exp is cut to the second before (CBOR floats are not encoded here)."""
         exp = self.exp if type(self.exp) is not float else int(self.exp)
         return (self.digest, self.size, self.pop[0], self.pop[1], exp, self.perms, self.used,
-                self.ssn_bound, self.context.saved())
+                self.ssn_bound, self.context.saved(), self.iat)
+
+
+def _contexts(entry):
+    """The entry's context, then those of re-posts waiting to verify a request."""
+    return [entry.context] + [c for _, c in entry.pending]
+
+
+def _not_older(entry, iat):
+    """ClaimError for a token issued before the stored `entry` for its key (or without iat
+    when the entry has one): it would roll the rights back."""
+    if entry.iat is not None and (iat is None or iat < entry.iat):
+        raise ClaimError("older than the stored token")
 
 
 class TokenStore:
@@ -62,6 +80,7 @@ class TokenStore:
         self.state = state
         self.gen = gen
         self._lagging = False  # a write failed: the file is behind the entries in RAM
+        self._n = 0  # re-posts counted: the oldest waiting context goes first
         if state is not None:
             self._restore(state.bind("tokens", self._saved))
 
@@ -72,9 +91,9 @@ class TokenStore:
         try:
             if saved is None or saved[0] != self.gen:
                 return
-            for digest, size, iss, osc_id, exp, perms, used, ssn, ctx in saved[1]:
+            for digest, size, iss, osc_id, exp, perms, used, ssn, ctx, iat in saved[1]:
                 e = Entry(digest, size, (iss, osc_id), exp, None, perms,
-                          oscore.Context.restore(ctx, ssn), 0)
+                          oscore.Context.restore(ctx, ssn), 0, iat)
                 e.used = used
                 e.ssn_bound = ssn  # nothing reserved yet: the first number used writes
                 for old in self.entries:
@@ -122,25 +141,34 @@ class TokenStore:
         now = self.clock.now()
         return now is None or now >= e.exp
 
-    def held(self, raw):
-        """The Entry of this very token, if stored (a re-post)."""
-        return self._find(sha256(raw).digest())
+    def held(self, verified):
+        """The Entry of this very token (its verified claims bytes), if stored: a re-post."""
+        return self._find(sha256(verified).digest())
 
-    def add(self, raw, pop, exp, exi, perms, context):
-        """Store a verified token with its new context -> the Entry; StoreFullError when there
-        is no room without dropping a used, live token."""
-        digest = sha256(raw).digest()
+    def add(self, verified, pop, exp, exi, perms, context, size=0, iat=None):
+        """Store a verified token (`verified`: its verified claims bytes; `size`: of the token
+        as posted) with its new context -> the Entry; StoreFullError when there is no room
+        without dropping a used, live token; ClaimError for a token older (iat) than the one
+        stored for its proof-of-possession key."""
+        digest = sha256(verified).digest()
         old = self._find(digest)
         if self.state is not None:
             context.ssn_hook = self._reserve
-        if old is not None:  # a re-post: same slot, new context
-            if old.used:  # anyone can replay the POST: the used context serves until this is
-                old.pending = context  # used (verified() swaps them)
-                return old
-            old.context = context
-            old.ssn_bound = _SSN_CHUNK
-            self._save()
+        if old is not None:  # a re-post: same slot; anyone can replay the POST, so the new
+            # context waits beside the current ones until one verifies a request (verified())
+            self._n += 1
+            old.pending.append((self._n, context))
+            waiting = [p for e in self.entries for p in e.pending]
+            if len(waiting) > _PENDING:  # the heap holds _PENDING of them: the oldest goes
+                oldest = min(waiting)
+                for e in self.entries:
+                    if oldest in e.pending:
+                        e.pending.remove(oldest)
             return old
+        same = [e for e in self.entries if e.pop == pop]
+        for e in same:  # never back to older rights for the same key (RFC 9203 §4.1)
+            if not self.expired(e):
+                _not_older(e, iat)
         self._drop([e for e in self.entries if self.expired(e)])
         same = [e for e in self.entries if e.pop == pop]
         keep = None
@@ -148,7 +176,6 @@ class TokenStore:
             if e.used:
                 keep = e
         self._drop([e for e in same if e is not keep])
-        size = len(raw)
         while (len(self.entries) >= self.max_tokens
                or sum(e.size for e in self.entries) + size > self.max_bytes):
             # Never-used tokens go first (oldest first), then the one being superseded.
@@ -160,7 +187,7 @@ class TokenStore:
             self._drop([victim])
             if victim is keep:
                 keep = None
-        entry = Entry(digest, size, pop, exp, exi, perms, context, self.clock.uptime())
+        entry = Entry(digest, size, pop, exp, exi, perms, context, self.clock.uptime(), iat)
         entry.replaces = keep
         self.entries.append(entry)
         try:
@@ -170,14 +197,24 @@ class TokenStore:
             raise
         return entry
 
+    def update(self, entry, verified, size, exp, exi, perms, iat=None):
+        """An update of access rights (RFC 9203 §4.1): `entry` takes the new token's rights
+        and lifetime and keeps its context; a token older (iat) than the entry's is refused,
+        as in add(). The store keeps no token bytes: a larger token costs no room."""
+        _not_older(entry, iat)
+        entry.digest, entry.size, entry.exp, entry.perms, entry.iat = (
+            sha256(verified).digest(), size, exp, perms, iat)
+        entry.deadline = None if exi is None else self.clock.uptime() + exi
+        self._save()
+
     def recipient_ids(self):
-        return [c.recipient_id for e in self.entries for c in (e.context, e.pending) if c]
+        return [c.recipient_id for e in self.entries for c in _contexts(e)]
 
     def context(self, kid, kid_context=None):
         """The context whose Recipient ID is `kid` (oscore.unprotect_request's lookup)."""
         for e in self.entries:
-            for c in (e.context, e.pending):
-                if c is not None and c.recipient_id == kid:
+            for c in _contexts(e):
+                if c.recipient_id == kid:
                     return c
         return None
 
@@ -189,11 +226,10 @@ class TokenStore:
         if self._lagging:
             self._save()
         for e in self.entries:
-            if e.pending is context:  # a re-post's context takes over from the used one
-                e.context, e.pending, e.ssn_bound = context, None, _SSN_CHUNK
-                self._save()
-                return e
+            if context in _contexts(e)[1:]:  # a re-post's context takes over; the others go
+                e.context, e.ssn_bound, e.used = context, _SSN_CHUNK, False
             if e.context is context:
+                e.pending = []
                 if not e.used:
                     e.used = True
                     if e.replaces is not None:
@@ -201,17 +237,6 @@ class TokenStore:
                     self._save()
                 return e
         return None
-
-    def update(self, entry, raw, exp, exi, perms):
-        """A newer token of the same series takes over `entry` and its OSCORE context (update
-        of access rights, EDHOC-OSCORE profile §4.6): its bytes, lifetime and rights."""
-        entry.digest = sha256(raw).digest()
-        entry.size = len(raw)
-        entry.exp = exp
-        entry.deadline = None if exi is None else self.clock.uptime() + exi
-        entry.perms = perms
-        self._save()
-        return entry
 
     def remove(self, entry):
         self._drop([entry])

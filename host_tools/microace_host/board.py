@@ -21,7 +21,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from .firmware import BOARDS, compiled
-from .unix_port import UnixPortError, micropython_command
+from .unix_port import PRIVATE_UMASK, UnixPortError, make_private, micropython_command
 
 UNIX_PREFIX = "unix:"
 # A unix-port board's stand-in for a ROMFS partition: `microace deploy unix:DIR --romfs`
@@ -96,10 +96,12 @@ class Board:
 
     @classmethod
     def _open_unix(cls, target, state_dir, board, create):
-        if create:
-            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        elif not state_dir.is_dir():
+        if not create and not state_dir.is_dir():
             raise BoardError("%s: no such state directory" % target)
+        try:
+            make_private(state_dir, create)
+        except UnixPortError as exc:
+            raise BoardError(str(exc)) from None
         state_dir = state_dir.resolve()
         local = state_dir / "board.json"
         try:
@@ -128,7 +130,8 @@ class Board:
             ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
             cwd=state_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)  # one process group: socat and the unix port die together
+            start_new_session=True,  # one process group: socat and the unix port die together
+            umask=PRIVATE_UMASK)
         dev = cls(target, None, config, process, pty_dir)
         try:
             deadline = time.monotonic() + 10

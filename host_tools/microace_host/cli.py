@@ -265,8 +265,9 @@ def client_group():
 def _client_options(f):
     for option in reversed([
             click.argument("uri"),
-            click.option("--as", "as_uri", default=None,
-                         help="AS URI (default: from the RS's AS Request Creation Hints)"),
+            click.option("--as", "as_uri", multiple=True,
+                         help="an AS the client trusts with its secret (repeatable; the RS's "
+                              "AS Request Creation Hints choose among these, never another)"),
             click.option("--client-id", default=None, help="needed unless --token"),
             click.option("--secret-file", default=None,
                          type=click.Path(exists=True, dir_okay=False),

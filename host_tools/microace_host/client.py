@@ -274,18 +274,24 @@ class Session:
         plain, _ = secctx.unprotect(response, request_id)
         return plain
 
-    async def connect(self, uri, client_id, secret, as_uri=None, audience=None, scope=None,
+    async def connect(self, uri, client_id, secret, as_uris, audience=None, scope=None,
                       method="GET", edhoc_key=None):
-        """The whole flow up to a bound OSCORE context; hints decide AS/audience when not
-        given. An RS that wants fresh tokens puts a cnonce in its hints (RFC 9200 §5.3.1): a
-        token refused without one is asked for again with it."""
+        """The whole flow up to a bound OSCORE context. The client secret goes only to an AS
+        the client was configured with (`as_uris`, a URI or a list): AS Request Creation
+        Hints are unprotected (a spoofed 4.01, a malicious RS), so they may pick one of the
+        configured ASes and are otherwise only reported (RFC 9200 §5.3, §6). An RS that wants
+        fresh tokens puts a cnonce in its hints (RFC 9200 §5.3.1): a token refused without one
+        is asked for again with it."""
+        configured = configured_ases(as_uris)
+        if not configured:
+            hinted = (await self.hints(uri, method))[HINT_AS]
+            raise ClientError("the RS names AS %s, which is not configured: the client sends "
+                              "its secret only to an AS given with --as" % hinted)
+        as_uri = configured[0]
         hints = {}
-        if as_uri is None or audience is None:
+        if len(configured) > 1 or audience is None:
             hints = await self.hints(uri, method)
-            if as_uri is not None and token_endpoint(hints[HINT_AS]) != token_endpoint(as_uri):
-                self.log("note: the RS names AS %s; using the configured %s"
-                         % (hints[HINT_AS], as_uri))
-            as_uri = as_uri or hints[HINT_AS]
+            as_uri = choose_as(configured, hints[HINT_AS], self.log)
             audience = audience or hints.get(HINT_AUDIENCE)
         grant = await self.token(as_uri, client_id, secret, audience, scope,
                                  hints.get(HINT_CNONCE), edhoc_key)
@@ -354,6 +360,24 @@ class EdhocKey:
         self.sk = d
 
 
+def configured_ases(as_uris):
+    """The ASes the client may send its credentials to, as a list."""
+    if isinstance(as_uris, str):
+        as_uris = [as_uris]
+    return [uri for uri in (as_uris or ()) if uri]
+
+
+def choose_as(configured, hinted, log):
+    """The configured AS the RS's hint names, else the first configured one; a hint naming
+    an AS that is not configured is only reported, never followed (RFC 9200 §6)."""
+    for uri in configured:
+        if token_endpoint(uri) == token_endpoint(hinted):
+            return uri
+    log("note: the RS names AS %s, which is not configured; using %s"
+        % (hinted, configured[0]))
+    return configured[0]
+
+
 def read_secret(path):
     """The client secret from its file (never from the command line)."""
     try:
@@ -395,7 +419,7 @@ def read_token_files(path):
     return token, osc
 
 
-async def run(method, uri, client_id=None, secret=None, as_uri=None, audience=None, scope=None,
+async def run(method, uri, client_id=None, secret=None, as_uris=None, audience=None, scope=None,
               payload=b"", content_format=None, log=print, token=None, edhoc_key=None):
     """`microace client get|put`: the full flow (or a held token: (token, osc)), then the
     request -> aiocoap response. edhoc_key: the EDHOC-OSCORE profile with this EdhocKey."""
@@ -404,7 +428,7 @@ async def run(method, uri, client_id=None, secret=None, as_uri=None, audience=No
         if token is not None:
             await session.use_token(uri, *token)
         else:
-            await session.connect(uri, client_id, secret, as_uri, audience, scope, method,
+            await session.connect(uri, client_id, secret, as_uris, audience, scope, method,
                                   edhoc_key)
         response = await session.request(method, uri, payload, content_format)
         log("RS: %s over OSCORE" % response.code)

@@ -66,7 +66,8 @@ async def _flow(config, rs_uri, as_port, console):
                                                                      markup=False))
     try:
         console.print("[bold]client[/]: GET %s/temp without a token" % rs_uri)
-        await session.connect(rs_uri + "/temp", CLIENT_ID, secret)
+        await session.connect(rs_uri + "/temp", CLIENT_ID, secret,
+                              "coap://127.0.0.1:%d/token" % as_port)
         console.print("[bold]client[/]: a second token, one bit flipped, to /authz-info")
         grant = await session.token("coap://127.0.0.1:%d" % as_port, CLIENT_ID, secret,
                                     AUDIENCE)

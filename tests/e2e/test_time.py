@@ -190,7 +190,7 @@ def test_as_emulator_exi_tokens_with_cnonce_through_the_client(tmp_path):
         try:
             for _ in range(2):  # each run: refused without cnonce, then a fresh exi token
                 got = await client.run("GET", server.where + "/temp", "client1", b"s3cret-one",
-                                       as_uri="coap://" + as_bind, audience=AUDIENCE,
+                                       as_uris="coap://" + as_bind, audience=AUDIENCE,
                                        log=log.append)
                 assert (got.code.dotted, got.payload) == ("2.05", b"21.5")
             return issuer.issued

@@ -132,6 +132,8 @@ class AteccModel(_I2C):
             status, self.inject = self.inject, None
             return self._reply(status)
         op, p1, p2, data = pkt[1], pkt[2], pkt[3] | pkt[4] << 8, pkt[5:-2]
+        if op == 0x08:  # MAC: its own section below
+            return self._reply(self._mac(p1, p2, data))
         handler = {0x02: self._read, 0x12: self._write, 0x16: self._nonce, 0x17: self._lock,
                    0x1B: self._random, 0x30: self._info, 0x45: self._verify,
                    0x40: self._genkey, 0x43: self._ecdh}.get(op)
@@ -333,6 +335,27 @@ class AteccModel(_I2C):
         if not k:
             return EXEC
         return ecdh.ecdh(k, q)
+
+    # --- MAC (opcode 0x08) --------------------------------------------------------------------
+
+    def _mac(self, mode, slot, data):
+        """MAC with a slot key and a 32-byte challenge (Mode bits 0-1 clear): SHA-256 of key,
+        challenge, opcode, mode, slot (LE), 11 bytes of OTP or zeros, SN[8], SN[4:7] or
+        zeros, SN[0:1], SN[2:3] or zeros (cryptoauthlib atcah_mac). TempKey sources and OTP
+        are not modelled."""
+        import hashlib
+
+        if mode & 0x33:
+            raise NotImplementedError("MAC mode 0x%02x (TempKey, OTP)" % mode)
+        if mode & 0x8C or slot > 15 or len(data) != 32:
+            return PARSE
+        if self.config[86] or self._key_config(slot) & 1 or self._slot_config(slot) & 0x10:
+            return EXEC  # data zone unlocked (guess), a private key, or NoMac set
+        c, sn = self.config, mode & 0x40
+        message = (bytes(self.slots[slot][:32]) + bytes(data) + bytes((0x08, mode, slot, 0))
+                   + bytes(11) + c[12:13] + (c[8:12] if sn else bytes(4)) + c[0:2]
+                   + (c[2:4] if sn else bytes(2)))
+        return hashlib.sha256(message).digest()
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SLOT = 9
 PROTECTION = ("AS public key in a locked ATECC608 slot: cannot be swapped; "
               "ES256 verify runs in the chip")
+UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash writer can add "
+           "keys (EdDSA, HMAC, AES) for the issuer, change issuer, audience, scope map and "
+           "limits, and clear sealed")
 
 SETUP = """
 import hashlib
@@ -394,7 +397,7 @@ def test_end_to_end_provision_lock_verify(provisioned):
     mp, key = provisioned
     x, y = public_xy(key)
     assert mp.eval("v.read_public_key(%d)" % SLOT) == (x, y)
-    assert mp.eval("v.describe()") == PROTECTION
+    assert mp.eval("v.describe()") == PROTECTION + "; " + UNMACED
     assert mp.eval("v.state()") == {"address": 0x60, "slot": SLOT, "revision": "00006002",
                                     "slot_locked": True, "problems": []}
 
@@ -456,6 +459,36 @@ def test_end_to_end_provision_lock_verify(provisioned):
     assert mp.eval("v.verify(_Handle(-7), -7, _tbs, _sig)") is True
     mp.exec("m.log = []\nv.lock_slot(%d)" % SLOT)  # already locked: no Lock command
     assert [p[1] for p in mp.eval("m.log")] == [0x02]
+
+
+def test_mac_command_digest_and_record_mac(provisioned):
+    """MAC (opcode 0x08, Mode 0x40: serial number included) with a slot key: the packet, and
+    the digest recomputed here from the data sheet's message layout; the record MAC key slot
+    is secret (no read-out) and locks."""
+    mp, _ = provisioned
+    key, challenge = bytes(range(32)), hashlib.sha256(b"challenge").digest()
+    mp.exec("m.slots[3][:32] = _hx(%r)\nm.log = []" % key.hex())
+    got = mp.eval("v.chip.mac(3, _hx(%r))" % challenge.hex())
+    assert mp.eval("m.log") == [host_packet(0x08, 0x40, 3, challenge)[1:]]
+    sn = bytes.fromhex("01235aa5") + bytes.fromhex("1122334401")  # the model's SN[0:3], [4:8]
+    message = (key + challenge + bytes([0x08, 0x40, 3, 0]) + bytes(11) + sn[8:9] + sn[4:8]
+               + sn[0:2] + sn[2:4])
+    assert got == hashlib.sha256(message).digest()
+    # a verifier with a record MAC key: configured before the locks, secret, MACs, locks
+    mp.exec("m2 = AteccModel()\nv2 = se.AteccVerifier(m2, slot=9, mac_slot=5)\n"
+            "v2.configure_public_key_slot(9)\nv2.configure_mac_key_slot(5)\n"
+            "v2.chip.lock_config()\nv2.chip.lock_data()\nv2.new_record_key()")
+    assert mp.eval("_outcome(v2.chip.read, se.ZONE_DATA, se.data_address(5, 0), 32)").startswith(
+        "AteccError:15:")
+    one, two = mp.eval("(v2.record_mac(b'record'), v2.record_mac(b'record!'))")
+    assert len(one) == 32 and one != two
+    assert mp.eval("v2.mac_slot_locked()") is False
+    mp.exec("v2.lock_mac_slot()")
+    assert mp.eval("v2.mac_slot_locked()") is True
+    assert mp.eval("_outcome(v2.new_record_key)").startswith("AteccError:15:")  # locked
+    assert mp.eval("v2.record_mac(b'record')") == one  # same key, same MAC
+    assert mp.eval("_outcome(se.AteccVerifier, m2, 0x60, 9, None, 9)").startswith(
+        "KeyStoreError:None:ATECC608 mac_slot")
 
 
 def test_slot_problems_are_reported(se):

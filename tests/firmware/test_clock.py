@@ -9,6 +9,9 @@ import pytest
 NOW = int(time.time())
 FLOOR = 1767225600  # clock.BUILD_FLOOR
 HOUR = 3600
+# The floor tests learn today's time on a board that trusts no time yet: a skew that lets
+# an iat be that far ahead of the build floor (the default, 300 s, is tested on its own).
+LEARN_SKEW = 2 * (NOW - FLOOR) + 10 * HOUR
 
 
 @pytest.fixture
@@ -20,14 +23,14 @@ def ck(mp):
             "from microace.state import State\n"
             "from microace.errors import ClaimError\n"
             "_T = [0]\n_W = [0]\n"
-            "def _new(state=None):\n"
-            "    return Clock(state, lambda: _T[0], lambda: _W[0])\n"
+            "def _new(state=None, skew=%d):\n"
+            "    return Clock(state, lambda: _T[0], lambda: _W[0], skew)\n"
             "def _adv(ms):\n"
             "    _T[0] = time.ticks_add(_T[0], ms)\n"
             "def _err(f, *a):\n"
             "    try:\n        return f(*a)\n"
             "    except ClaimError as e:\n        return 'ClaimError: ' + e.args[0]\n"
-            "_st = State()\n_c = _new(_st)")
+            "_st = State()\n_c = _new(_st)" % LEARN_SKEW)
     return mp
 
 
@@ -82,6 +85,27 @@ def test_floor_from_iat_is_a_lower_bound_not_a_now(ck):
     # A wall clock behind the floor is overruled by it.
     ck.exec("_W[0] = %d" % (NOW - HOUR))
     assert ck.eval("_c.now()") == NOW + 60
+
+
+def test_far_future_iat_is_clamped_and_no_longer_expires_every_exp_token(ck):
+    """An iat far in the future (an AS clock gone wrong) raises the floor at most `skew` past
+    the trusted now, else past the floor, else past the build floor; logged once."""
+    ck.exec("_W[0] = %d\n_d = _new(State(), 300)" % NOW)
+    out = ck.exec("_d.learn(%d)\n_d.learn(%d)" % (NOW + 50 * 365 * 86400, NOW + 10 ** 9))
+    assert out.count("iat ahead of trusted time") == 1
+    assert ck.eval("_d.lower()") <= NOW + 300
+    ck.exec("from microace.tokens import TokenStore\n"
+            "class _Ctx:\n    recipient_id = b'\\x01'\n"
+            "_ts = TokenStore(clock=_d)\n"
+            "_e = _ts.add(b'exp', ('as', b'1'), %d, None, [], _Ctx())" % (NOW + HOUR))
+    assert ck.eval("_ts.expired(_e)") is False
+    # Without a wall clock: at most the skew beyond the floor (or the build floor).
+    ck.exec("_W[0] = 0\n_f = _new(State(), 300)\n_f.learn(%d)" % (NOW + 10 ** 9))
+    assert ck.eval("_f.lower()") == FLOOR + 300
+    ck.exec("_f.learn(%d)" % (NOW + 10 ** 9))
+    assert ck.eval("_f.lower()") == FLOOR + 600
+    ck.exec("_f.learn(%d)" % (FLOOR + 700))  # within the skew: taken as it is
+    assert ck.eval("_f.lower()") == FLOOR + 700
 
 
 def test_floor_is_persisted_in_hour_steps_and_survives_a_restart(ck):

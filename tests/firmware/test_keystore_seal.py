@@ -290,6 +290,38 @@ def test_put_erase_list_in_provisioning_mode(st):
     assert (s["gen"], s["keys"]) == (4, [key_status(ES), key_status(ED)])
 
 
+def test_stored_table_of_another_key_is_not_used(st, mp):
+    """A flash writer puts another key's ES256 table under the stored key's header (the
+    record's CRC made to fit): the store does not use it, so that key's tokens stay refused
+    and the stored key's verify; one log line; the key's fingerprint is what it is."""
+    import struct
+    import zlib
+
+    st.ok("provision(_b)", _b=bundle([ES]))
+    mp.exec("from microace.crypto import p256\nfrom microace import cose as _cose\n"
+            "_other = p256.make_table(_cose.parse_key(cbor.decode(%r)).public)"
+            % key_bytes(OTHER_ES))
+    other = mp.eval("bytes(_other)")
+    blob = st.bytes()
+    state = cbor2.loads(blob[13:])
+    table = state["keys"][0]["table"]
+    assert table[:65] != other[:65] and len(table) == len(other)
+    state["keys"][0]["table"] = table[:65] + other[65:]
+    body = cbor2.dumps(state, canonical=True)
+    st.file.write_bytes(blob[:5] + struct.pack(">II", len(body), zlib.crc32(body)) + body)
+    out = mp.exec("_st = _ks_open(%r)" % st.dir)
+    assert "ES256 table rebuilt: not a P-256 table for this key" in out
+    assert st.ok("status()")["keys"] == [key_status(ES)]
+    mp.exec("from microace import cwt as _cwt\nfrom microace.errors import MicroaceError\n"
+            "def _st_verify(tok):\n    try:\n"
+            "        return 'ok:' + _cwt.verify(tok, _st, %r, now=%d).aud\n"
+            "    except MicroaceError as e:\n        return '%%s:%%s' %% (type(e).__name__, e)"
+            % (tf.AUD, tf.NOW))
+    forged = tf.protect(tf.claims(), OTHER_ES, unprotected={4: ES.kid})  # the other key
+    got = mp.map("_st_verify", [(tf.mint(tf.claims(), ES),), (forged,)])
+    assert [g.split(":")[0] for g in got] == ["ok", "VerifyError"], got
+
+
 def test_tokens_verify_with_the_provisioned_store(st, mp):
     """python-cwt mints, the store provisioned (and reloaded from its file) verifies."""
     mp.exec("from microace import cwt as _cwt\nfrom microace.errors import MicroaceError\n"
@@ -322,7 +354,8 @@ def test_atecc608_holds_the_es256_as_key(mp, tmp_path):
 
     mp.exec(MP_SETUP)
     mp.exec(Path(__file__).with_name("atecc_model.py").read_text())
-    mp.exec("from microace.keystore.atecc608 import AteccVerifier, PROTECTION\n"
+    mp.exec("from microace.keystore.atecc608 import AteccVerifier, PROTECTION, UNMACED\n"
+            "PROTECTION = PROTECTION + '; ' + UNMACED  # no record MAC key: said so\n"
             "_m = AteccModel()\n_v = AteccVerifier(_m, slot=9)\n_v.configure_public_key_slot(9)\n"
             "_v.chip.lock_config()\n_v.chip.lock_data()\n"
             "_st = PersistentKeyStore(FileMedium(%r), _v)" % str(tmp_path))
@@ -394,3 +427,60 @@ def test_fingerprints_agree_with_the_host(st):
     s = st.ok("provision(_b)", _b=bundle([ES, ED, HS, CCM]))
     assert [k["fingerprint"] for k in s["keys"]] == [
         keys.fingerprint(cose_key(k)) for k in (ES, ED, HS, CCM)]
+
+
+def test_atecc608_record_mac_covers_every_trust_relevant_field(mp, tmp_path):
+    """With a record MAC key in the chip (mac_slot), a flash writer who adds a key for the
+    issuer, widens the scope map, changes the audience, raises a limit or clears `sealed`
+    (the CRC made to fit) gets a store that refuses to open: it fails closed, and the RS does
+    not start. An older, unsealed record put back after sealing is refused too."""
+    import struct
+    import zlib
+    from pathlib import Path
+
+    mp.exec(MP_SETUP)
+    mp.exec(Path(__file__).with_name("atecc_model.py").read_text())
+    mp.exec("from microace.keystore.atecc608 import AteccVerifier, PROTECTION, MACED\n"
+            "_m = AteccModel()\n_v = AteccVerifier(_m, slot=9, mac_slot=5)\n"
+            "_v.configure_public_key_slot(9)\n_v.configure_mac_key_slot(5)\n"
+            "_v.chip.lock_config()\n_v.chip.lock_data()\n"
+            "_st = PersistentKeyStore(FileMedium(%r), _v)" % str(tmp_path))
+    st = Store.__new__(Store)
+    st.mp, st.dir, st.file = mp, str(tmp_path), tmp_path / "keystore.bin"
+    st.ok("provision(_b)", _b=bundle([entry(ES, iss=tf.ISS)]))
+    assert "NOT protected" in st.ok("describe()")  # nothing locked yet
+    unsealed = st.bytes()
+    st.ok("seal()")
+    assert st.ok("describe()") == mp.eval("PROTECTION + '; ' + MACED")
+    sealed = st.bytes()
+    assert st.reopen()["sealed"] is True  # the chip's MAC matches its own record
+    # the secret never comes out of the chip
+    verdict, msg = mp.eval("_ks_try(_v.chip.read, 2, 5 << 3, 32)")
+    assert verdict == "KeyStoreError" and "status 0x0f" in msg, msg
+
+    def tampered(change):
+        state = cbor2.loads(sealed[13:])
+        change(state)
+        body = cbor2.dumps(state, canonical=True)
+        return sealed[:5] + struct.pack(">II", len(body), zlib.crc32(body)) + body
+
+    changes = {
+        "another key for the issuer": lambda s: s["keys"].append(
+            {"key": key_bytes(HS), "iss": tf.ISS, "table": None}),
+        "wider scope map": lambda s: s["config"]["scope_map"].update(all=[["/", 15]]),
+        "audience": lambda s: s["config"].update(audience="rs-other"),
+        "limit": lambda s: s["config"]["limits"].update(max_tokens=64),
+        "issuer": lambda s: s["keys"][0].update(iss="coaps://evil.example"),
+        "sealed cleared": lambda s: s.update(sealed=False),
+        "MAC dropped": lambda s: s.pop("mac"),
+    }
+    for what, change in changes.items():
+        st.file.write_bytes(tampered(change))
+        verdict, msg = mp.eval("_ks_try(PersistentKeyStore, FileMedium(%r), _v)" % st.dir)
+        assert (verdict, msg.split(":")[0]) == ("KeyStoreError", "store unusable"), (what, msg)
+    st.file.write_bytes(unsealed)  # a record the board wrote itself, from before the seal
+    verdict, msg = mp.eval("_ks_try(PersistentKeyStore, FileMedium(%r), _v)" % st.dir)
+    assert verdict == "KeyStoreError" and "older record" in msg, msg
+    st.file.write_bytes(sealed)
+    keys = st.reopen()["keys"]
+    assert [(k["kid"], k["issuer"]) for k in keys] == [(ES.kid.hex(), tf.ISS)]

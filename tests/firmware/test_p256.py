@@ -327,6 +327,23 @@ def test_load_table_rejections(p256):
                      % (hx(digest), hx(SIG), other, other)) is False
 
 
+def test_table_of_another_key_under_this_keys_header_is_refused(p256):
+    """The entries are bound to the key, not just the header: another key's table carrying
+    Q's header (which would make verify accept that key's signatures, while `doctor` shows
+    Q's fingerprint) is refused, and so is a table with one entry changed."""
+    p256.exec("_p256_q = p256.decode_point(%s, %s)\n_p256_blob = p256.make_table(_p256_q)\n"
+              "_p256_swap = p256.make_table((%d, %d))\n_p256_swap[1:65] = _p256_blob[1:65]"
+              % ((hx(PUB[1:33]), hx(PUB[33:])) + G))
+    assert p256.eval("_p256_raises(p256.load_table, _p256_swap, _p256_q)") == "DecodeError"
+    last = (1 << TEETH - 1) - 1
+    for entry in (0, 1, last // 2 + 1, last):  # first, in the first batch, later ones, last
+        at = 65 + 64 * entry
+        p256.exec("_p256_one = bytearray(_p256_blob)\n"
+                  "_p256_one[%d:%d] = _p256_swap[%d:%d]" % (at, at + 64, at, at + 64))
+        assert p256.eval("_p256_raises(p256.load_table, _p256_one, _p256_q)") == "DecodeError"
+    assert p256.eval("_p256_raises(p256.load_table, _p256_blob, _p256_q)") == "no error"
+
+
 def test_verify_at_32k_heap(mpy_firmware, tmp_path):
     """A fresh `micropython -X heapsize=32k` verifies a valid signature on both paths,
     with a table made by the CPython reference and read from a file.  Boards run .mpy

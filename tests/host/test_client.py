@@ -129,9 +129,9 @@ def test_full_flow_following_the_hints(config_dir):
 
     async def scenario(as_uri, rs_base, rs):
         got = await client.run("GET", rs_base + "/temp", "client1", b"s3cret-one",
-                               log=log.append)
+                               as_uris=[as_uri], log=log.append)
         put = await client.run("PUT", rs_base + "/led", "client1", b"s3cret-one",
-                               as_uri=as_uri, audience=AUDIENCE, payload=b"on",
+                               as_uris=as_uri, audience=AUDIENCE, payload=b"on",
                                content_format=0, log=log.append)
         return got, put, rs
 
@@ -174,8 +174,8 @@ def test_cnonce_from_the_hints_goes_to_the_as(config_dir, given):
     async def scenario(as_uri, rs_base, rs):
         rs.cnonces = set()
         got = await client.run("GET", rs_base + "/temp", "client1", b"s3cret-one",
-                               as_uri=as_uri if given else None,
-                               audience=AUDIENCE if given else None, log=log.append)
+                               as_uris=[as_uri], audience=AUDIENCE if given else None,
+                               log=log.append)
         return got, rs
 
     got, rs = run_with_servers(config_dir, scenario)
@@ -188,11 +188,70 @@ def test_cnonce_from_the_hints_goes_to_the_as(config_dir, given):
 def test_as_refusal_is_reported(config_dir):
     async def scenario(as_uri, rs_base, rs):
         with pytest.raises(client.ClientError) as exc:
-            await client.run("GET", rs_base + "/temp", "client1", b"wrong", log=lambda _: None)
+            await client.run("GET", rs_base + "/temp", "client1", b"wrong", as_uris=as_uri,
+                             log=lambda _: None)
         return str(exc.value)
 
     message = run_with_servers(config_dir, scenario)
     assert "4.01" in message and "error 2" in message and "wrong" not in message
+
+
+class ThiefAS(resource.Resource):
+    """An AS nobody configured: it records whatever is posted to it."""
+
+    def __init__(self):
+        super().__init__()
+        self.received = []
+
+    async def render_post(self, request):
+        self.received.append(request.payload)
+        return aiocoap.Message(code=aiocoap.UNAUTHORIZED)
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_spoofed_hints_naming_another_as_get_no_credentials(config_dir, configured):
+    """RFC 9200 §5.3, §6: the hints of a 4.01 are unprotected. A spoofed 4.01 (here: the RS
+    itself) naming an AS the client was not configured with gets reported, never the secret."""
+    log = []
+
+    async def scenario(as_uri, rs_base, rs):
+        thief = ThiefAS()
+        root = resource.Site()
+        root.add_resource(["token"], thief)
+        thief_port = free_port()
+        thief_ctx = await aiocoap.Context.create_server_context(root,
+                                                                bind=("127.0.0.1", thief_port))
+        rs.as_uri = "coap://127.0.0.1:%d/token" % thief_port
+        try:
+            if configured:
+                got = await client.run("GET", rs_base + "/temp", "client1", b"s3cret-one",
+                                       as_uris=[as_uri], log=log.append)
+                return got, thief.received
+            with pytest.raises(client.ClientError) as exc:
+                await client.run("GET", rs_base + "/temp", "client1", b"s3cret-one",
+                                 log=log.append)
+            return str(exc.value), thief.received
+        finally:
+            await thief_ctx.shutdown()
+
+    outcome, stolen = run_with_servers(config_dir, scenario)
+    assert stolen == []
+    if configured:  # served through the configured AS; the foreign hint is reported
+        assert (outcome.code, outcome.payload) == (aiocoap.CONTENT, b"21.5")
+        assert any("not configured" in line for line in log)
+    else:
+        assert "not configured" in outcome and "--as" in outcome
+    assert "s3cret" not in "\n".join(log)
+
+
+def test_hints_choose_among_configured_ases():
+    log = []
+    configured = ["coap://as1.example", "coap://as2.example/token"]
+    assert client.choose_as(configured, "coap://as2.example/token", log.append) == configured[1]
+    assert client.choose_as(configured, "coap://as1.example/token", log.append) == configured[0]
+    assert log == []
+    assert client.choose_as(configured, "coap://evil.example", log.append) == configured[0]
+    assert len(log) == 1 and "evil.example" in log[0]
 
 
 def test_context_roles_match_rfc9203():

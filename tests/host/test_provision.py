@@ -102,6 +102,28 @@ def test_provision_then_firmware_verifies_python_cwt_token(as_key, tmp_path):
         "rejected AudienceError"]
 
 
+def test_state_directory_and_files_are_private_also_when_it_existed(as_key, tmp_path,
+                                                                   monkeypatch):
+    """keystore.bin holds the AS-RS key and the owner secret's hash, state.bin live OSCORE
+    keys: 0700 on the directory and 0600 on its files, whatever existed before and whatever
+    the umask (mkdir's mode applies only to a directory it creates)."""
+    import os
+    state = tmp_path / "board"
+    state.mkdir(mode=0o755)
+    os.chmod(state, 0o755)
+    (state / "state.bin").write_bytes(b"")
+    os.chmod(state / "state.bin", 0o644)
+    old = os.umask(0o022)
+    try:
+        code, out, err = provision_cmd(as_key, "unix:%s" % state)
+    finally:
+        os.umask(old)
+    assert code == 0, out + err
+    assert state.stat().st_mode & 0o777 == 0o700
+    for name in ("keystore.bin", "state.bin"):
+        assert (state / name).stat().st_mode & 0o777 == 0o600, name
+
+
 def test_same_input_again_is_unchanged(as_key, tmp_path):
     state = tmp_path / "board"
     assert provision_cmd(as_key, "unix:%s" % state)[0] == 0

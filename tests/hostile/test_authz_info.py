@@ -7,6 +7,7 @@ import os
 import cbor2
 import pytest
 
+import tokenfactory as tf
 from e2e.e2e_peer import Peer, Session, claims, mint
 from hostile.conftest import LIMITS, SCRATCH
 from hostile.wire import (GET, NON, PUT, answer, authz_body, authz_datagram, code,
@@ -96,3 +97,43 @@ def test_replayed_post_does_not_kill_the_clients_live_context(peer, rs):
     again = Session(peer, token_claims, victim.token, client_id=b"\x43")
     assert code(again.call(GET, "/temp")[1].code) == "2.05"
     assert code(victim.call(GET, "/temp")[0].code) == "4.01"
+
+
+def long_heads(token):
+    """The same COSE array with its ciphertext's byte-string head in the 4-byte long form
+    (RFC 8949 §3: valid CBOR, another encoding): the AEAD covers neither head nor tags."""
+    tags, array = tf.parts(token)
+    out = b"".join(cbor2.dumps(cbor2.CBORTag(t, None))[:-1] for t in tags)  # the tag heads
+    ciphertext = array[2]
+    return (out + b"\x83" + cbor2.dumps(array[0]) + cbor2.dumps(array[1]) + b"\x5a"
+            + len(ciphertext).to_bytes(4, "big") + ciphertext)
+
+
+def extra_label(token):
+    """The same token with one more unprotected header parameter (not covered by the AEAD)."""
+    unprotected = dict(tf.parts(token)[1][1])
+    unprotected[-65000] = b"x"
+    return tf.replace(token, 1, unprotected)
+
+
+def test_reposts_of_a_fresh_token_do_not_kill_the_clients_context(peer, rs):
+    """RFC 9203 §4.1, §4.3: a third party re-posting a stored, never-used token, as it is or
+    re-encoded, gets a context nobody can use; the client's fresh context keeps working. The
+    token is known by its verified claims, and re-posts wait beside the context they would
+    replace until one of them verifies a request."""
+    token_claims = claims(osc_id=SCRATCH)
+    victim = Session(peer, token_claims, client_id=b"\x44")  # posted, not used yet
+    attacker = Peer(rs)
+    try:
+        for token in (victim.token, long_heads(victim.token), extra_label(victim.token)):
+            assert code(reply(attacker, authz_datagram(authz_body(token,
+                                                                  client_id=b"\x44"))).code) \
+                == "2.01"
+        # The client re-posts too (say its 2.01 was lost); two more re-posts by the attacker.
+        again = Session(peer, token_claims, victim.token, client_id=b"\x45")
+        for token in (long_heads(victim.token), victim.token):
+            assert code(reply(attacker, authz_datagram(authz_body(token))).code) == "2.01"
+    finally:
+        attacker.close()
+    assert code(again.call(GET, "/temp")[1].code) == "2.05"
+    assert code(victim.call(GET, "/temp")[0].code) == "4.01"  # the verified one took over

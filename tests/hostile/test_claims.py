@@ -118,6 +118,20 @@ def test_scope_escalation_is_refused(peer, scope, path, method, want):
     assert code(outer.code) == "2.04" and code(inner.code) == want  # answered protected
 
 
+def test_an_older_exp_token_does_not_supersede_a_newer_one(peer, rs):
+    """A token for the same PoP key (iss, OSCORE id) but issued earlier (iat) than the stored
+    one would roll narrowed rights back: it is refused, and the newer token's context, not yet
+    used, keeps working."""
+    now = int(time.time())
+    older = mint(claims(osc_id=b"older", iat=now - 60, scope=cbor2.dumps([["/temp", 1],
+                                                                        ["/led", 5]])))
+    newer = Session(peer, claims(osc_id=b"older", iat=now,
+                                 scope=cbor2.dumps([["/temp", 1]])), client_id=b"\x46")
+    assert code(post_token(peer, older, client_id=b"\x47").code) == "4.01"
+    assert code(newer.call(GET, "/temp")[1].code) == "2.05"
+    assert code(newer.call(PUT, "/led", b"1", 0)[1].code) == "4.03"
+
+
 def test_token_rollback_cannot_take_the_clients_context(peer, rs, live):
     """An attacker re-posts the client's older token (still valid) after the client moved on
     to a newer one for the same PoP key: the client's context keeps working, and the old one

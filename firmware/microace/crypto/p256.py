@@ -305,9 +305,49 @@ def make_table(Q):
     return out
 
 
-def load_table(blob, Q):
+class _Stored:
+    """The `out` of _comb_table when a stored table is checked rather than built: each batch
+    of entries is built in a small buffer and compared with the stored bytes; entries of
+    earlier batches are read from the stored table (found equal already). slice.start/stop
+    need MICROPY_PY_BUILTINS_SLICE_ATTRS (the unix and ESP32 ports have them)."""
+
+    def __init__(self, blob):
+        self.blob = blob
+        self.buf = bytearray(64 * _BATCH)
+        self.batch = 0
+        self.same = True
+
+    def _at(self, key):
+        o = key.start - _HEADER
+        return o // (64 * _BATCH), o % (64 * _BATCH)
+
+    def __getitem__(self, key):
+        b, o = self._at(key)
+        if b == self.batch:
+            return self.buf[o : o + key.stop - key.start]
+        return self.blob[key]
+
+    def __setitem__(self, key, value):
+        b, o = self._at(key)
+        if b != self.batch:
+            self.compare()
+            self.batch = b
+        self.buf[o : o + len(value)] = value
+
+    def compare(self):
+        at = _HEADER + 64 * _BATCH * self.batch
+        if bytes(self.blob[at : at + 64 * _BATCH]) != self.buf:
+            self.same = False
+
+
+def load_table(blob, Q, entries=True):
     """Check that blob is make_table(Q); return the table for verify.
-    Fills G's table now too, so that the first verify is not the slow one."""
+    Fills G's table now too, so that the first verify is not the slow one.
+    Every entry is checked, not just the header: a table of another key Q' under Q's
+    header would make verify accept Q''s signatures, and one changed entry lets whoever
+    chose it forge. The entries are built again, a batch at a time (the time of a
+    make_table, once per boot; 256 bytes of RAM beyond it, not a second table).
+    entries=False: the caller made or checked this very table already (the header only)."""
     if (
         len(blob) != _HEADER + _COMB_SIZE
         or blob[0] != _TABLE_VERSION
@@ -315,6 +355,15 @@ def load_table(blob, Q):
         or bytes(blob[33:65]) != Q[1].to_bytes(32, "big")
     ):
         raise DecodeError("not a P-256 table for this key")
+    stored = _Stored(blob)
+    if entries:
+        _comb_table(Q[0], Q[1], stored, _HEADER)
+        stored.compare()
+        import gc
+
+        gc.collect()  # its garbage is spread over the heap: free it while it is one piece
+    if not stored.same:
+        raise DecodeError("not a P-256 table for this key (its entries are another key's)")
     _g_table()
     return memoryview(blob)[_HEADER:]
 

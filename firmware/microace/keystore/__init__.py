@@ -36,8 +36,9 @@ class SoftwareKeyStore:
     def describe(self):
         return "none: keys in RAM (development and tests)"
 
-    def add(self, key, issuer=None, table=None):
-        """Trust `key` (a cose.Key with an alg); ES256 keys may bring their precomputed table."""
+    def add(self, key, issuer=None, table=None, checked=False):
+        """Trust `key` (a cose.Key with an alg); ES256 keys may bring their precomputed table
+        (checked: this very table was checked against the key already)."""
         if key.alg is None:
             raise KeyStoreError("a trusted key must carry its alg")
         for h in self._handles:
@@ -50,7 +51,7 @@ class SoftwareKeyStore:
                 raise KeyStoreError("only ES256 keys take a verification table")
             from microace.crypto import p256
 
-            loaded = p256.load_table(table, key.public)
+            loaded = p256.load_table(table, key.public, not checked)
         handle = Handle(len(self._keys), key.kid, key.alg, key.kty, issuer)
         self._keys.append((key, loaded))
         self._handles.append(handle)
@@ -133,6 +134,7 @@ def open_store(cfg):
     """The board's key store as its config (board.json) says: cfg["keystore"] is
     {"backend": "file", "dir": DIR} | {"backend": "nvs", "namespace": NAME} |
     {"backend": "atecc608", "i2c": {"id", "scl", "sda", "freq"}, "address": 0x60, "slot": N,
+    "mac_slot": M (the record MAC key: without it the record is not authenticated),
     "medium": {... file or nvs, where everything but the ES256 AS key lives}}. Backends are
     imported here: esp32 and machine exist only on boards. With cfg["edhoc"] (board.json) it
     is keystore/own.py's EdhocKeyStore, which also keeps the board's EDHOC key (and an
@@ -176,6 +178,7 @@ def _chip(ks):
         raise KeyStoreError('the atecc608 key store needs "i2c": {"scl": PIN, "sda": PIN}')
     i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]),
               freq=bus.get("freq", 100000))  # ATECC608 wake needs SDA low >= 60 us
-    chip = AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"))
+    chip = AteccVerifier(i2c, ks.get("address", ADDRESS), ks.get("slot"),
+                         mac_slot=ks.get("mac_slot"))
     chip.edhoc_slot = ks.get("edhoc_slot")  # the EDHOC key's slot, when the chip makes it
     return chip

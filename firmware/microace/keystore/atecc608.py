@@ -42,6 +42,17 @@ _EXEC_MS[OP_GENKEY] = 653
 _EXEC_MS[OP_ECDH] = 531
 _T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
 
+# MAC (the key store record's MAC under a key in a secret slot).
+OP_MAC = const(0x08)
+_EXEC_MS[OP_MAC] = 35  # MAC: 14 ms at the fastest clock divider; polled, so a safe bound
+MAC_MODE_SN = const(0x40)  # Mode bit 6: SN[2:3] and SN[4:7] enter the digest too
+# A slot for the record MAC key: KeyConfig KeyType 7 (not an ECC key, 7 << 2) and Lockable
+# (bit 5); SlotConfig IsSecret (bit 7: never read out), MAC allowed (NoMac, bit 4, clear),
+# WriteConfig Always until the slot is locked.
+MAC_KEY_KEY_CONFIG = const(0x003C)
+MAC_KEY_SLOT_CONFIG = const(0x0080)
+_RECORD_LABEL = b"microace-record-mac1"
+
 ZONE_CONFIG = const(0)
 ZONE_DATA = const(2)
 _ZONE_32 = const(0x80)  # Param1 bit 7 of Read/Write: 32 bytes instead of 4
@@ -322,6 +333,12 @@ class Atecc608:
             raise AteccError("ATECC608 configuration zone unlocked: Random is a fixed pattern")
         return out
 
+    def mac(self, slot, challenge, mode=MAC_MODE_SN):
+        """MAC command: SHA-256 over the key in `slot`, the 32-byte `challenge`, the opcode,
+        mode, slot and serial number bytes (MAC Command; cryptoauthlib atcah_mac) -> 32 bytes.
+        The key never leaves the chip."""
+        return bytes(self.execute(OP_MAC, mode, slot, challenge, size=32))
+
 
 def _le16(config, offset):
     return config[offset] | config[offset + 1] << 8
@@ -358,10 +375,11 @@ class AteccVerifier:
     """ES256 verification in the chip against the AS public key in `slot` (8..15: the 72-byte
     slots), with the provisioning steps that put the key there and lock it."""
 
-    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None):
+    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None, mac_slot=None):
         _check_slot(slot)
         self.chip = Atecc608(i2c, address, wake)
         self.slot = slot
+        self.mac_slot = _check_mac_slot(mac_slot, slot)  # None: the record is not MACed
 
     def verify(self, handle, alg, tbs, sig):
         """The key store's verify() for the AS key: SHA-256 in the MCU, ECDSA in the chip."""
@@ -399,16 +417,21 @@ class AteccVerifier:
         if st["problems"] or not st["slot_locked"]:
             return "AS public key in ATECC608 slot %d NOT protected: %s" % (
                 self.slot, "; ".join(st["problems"] or ["slot not locked"]))
-        return PROTECTION
+        if self.mac_slot is None:
+            return PROTECTION + "; " + UNMACED
+        if not self.mac_slot_locked():
+            return PROTECTION + "; record MAC key in slot %d not locked yet (seal)" \
+                % self.mac_slot
+        return PROTECTION + "; " + MACED
 
     def configure_public_key_slot(self, slot):
         """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
         takes effect once it is locked). Each value is patched into its 4-byte word."""
         _check_slot(slot)
-        self._configure(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
+        self.configure_slot(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
 
-    def _configure(self, slot, slot_config, key_config):
-        # Each value is patched into its 4-byte configuration word
+    def configure_slot(self, slot, slot_config, key_config):
+        """Patch SlotConfig and KeyConfig of `slot`, each into its 4-byte word."""
         for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
                               (_CFG_KEY_CONFIG + 2 * slot, key_config)):
             word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
@@ -462,7 +485,7 @@ class AteccVerifier:
         """Set SlotConfig and KeyConfig of `slot` for the EDHOC key (configuration zone
         unlocked; takes effect once it is locked)."""
         _check_private_slot(slot)
-        self._configure(slot, PRIVKEY_SLOT_CONFIG, PRIVKEY_KEY_CONFIG)
+        self.configure_slot(slot, PRIVKEY_SLOT_CONFIG, PRIVKEY_KEY_CONFIG)
 
     def generate_private_key(self, slot):
         """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves
@@ -478,6 +501,81 @@ class AteccVerifier:
         _check_private_slot(slot)
         return bytes(self.chip.execute(OP_ECDH, ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
                                        size=32))
+
+
+    # The key store record's MAC: every trust-relevant field of the record (all keys, issuer,
+    # audience, scope map, limits, sealed flag, owner) under a key only the chip holds.
+
+    def configure_mac_key_slot(self, slot):
+        """SlotConfig and KeyConfig of the record MAC key slot (configuration zone unlocked)."""
+        _check_mac_slot(slot, self.slot)
+        if slot == self.edhoc_slot:
+            raise KeyStoreError("ATECC608 mac_slot must not be the EDHOC key's slot")
+        self.configure_slot(slot, MAC_KEY_SLOT_CONFIG, MAC_KEY_KEY_CONFIG)
+
+    def new_record_key(self):
+        """A fresh random record MAC key into its slot (refused by the chip once locked)."""
+        import os
+
+        self.chip.write(ZONE_DATA, data_address(self.mac_slot, 0), os.urandom(32))
+
+    def mac_slot_locked(self):
+        word = self.chip.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED))
+        return slot_locked(word, self.mac_slot, 0)
+
+    def lock_mac_slot(self):
+        """Lock the record MAC key for good (seal); a no-op when it already is, or with no
+        mac_slot."""
+        if self.mac_slot is not None and not self.mac_slot_locked():
+            self.chip.lock(LOCK_SLOT | self.mac_slot << 2)
+
+    def record_mac(self, body):
+        """The MAC of a record body (bytes) under the slot key."""
+        return self.chip.mac(self.mac_slot, hashlib.sha256(_RECORD_LABEL + body).digest())
+
+    def maced(self, state, first):
+        """The key store state to write, with the chip's MAC over the rest of it (none without
+        mac_slot). `first`: the board's first record, which gets a key of its own."""
+        if self.mac_slot is None:
+            return state
+        from microace import cbor
+
+        if first and not self.mac_slot_locked():
+            self.new_record_key()
+        return dict(state, mac=self.record_mac(cbor.encode(state)))
+
+    def check_record(self, state):
+        """Take the MAC out of a record's `state` read at boot; refuse (KeyStoreError) one
+        whose MAC is missing or not the chip's over the rest of it, or that is unsealed once
+        the MAC key is locked: seal() locks it after writing the sealed record, so that is an
+        older record put back."""
+        mac = state.pop("mac", None)
+        if self.mac_slot is None:
+            return
+        from microace import cbor
+        from microace.crypto.ct import ct_eq
+
+        if type(mac) is not bytes or not ct_eq(self.record_mac(cbor.encode(state)), mac):
+            raise KeyStoreError("store unusable: the record's MAC is not the ATECC608's")
+        if not state["sealed"] and self.mac_slot_locked():
+            raise KeyStoreError("store unusable: an unsealed record, but the ATECC608 was "
+                                "sealed (an older record put back)")
+
+
+UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash writer can add "
+           "keys (EdDSA, HMAC, AES) for the issuer, change issuer, audience, scope map and "
+           "limits, and clear sealed")
+MACED = ("the rest of the record is MACed by the chip: a flash writer cannot change it, but "
+         "can put back an older sealed record of this board, and code run on the board can "
+         "have the chip MAC any record")
+
+
+def _check_mac_slot(slot, pubkey_slot):
+    if slot is not None and (not isinstance(slot, int) or not 0 <= slot <= 15
+                             or slot == pubkey_slot):
+        raise KeyStoreError("ATECC608 mac_slot must be 0..15 and not the public key slot, "
+                            "not %r" % (slot,))
+    return slot
 
 
 def _check_slot(slot):

@@ -51,6 +51,8 @@ class PersistentKeyStore(SoftwareKeyStore):
             return
         state = record.unpack(blob)
         blob = None  # the tables below need the room
+        if chip is not None:  # with a record MAC key: KeyStoreError unless it is the chip's
+            chip.check_record(state)
         try:
             self._install(state, [parse_key(e["key"])[0] for e in state["keys"]])
         except MicroaceError as e:
@@ -128,6 +130,8 @@ class PersistentKeyStore(SoftwareKeyStore):
             s = dict(s)
             s["sealed"] = True
             self._write(s)
+        if self._chip is not None:  # after the sealed record is written: a locked MAC key
+            self._chip.lock_mac_slot()  # with an unsealed record is a rollback
         return self.status()
 
     def put(self, key, issuer=None, table=None):
@@ -204,27 +208,30 @@ class PersistentKeyStore(SoftwareKeyStore):
         """Store `state` as the next generation, then serve it (keys: its cose.Keys, or None
         when they did not change)."""
         state["gen"] = (self._state["gen"] if self._state else 0) + 1
+        packed = state if self._chip is None else self._chip.maced(state, self._state is None)
         try:
-            self._medium.write(record.pack(state))
+            self._medium.write(record.pack(packed))
         except OSError as e:
             raise KeyStoreError("cannot write the store: %s" % e)
         if keys is None:
             self._state = state
         else:
-            self._install(state, keys)
+            self._install(state, keys, True)  # its tables: built, loaded or checked here
 
-    def _install(self, state, keys):
+    def _install(self, state, keys, checked=False):
         self._keys = []
         self._handles = []
         for entry, key in zip(state["keys"], keys):
             table = None if self._chip else entry["table"]  # the chip needs no table
             try:
-                self.add(key, entry["iss"], table)
-            except DecodeError:
-                # A table of another geometry (firmware update): it is derived from the key,
-                # so rebuild it; the next write stores it.
+                self.add(key, entry["iss"], table, checked)
+            except DecodeError as e:
+                # A table of another geometry (firmware update), or one whose entries are not
+                # this key's (p256.load_table checks them all): it is derived from the key,
+                # so it is rebuilt, never used; the next write stores it.
                 from microace.crypto import p256
 
+                print("microace: ES256 table rebuilt:", e)
                 entry["table"] = p256.make_table(key.public)
                 self.add(key, entry["iss"], entry["table"])
         self._state = state

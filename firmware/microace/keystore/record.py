@@ -3,9 +3,10 @@
     b"MACE" | version (1 byte) | body length (4 bytes BE) | CRC32 of body (4 bytes BE) | body
 
 The body is the state as deterministic CBOR (a map with text keys: gen, sealed, owner, keys,
-config, and own: the board's EDHOC key when it has one). A torn, truncated or bit-flipped
-record is caught here, so a medium can tell a good slot from a bad one and the store fails
-closed instead of trusting half a write.
+config, own: the board's EDHOC key when it has one, and mac: a secure element's MAC over the
+rest, when the board has one). A torn, truncated or bit-flipped record is caught here, so a
+medium can tell a good slot from a bad one and the store fails closed instead of trusting half
+a write.
 """
 
 import struct
@@ -81,9 +82,10 @@ def _is(value, kind, size=None):
 
 def _check_state(s):
     """The shape a store state must have; the medium may hold anything."""
-    # "own": the board's EDHOC key, checked in full by keystore/own.py where it is used
-    if not (isinstance(s, dict) and len(s) == 5 + ("own" in s) and _is(s.get("own", {}), dict)
-            and _is(s.get("gen"), int) and s["gen"] >= 0
+    # "own": the board's EDHOC key, checked in full by keystore/own.py where it is used;
+    # "mac": the record MAC of a secure element (persistent.py), when the board has one.
+    if not (isinstance(s, dict) and len(s) == 5 + ("own" in s) + ("mac" in s)
+            and _is(s.get("own", {}), dict) and _is(s.get("gen"), int) and s["gen"] >= 0
             and _is(s.get("sealed"), bool) and _is(s.get("keys"), list)
             and _is(s.get("owner"), bytes, 32) and _is(s.get("config"), dict)):
         return "state map has the wrong shape"
