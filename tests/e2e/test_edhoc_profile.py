@@ -320,7 +320,7 @@ def test_client_runs_the_whole_flow(board, tmp_path):
                                     log=lambda line: None)
         try:
             return await client.run("GET", "coap://127.0.0.1:%d/temp" % rs.port, "c1",
-                                    b"secret", as_uri="coap://127.0.0.1:%d" % port,
+                                    b"secret", as_uris="coap://127.0.0.1:%d" % port,
                                     audience=AUDIENCE, log=log.append, edhoc_key=edhoc_key)
         finally:
             await as_ctx.shutdown()
