@@ -12,16 +12,7 @@ from microace_host.edhoc_initiator import Initiator
 
 lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
 
-H = bytes.fromhex
-SK_R = H("72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac")
-SK_I = H("fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b")
-CRED_R = H("a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad"
-           "2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7a"
-           "fda64fcde0108c224c51eabf6072")
-CRED_I = H("a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820"
-           "ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de61138"
-           "8a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8")
-
+from firmware.edhoc_vectors import CRED_I, CRED_R, SK_I, SK_R  # noqa: E402  (RFC 9529 Trace 2)
 
 @pytest.mark.parametrize("ead_3", [b"", cbor2.dumps(98) + cbor2.dumps(b"\x02\x03")])
 def test_lakers_responder_accepts_our_initiator(ead_3):
