@@ -129,7 +129,7 @@ def main(state_dir=".", bind=None):
         for p in offered:
             if "ace_profile_" + p not in codes:
                 raise ValueError('board.json "profiles": unknown profile %r' % (p,))
-        rs.profiles = tuple(codes["ace_profile_" + p] for p in offered)
+        rs.profiles = [codes["ace_profile_" + p] for p in offered]
     handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
     if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource

@@ -131,7 +131,7 @@ class ResourceServer:
         # POST /authz-info inside OSCORE (update of access rights), (inner, entry) -> Message,
         # and the ace_profile values the board offers, announced in the hints when several.
         self.update_access = None
-        self.profiles = ()
+        self.profiles = []
 
     def resource(self, path, methods=("GET",), formats=(), etag=None):
         """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders.

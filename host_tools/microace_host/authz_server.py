@@ -139,10 +139,11 @@ def _ccs(base, value, what):
     path = base / value
     try:
         raw = path.read_bytes()
-        key = cbor2.loads(raw)[8][1]
-        ok = key[keys.KTY] == keys.KTY_EC2 and isinstance(key.get(keys.KID), bytes)
     except OSError as exc:
         raise ConfigError("%s: cannot read %s: %s" % (what, path, exc.strerror)) from None
+    try:
+        key = cbor2.loads(raw)[8][1]
+        ok = key[keys.KTY] == keys.KTY_EC2 and isinstance(key.get(keys.KID), bytes)
     except (ValueError, TypeError, KeyError, IndexError, cbor2.CBORDecodeError):
         ok = False
     if not ok:

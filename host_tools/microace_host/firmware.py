@@ -162,6 +162,8 @@ def codepoints(overrides=None):
 
     spec = importlib.util.spec_from_file_location("_microace_codepoints",
                                                   FIRMWARE / "microace" / "codepoints.py")
+    if spec is None or spec.loader is None:
+        raise ValueError("cannot load %s" % (FIRMWARE / "microace" / "codepoints.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.configure(overrides)
