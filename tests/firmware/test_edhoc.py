@@ -205,7 +205,9 @@ def test_sessions(ed):
 # -- against the test Initiator (host_tools/microace_host/edhoc_initiator.py): method 1, kccs by value ----------
 
 def test_initiator_reproduces_trace_2():
-    """The test Initiator is right: with Trace 2's keys it makes the trace's message_3."""
+    """The host Initiator is right: with Trace 2's keys it makes the trace's message_1 and
+    message_3, verifies the trace's message_2 and message_4 (the Responder's side), and
+    derives the trace's PRK_out and OSCORE context (its Sender ID is C_R)."""
     from microace_host.edhoc_initiator import Initiator
 
     i = Initiator(v.SK_I, v.CRED_I, x=bytes.fromhex(
@@ -215,6 +217,8 @@ def test_initiator_reproduces_trace_2():
     assert i.message_2(v.MESSAGE_2, v.CRED_R) == v.C_R
     assert i.message_3() == v.MESSAGE_3
     assert i.prk_out == v.PRK_OUT and i.message_4(v.MESSAGE_4) == b""
+    assert i.oscore() == (v.OSCORE_SECRET, v.OSCORE_SALT, v.OSCORE_RECIPIENT_ID,
+                          v.OSCORE_SENDER_ID)
 
 
 def handshake(ed, i, responder="r"):
