@@ -5,6 +5,7 @@ on 127.0.0.1; the RS process's CPU time per flow (from /proc), and the smallest 
 up from --from in --step steps) in which a fresh RS serves each flow.
 
     .venv/bin/python bench/profiles.py [--runs 6] [--from 160] [--step 8] [--heap 320k]
+    MICROACE_PROXY=$PWD/build/proxy/micropython .venv/bin/python bench/profiles.py --from 32
 
 Tokens come from the AS emulator's code (authz_server.Issuer) before the clock starts: the AS
 is not timed. Figures only, never a verdict; docs/BENCHMARKS.md records them.
@@ -101,8 +102,10 @@ def main():
         config_path = demo_edhoc._setup(directory, _free_port(), Console(quiet=True))
         key = client.EdhocKey(directory / "keys" / "client.cose")
         state = directory / "rs-state"
-        console.print("[bold]token to first response[/] (unix port, heap %s, %d flows on one "
-                      "RS; RS CPU from /proc, averaged)" % (args.heap, args.runs))
+        where = "board proxy %s" % os.environ["MICROACE_PROXY"] \
+            if os.environ.get("MICROACE_PROXY") else "unix port"
+        console.print("[bold]token to first response[/] (%s, heap %s, %d flows on one "
+                      "RS; RS CPU from /proc, averaged)" % (where, args.heap, args.runs))
         for profile, name in (("oscore", "ACE-OSCORE: /authz-info + GET"),
                               ("edhoc", "EDHOC-OSCORE: message_1..3 (token in EAD_3) + GET")):
             ok = served(profile, state, args.heap, config_path, key, args.runs)
