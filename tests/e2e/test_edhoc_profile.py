@@ -341,3 +341,26 @@ def test_expired_token_removes_the_session(board):
     time.sleep(3)  # past exp (a wait for a deadline, not a speed check)
     assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
     assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED  # the context is gone
+
+
+def test_board_codepoints_override_the_defaults(tmp_path):
+    """board.json "codepoints": the EAD label of the access token moved to 30; the draft's
+    default -24 is then an unknown critical item (RFC 9528 §3.8)."""
+    plan = EdhocPlan(b"\x32", "rs1", tmp_path / "rs.ccs", [])
+    server = RS(tmp_path, {"max_tokens": 4, "max_token_bytes": 1024}, heap=PROFILE_HEAP,
+                edhoc=plan, board={"edhoc": {}, "profiles": ["coap_edhoc_oscore"],
+                                   "codepoints": {"ead_access_token": 30}})
+    cred_r = (tmp_path / "rs.ccs").read_bytes()
+    peer = Peer(server)
+    try:
+        _, r, _ = handshake(peer, cred_r, ead(token()))
+        refused(r, "unsupported critical EAD item -24")
+        t = token(session_id=b"\x0c")
+        ctx = session(peer, cred_r, cbor2.dumps(-30) + cbor2.dumps(t))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+        # one profile offered: no ace_profile in the hints
+        r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
+        assert 38 not in cbor2.loads(r.payload)
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
