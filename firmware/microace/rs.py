@@ -48,6 +48,7 @@ _HINT_AS = const(1)
 _HINT_AUDIENCE = const(5)
 _HINT_CNONCE = const(39)
 _HINT_ACE_PROFILE = const(38)  # the ace_profile parameter (RFC 9200 §8.10)
+_PROFILE_COAP_OSCORE = const(2)  # RFC 9203 §9.1
 _NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
 _MAX_NONCE1 = const(64)
 _AUTHZ_INFO = "/authz-info"
@@ -153,6 +154,8 @@ class ResourceServer:
             if request.opt(options.OSCORE) is not None:
                 return self._protected(request)
             if request.path() == _AUTHZ_INFO:
+                if self.profiles and _PROFILE_COAP_OSCORE not in self.profiles:
+                    return Message(codes.NOT_FOUND)  # board.json offers no ACE-OSCORE
                 return self._authz_info(request)
             return self._hints(codes.UNAUTHORIZED)
         except MicroaceError as e:

@@ -358,9 +358,10 @@ def test_board_codepoints_override_the_defaults(tmp_path):
         t = token(session_id=b"\x0c")
         ctx = session(peer, cred_r, cbor2.dumps(-30) + cbor2.dumps(t))
         assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
-        # one profile offered: no ace_profile in the hints
+        # one profile offered: no ace_profile in the hints, and no ACE-OSCORE /authz-info
         r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
         assert 38 not in cbor2.loads(r.payload)
+        assert peer.authz_info(token())[0].code == 0x84  # 4.04
     finally:
         peer.close()
         assert "Traceback" not in server.stop()
