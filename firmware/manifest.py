@@ -3,7 +3,8 @@
 # extension packages under ext/ that a board manifest require()s after
 #   add_library("microace", "<this directory>")
 # (boards/*/manifest.py). mip installs the same parts: package.json (this one),
-# microace-nvs.json, microace-atecc608.json, microace-edhoc.json (EDHOC, board.json "edhoc"). The version is microace.VERSION's
+# microace-nvs.json, microace-atecc608.json, microace-edhoc.json (EDHOC, board.json "edhoc").
+# The version is microace.VERSION's
 # (tests/host/test_version.py).
 metadata(
     version="0.1.0",

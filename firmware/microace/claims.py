@@ -54,7 +54,8 @@ class Token:
         self.cnonce = claims.get(names[_CNONCE])
         self.ace_profile = claims.get(names[_ACE_PROFILE])
         self.cnf = None  # (method, value): ('key', cose.Key) ('kid', bytes) ('osc', dict)
-        self.verified = b""  # the bytes the signature/MAC covered: names the token (format's verify)
+        # the bytes the signature/MAC covered: names the token (the format's verify)
+        self.verified = b""
 
 
 def is_int(v):

@@ -77,7 +77,8 @@ class Clock:
     def learn(self, iat):
         """Raise the floor to a verified token's iat (the AS's clock said so), at most `skew`
         seconds beyond what the board trusts already: a set wall clock, else the floor, else
-        the build floor (so without a wall clock it climbs at most `skew` per token). An AS whose clock is far ahead (or an iat far in the future) would
+        the build floor (so without a wall clock it climbs at most `skew` per token). An AS
+        whose clock is far ahead (or an iat far in the future) would
         otherwise expire every exp token until state.bin is wiped; the clamp is logged once."""
         if iat is None:
             return

@@ -43,9 +43,8 @@ OPT_PROXY_URI = const(35)
 OPT_PROXY_SCHEME = const(39)
 CLASS_U_ONLY = (OPT_URI_HOST, OPT_URI_PORT, OPT_OSCORE, OPT_PROXY_URI, OPT_PROXY_SCHEME)
 
-# CoAP codes of the outer message (§4.2): 2.04 Changed, or 2.05 Content for Observe.
+# The CoAP code of the outer message of a response (§4.2): 2.04 Changed (no Observe here).
 CODE_CHANGED = const(0x44)
-CODE_CONTENT = const(0x45)
 
 # Enc_structure ["Encrypt0", h'', external_aad] (RFC 9052 §5.3) up to external_aad, and
 # aad_array [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid.
@@ -321,13 +320,14 @@ def unprotect_request(lookup, option, payload):
 
 
 def protect_response(ctx, request_kid, request_piv, code, options, payload,
-                     use_own_piv=False, observe=False):
+                     use_own_piv=False):
     """Encrypt a response to the request with request_kid and request_piv (§8.3).
 
     By default the nonce is the request's, and the response carries no Partial IV; with
     use_own_piv the nonce comes from the next sender sequence number, which the option
     carries. options: [(number, bytes)] in ascending order, all Class E.
-    Returns (outer code, OSCORE option value, ciphertext).
+    Returns (outer code, OSCORE option value, ciphertext): the outer code of a response
+    without Observe is 2.04 (§4.2).
     """
     if use_own_piv:
         piv = piv_bytes(ctx.next_ssn())
@@ -341,7 +341,7 @@ def protect_response(ctx, request_kid, request_piv, code, options, payload,
     ciphertext = aes_ccm.encrypt(aes_ccm.held(ctx.sender_key), nonce,
                                  _aad(request_kid, request_piv),
                                  encode_plaintext(code, options, payload), _TAG_LEN)
-    return (CODE_CONTENT if observe else CODE_CHANGED), option, ciphertext
+    return CODE_CHANGED, option, ciphertext
 
 
 def encode_plaintext(code, options, payload):

@@ -195,7 +195,7 @@ class TokenStore:
         self.entries.append(entry)
         try:
             self._save()
-        except Exception:  # noqa: BLE001 - not on flash: not taken (the client gets no ids)
+        except Exception:  # not on flash: not taken (the client gets no ids)
             self.entries.pop()
             raise
         return entry
