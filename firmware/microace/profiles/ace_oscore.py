@@ -14,8 +14,7 @@ from micropython import const
 
 from microace import cbor, oscore
 from microace.ace import (ACCESS_TOKEN, ACE_CLIENT_RECIPIENTID, ACE_SERVER_RECIPIENTID, NONCE1,
-                          NONCE2)
-from microace.claims import OSC_ID
+                          NONCE2, OSC_ID)
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.errors import ClaimError, DecodeError, StoreFullError, TooLargeError
