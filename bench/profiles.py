@@ -23,8 +23,7 @@ from rich.console import Console
 
 from microace_host import authz_server as asv
 from microace_host import client, demo_edhoc, rs_runner
-from microace_host.demo import AUDIENCE
-from microace_host.demo_flow import CLIENT_ID, _free_port, stop
+from microace_host.demo_flow import AUDIENCE, CLIENT_ID, _free_port, stop
 
 CONTENT = 0x45
 

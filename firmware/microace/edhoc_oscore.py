@@ -14,7 +14,7 @@ Codepoints (EAD label, kccs, edhoc_info) come from codepoints.CODES.
 
 from hashlib import sha256
 
-from microace import cbor, ccs, scope
+from microace import access_token, cbor, ccs, scope
 from microace.codepoints import CODES
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
@@ -26,10 +26,9 @@ _ERR_UNSPECIFIED = 1  # RFC 9528 §6.2 (edhoc.ERR_UNSPECIFIED; edhoc.py is not i
 class Grant:
     """What trust() found in EAD_3, for admit() once MAC_3 has verified."""
 
-    def __init__(self, raw, token, held, session_id):
+    def __init__(self, raw, token, session_id):
         self.raw = raw
         self.token = token
-        self.held = held
         self.session_id = session_id
 
 
@@ -79,17 +78,24 @@ class Profile:
                 raise DecodeError("the item carries no token")
             if len(raw) > self.rs.max_token_bytes:
                 raise DecodeError("larger than max_token_bytes")
-            token, held = self.rs.check_token(raw)
+            token = self._verify(raw)
             cred = _credential(token)
             session_id = _session_id(token)
         except MicroaceError as e:
             raise EdhocError(_ERR_UNSPECIFIED, "access token: %s" % e)
         if (cred.raw != ccs_raw) if ccs_raw is not None else (cred.kid != kid):
             raise EdhocError(_ERR_UNSPECIFIED, "ID_CRED_I is not the token's credential")
-        return cred, Grant(raw, token, held, session_id)
+        return cred, Grant(raw, token, session_id)
+
+    def _verify(self, raw):
+        """The token verified as on /authz-info (no state changes: admission comes once the
+        session is authenticated, admit())."""
+        rs = self.rs
+        return access_token.verify(raw, rs.keystore, rs.audience, rs.clock.now(), rs.issuer)
 
     def admit(self, session, context):
-        """A finished session -> its token and OSCORE context in the store. An older session
+        """A finished session (MAC_3 verified) -> its token admitted (rs.admission: re-post,
+        exi mark, cnonce, clock floor) and its OSCORE context in the store. An older session
         of the same (SESSION_ID, AUTH_CRED_C) and its context are deleted first (§4.2)."""
         g = session.grant
         rs = self.rs
@@ -99,12 +105,16 @@ class Profile:
         perms = scope.permissions(token.scope, rs.scope_map)
         pop = _pop(g.session_id, session.cred_i)
         tokens = rs.tokens
-        deadline = g.held.deadline if g.held is not None else None
-        for e in [e for e in tokens.entries if e.pop == pop or e is g.held]:
+        held = tokens.held(token.verified)
+        deadline = held.deadline if held is not None else None
+        seq = rs.admission.admit(token)
+        for e in [e for e in tokens.entries if e.pop == pop or e is held]:
             tokens.remove(e)
-        entry = rs.store_token(g.raw, pop, token, g.held, perms, context)
+        entry = tokens.add(token.verified, pop, token.exp, token.exi, perms, context,
+                           len(g.raw), token.iat)
         if deadline is not None:  # the same exi token again: its lifetime runs on
             entry.deadline = deadline
+        rs.admission.admitted(token, seq, entry)
         return entry
 
     def update(self, request, entry):
@@ -118,7 +128,7 @@ class Profile:
         rs = self.rs
         if not raw or len(raw) > rs.max_token_bytes:
             raise DecodeError("access token missing or too large")
-        token, held = rs.check_token(raw)
+        token = self._verify(raw)
         session_id = _session_id(token)
         # The credential by value only (an identifier of it would do per §4.6; the AS
         # emulator sends kccs in every token of a series)
@@ -127,7 +137,7 @@ class Profile:
         if token.scope is None:
             raise ScopeError("token has no scope")
         perms = scope.permissions(token.scope, rs.scope_map)
-        seq = rs.take_once(token, held)
+        seq = rs.admission.admit(token)
         rs.tokens.update(entry, token.verified, len(raw), token.exp, token.exi, perms, token.iat)
-        rs.exi_seen(token, seq, entry)
+        rs.admission.admitted(token, seq, entry)
         return Message(codes.CREATED)

@@ -17,8 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from . import authz_server, client, keys, provision, rs_runner
-from .demo import AUDIENCE, ISSUER
-from .demo_flow import CLIENT_ID, _free_port, flow_table, resource_steps, stop
+from .demo_flow import AUDIENCE, CLIENT_ID, ISSUER, _free_port, flow_table, resource_steps, stop
 from .firmware import BOARDS
 
 HEAP = "320k"  # the unix port holds the EDHOC code in its heap too (a board: in flash)

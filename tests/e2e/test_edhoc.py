@@ -1,7 +1,7 @@
 """EDHOC over CoAP (RFC 9528 Appendix A.2) against the RS on the unix port: lakers-python as
-Initiator (method 3; with and without message_4; EAD items), the test Initiator of
-host_tools/microace_host/edhoc_initiator.py for method 1 and the EDHOC + OSCORE combined request (RFC 9668), the
-OSCORE context in the token store with the trusted client's rights, and hostile input."""
+Initiator (method 3; with and without message_4; EAD items), the host's RFC-exact Initiator
+(microace_host.edhoc_initiator) for method 1 and the EDHOC + OSCORE combined request (RFC
+9668), the OSCORE context in the token store with the trusted client's rights, and hostile input."""
 
 import os
 
@@ -174,7 +174,7 @@ def test_method_1_and_combined_request(edhoc_rs):
     try:
         i = Initiator(SK_I, CRED_I, method=1, c_i=b"\x0a")
         r = post(peer, b"\xf5" + i.message_1())
-        c_r = i.message_2(r.payload, cred_r)
+        i.message_2(r.payload, cred_r)
         m3 = i.message_3()
         ctx = memory_context(*i.oscore())
         outer, request_id = ctx.protect(Message(code=GET, uri_path=("temp",)))

@@ -202,7 +202,7 @@ def test_sessions(ed):
     assert ed.eval("_err(r.message_1, _m1)")[:2] == (1, "message_1 too large")
 
 
-# -- against the test Initiator (host_tools/microace_host/edhoc_initiator.py): method 1, kccs by value ----------
+# -- against the host Initiator (microace_host.edhoc_initiator): method 1, kccs by value -----
 
 def test_initiator_reproduces_trace_2():
     """The host Initiator is right: with Trace 2's keys it makes the trace's message_1 and
