@@ -98,12 +98,16 @@ class Policy:
         raise TokenRequestError(INVALID_REQUEST, "scope must be text or AIF bytes")
 
 
-def _read_secret(base, value, what):
+def _read(base, value, what):
     path = base / value
     try:
-        data = path.read_bytes()
+        return path, path.read_bytes()
     except OSError as exc:
         raise ConfigError("%s: cannot read %s: %s" % (what, path, exc.strerror)) from None
+
+
+def _read_secret(base, value, what):
+    path, data = _read(base, value, what)
     secret = data.strip()
     if not secret:
         raise ConfigError("%s: %s is empty" % (what, path))
@@ -136,11 +140,7 @@ def _get(table: dict, name: str, kind: type[_T], where: str, default=None) -> _T
 
 def _ccs(base, value, what):
     """A CCS file (P-256 cnf COSE_Key with a kid) -> its bytes, as EDHOC hashes them."""
-    path = base / value
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError("%s: cannot read %s: %s" % (what, path, exc.strerror)) from None
+    path, raw = _read(base, value, what)
     try:
         key = cbor2.loads(raw)[8][1]
         ok = key[keys.KTY] == keys.KTY_EC2 and isinstance(key.get(keys.KID), bytes)
