@@ -76,7 +76,12 @@ class Message:
         Segments are UTF-8 (else DecodeError); a '/' or '%' inside a segment is
         percent-encoded (RFC 7252 §6.5 step 8), so one segment "a/b" cannot pose as two.
         """
-        return "/" + "/".join(_escape(_text(v)) for v in self.opts(URI_PATH))
+        path = None  # built as it goes: no list or generator (every request asks)
+        for n, value in self.options:
+            if n == URI_PATH:
+                segment = _escape(_text(value))
+                path = "/" + segment if path is None else path + "/" + segment
+        return "/" if path is None else path
 
     def query(self):
         """The Uri-Query options as a list of str (UTF-8, else DecodeError)."""

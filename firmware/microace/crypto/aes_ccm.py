@@ -11,7 +11,7 @@ keys' worth of them however many contexts there are.
 from cryptolib import aes
 from micropython import const
 
-from microace.crypto.ct import ct_eq
+from microace.crypto.ct import ct_eq_at
 from microace.errors import DecodeError, VerifyError
 
 _MODE_ECB = const(1)
@@ -24,15 +24,19 @@ _held = []  # [(key object, Cipher)], the newest first
 
 
 class Cipher:
-    """A key and its ECB object (the key expansion: a few hundred bytes of heap, more than
-    a short message's AES work allocates). The CBC-MAC gets a CBC object per message: one
-    keeps chaining its IV from call to call, and cryptolib cannot reset it."""
+    """A key and its ECB and CBC objects (each a key expansion: a few hundred bytes of heap,
+    more than a short message's AES work allocates). The CBC object chains its IV from call
+    to call and cryptolib cannot reset it, so `chain` holds that IV (the last block it
+    wrote) and the next CBC-MAC XORs it into B_0 first: E(B_0 ^ chain ^ chain) = E(B_0),
+    the MAC of a zero IV, without a new object per message."""
 
     def __init__(self, key):
         if len(key) != 16 and len(key) != 32:
             raise DecodeError("AES-CCM key size")
         self.key = key
         self.ecb = aes(key, _MODE_ECB)
+        self.cbc = aes(key, _MODE_CBC, _ZERO_IV)
+        self.chain = bytearray(16)  # the CBC object's IV now: zero until its first call
 
 
 def held(key):
@@ -119,7 +123,12 @@ def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
         buf[17] = aad_len & 0xFF
     buf[aad_at:aad_at + aad_len] = aad
     buf[payload_at:payload_at + payload_len] = payload
-    aes(cipher.key, _MODE_CBC, _ZERO_IV).encrypt(buf, buf)
+    chain = cipher.chain
+    _xor_into(buf, 0, buf, 0, chain, 0, 16)  # undo the IV the CBC object chained to
+    cipher.cbc.encrypt(buf, buf)
+    last = len(buf) - 16
+    for i in range(16):  # its IV from now on (a slice would allocate)
+        chain[i] = buf[last + i]
     return buf
 
 
@@ -154,10 +163,9 @@ def decrypt(key, nonce, aad, data, tag_len):
     _xor_into(out, 0, data, 0, out, 0, n)
     # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
     _xor_into(out, n, data, n, out, s0, tag_len)
-    out = memoryview(out)
-    plaintext = out[:n]
-    mac = memoryview(_cbc_mac(cipher, nonce, q, aad, plaintext, tag_len))[-16:]
-    if not ct_eq(mac[:tag_len], out[n:n + tag_len]):
+    plaintext = memoryview(out)[:n]
+    mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
+    if not ct_eq_at(mac, len(mac) - 16, out, n, tag_len):
         raise VerifyError("AES-CCM tag mismatch")
     mac = cipher = None  # a one-call cipher's MAC buffer goes before the plaintext copy
     return bytes(plaintext)
