@@ -229,6 +229,7 @@ _NONCE_BUF = bytearray(_NONCE_LEN)
 _AAD_BUF = bytearray(len(_ENC_HEAD) + 8 + _MAX_ID_LEN + 5)
 _AAD_BUF[:len(_ENC_HEAD)] = _ENC_HEAD
 _AAD_BUF[len(_ENC_HEAD) + 1:len(_ENC_HEAD) + 5] = _AAD_ARRAY_HEAD
+_AAD_VIEW = memoryview(_AAD_BUF)  # sliced per message: one small object, not two
 _AAD_KID = const(16)  # len(_ENC_HEAD) + 1 + len(_AAD_ARRAY_HEAD): the kid's head byte
 
 
@@ -252,7 +253,7 @@ def _aad(request_kid, request_piv):
     aad[at + 1:at + 1 + piv_len] = request_piv
     at += 1 + piv_len
     aad[at] = _NO_CLASS_I
-    return memoryview(aad)[:at + 1]
+    return _AAD_VIEW[:at + 1]
 
 
 def _nonce(id_iv, piv):

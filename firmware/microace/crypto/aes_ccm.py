@@ -21,6 +21,12 @@ _TAG_LENS = (4, 6, 8, 10, 12, 14, 16)
 _HELD = const(2)  # one OSCORE context: its sender and its recipient key
 _SHORT = const(16)  # _xor_into's byte loop up to this length, big ints above
 _held = []  # [(key object, Cipher)], the newest first
+# Scratch for the counter blocks and the CBC-MAC input of a short message (an OSCORE
+# request or response), used through a view and read before the next call: no buffer of
+# its own per message. Longer messages get their own.
+_SCRATCH = const(80)
+_ctr_scratch = memoryview(bytearray(_SCRATCH))
+_mac_scratch = memoryview(bytearray(_SCRATCH))
 
 
 class Cipher:
@@ -66,14 +72,32 @@ def _checked_q(nonce, tag_len, payload_len):
 
 def _put_block(buf, at, flags, nonce, count):
     """Write flags | nonce | count, the layout of B_0 and of the counter blocks A_i
-    (RFC 3610 §2.2, §2.3), into the zero block at `at`; _checked_q saw that count fits."""
+    (RFC 3610 §2.2, §2.3), all 16 bytes of the block at `at`; _checked_q saw that count
+    fits."""
     buf[at] = flags
     buf[at + 1:at + 1 + len(nonce)] = nonce
-    at += 16
-    while count:
-        at -= 1
-        buf[at] = count & 0xFF
+    for i in range(at + 15, at + len(nonce), -1):
+        buf[i] = count & 0xFF
         count >>= 8
+
+
+def _buffer(scratch, size):
+    """A buffer of `size` bytes: a view of `scratch` when it fits (holding the last
+    message's bytes), else a new one; the caller writes every byte of it."""
+    if size <= _SCRATCH:
+        return scratch[:size]
+    return bytearray(size)
+
+
+def _view(buf):
+    """buf as a memoryview, to slice without a copy (a scratch view is one already)."""
+    return buf if type(buf) is memoryview else memoryview(buf)
+
+
+def _zero(buf, start, stop):
+    """The padding bytes of a CBC-MAC input (at most 15 a run)."""
+    for i in range(start, stop):
+        buf[i] = 0
 
 
 def _xor_into(out, at, a, a_at, b, b_at, n):
@@ -97,7 +121,7 @@ def _keystream(cipher, nonce, q, payload_len):
     """Return S_1 | ... | S_m | S_0 where S_i = AES_K(A_i) (RFC 3610 §2.3): the payload's
     keystream from offset 0, and S_0, for the tag, in the last block."""
     blocks = (payload_len + 15) >> 4
-    ctr = bytearray(16 * (blocks + 1))
+    ctr = _buffer(_ctr_scratch, 16 * (blocks + 1))  # every byte written below
     # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block.
     for i in range(blocks + 1):
         _put_block(ctr, 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
@@ -112,7 +136,12 @@ def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
     payload_len = len(payload)
     aad_at = 16 if not aad_len else 18 if aad_len < 0xFF00 else 22
     payload_at = (aad_at + aad_len + 15) & ~15
-    buf = bytearray(payload_at + ((payload_len + 15) & ~15))
+    size = payload_at + ((payload_len + 15) & ~15)
+    buf = _buffer(_mac_scratch, size)
+    # B_0 and the data are written below; the zero padding after the AAD and the payload
+    # (a scratch view holds the last message's bytes there) is written here.
+    _zero(buf, aad_at + aad_len, payload_at)
+    _zero(buf, payload_at + payload_len, size)
     # B_0 = flags (Adata, M' = (M - 2) / 2, L' = L - 1) | nonce | l(m)
     _put_block(buf, 0, (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1),
                nonce, payload_len)
@@ -144,7 +173,7 @@ def encrypt(key, nonce, aad, plaintext, tag_len):
     # U = T XOR S_0 (first tag_len bytes), after the ciphertext: n <= s0, so S_0 is read
     # before it is overwritten.
     _xor_into(out, n, mac, len(mac) - 16, out, s0, tag_len)
-    return bytes(memoryview(out)[:n + tag_len])
+    return bytes(_view(out)[:n + tag_len])
 
 
 def decrypt(key, nonce, aad, data, tag_len):
@@ -163,7 +192,7 @@ def decrypt(key, nonce, aad, data, tag_len):
     _xor_into(out, 0, data, 0, out, 0, n)
     # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
     _xor_into(out, n, data, n, out, s0, tag_len)
-    plaintext = memoryview(out)[:n]
+    plaintext = _view(out)[:n]
     mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
     if not ct_eq_at(mac, len(mac) - 16, out, n, tag_len):
         raise VerifyError("AES-CCM tag mismatch")
