@@ -19,30 +19,46 @@ _MODE_CBC = const(2)
 _ZERO_IV = bytes(16)
 _TAG_LENS = (4, 6, 8, 10, 12, 14, 16)
 _HELD = const(2)  # one OSCORE context: its sender and its recipient key
+_BLOCKWISE = const(4)  # keystreams of fewer blocks: block by block, without an ECB object
 _SHORT = const(16)  # _xor_into's byte loop up to this length, big ints above
 _held = []  # [(key object, Cipher)], the newest first
-# Scratch for the counter blocks and the CBC-MAC input of a short message (an OSCORE
-# request or response), used through a view and read before the next call: no buffer of
-# its own per message. Longer messages get their own.
-_SCRATCH = const(80)
-_ctr_scratch = memoryview(bytearray(_SCRATCH))
-_mac_scratch = memoryview(bytearray(_SCRATCH))
 
 
 class Cipher:
-    """A key and its ECB and CBC objects (each a key expansion: a few hundred bytes of heap,
-    more than a short message's AES work allocates). The CBC object chains its IV from call
-    to call and cryptolib cannot reset it, so `chain` holds that IV (the last block it
-    wrote) and the next CBC-MAC XORs it into B_0 first: E(B_0 ^ chain ^ chain) = E(B_0),
-    the MAC of a zero IV, without a new object per message."""
+    """A key and one CBC object of it (a key expansion: a few hundred bytes of heap, more
+    than a short message's AES work allocates; one object a key, as the heap of a board
+    allows). The object chains its IV from call to call and cryptolib cannot reset it, so
+    `chain` holds that IV (the last block it wrote), and every use undoes it:
+      - the CBC-MAC XORs it into B_0: E(B_0 ^ chain ^ chain) = E(B_0), the zero-IV MAC;
+      - one block B alone (CTR): chain ^= B, then E(chain ^ old chain) = E(B), in chain,
+        which is the object's IV again.
+    So a short message makes no AES object; a long one's keystream gets an ECB object (one
+    call, not a Python loop a block)."""
 
     def __init__(self, key):
         if len(key) != 16 and len(key) != 32:
             raise DecodeError("AES-CCM key size")
         self.key = key
-        self.ecb = aes(key, _MODE_ECB)
         self.cbc = aes(key, _MODE_CBC, _ZERO_IV)
         self.chain = bytearray(16)  # the CBC object's IV now: zero until its first call
+
+    def encrypt_block(self, buf, at):
+        """buf[at:at + 16] = AES_K(buf[at:at + 16]), through the CBC object."""
+        chain = self.chain
+        for i in range(16):
+            chain[i] ^= buf[at + i]
+        self.cbc.encrypt(chain, chain)
+        buf[at:at + 16] = chain
+
+    def mac(self, buf):
+        """CBC-MAC with a zero IV over buf (whole blocks), in place: T is its last block."""
+        chain = self.chain
+        for i in range(16):
+            buf[i] ^= chain[i]
+        self.cbc.encrypt(buf, buf)
+        last = len(buf) - 16
+        for i in range(16):  # the object's IV from now on (a slice would allocate)
+            chain[i] = buf[last + i]
 
 
 def held(key):
@@ -81,25 +97,6 @@ def _put_block(buf, at, flags, nonce, count):
         count >>= 8
 
 
-def _buffer(scratch, size):
-    """A buffer of `size` bytes: a view of `scratch` when it fits (holding the last
-    message's bytes), else a new one; the caller writes every byte of it."""
-    if size <= _SCRATCH:
-        return scratch[:size]
-    return bytearray(size)
-
-
-def _view(buf):
-    """buf as a memoryview, to slice without a copy (a scratch view is one already)."""
-    return buf if type(buf) is memoryview else memoryview(buf)
-
-
-def _zero(buf, start, stop):
-    """The padding bytes of a CBC-MAC input (at most 15 a run)."""
-    for i in range(start, stop):
-        buf[i] = 0
-
-
 def _xor_into(out, at, a, a_at, b, b_at, n):
     """out[at + i] = a[a_at + i] ^ b[b_at + i] for i < n (out may be a or b), in time
     independent of the data. Up to _SHORT bytes (an OSCORE message, a tag, a block) a byte
@@ -121,11 +118,15 @@ def _keystream(cipher, nonce, q, payload_len):
     """Return S_1 | ... | S_m | S_0 where S_i = AES_K(A_i) (RFC 3610 §2.3): the payload's
     keystream from offset 0, and S_0, for the tag, in the last block."""
     blocks = (payload_len + 15) >> 4
-    ctr = _buffer(_ctr_scratch, 16 * (blocks + 1))  # every byte written below
+    ctr = bytearray(16 * (blocks + 1))
     # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block.
     for i in range(blocks + 1):
         _put_block(ctr, 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
-    cipher.ecb.encrypt(ctr, ctr)
+    if blocks < _BLOCKWISE:
+        for i in range(blocks + 1):
+            cipher.encrypt_block(ctr, 16 * i)
+    else:
+        aes(cipher.key, _MODE_ECB).encrypt(ctr, ctr)
     return ctr
 
 
@@ -136,12 +137,7 @@ def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
     payload_len = len(payload)
     aad_at = 16 if not aad_len else 18 if aad_len < 0xFF00 else 22
     payload_at = (aad_at + aad_len + 15) & ~15
-    size = payload_at + ((payload_len + 15) & ~15)
-    buf = _buffer(_mac_scratch, size)
-    # B_0 and the data are written below; the zero padding after the AAD and the payload
-    # (a scratch view holds the last message's bytes there) is written here.
-    _zero(buf, aad_at + aad_len, payload_at)
-    _zero(buf, payload_at + payload_len, size)
+    buf = bytearray(payload_at + ((payload_len + 15) & ~15))
     # B_0 = flags (Adata, M' = (M - 2) / 2, L' = L - 1) | nonce | l(m)
     _put_block(buf, 0, (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1),
                nonce, payload_len)
@@ -152,12 +148,7 @@ def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
         buf[17] = aad_len & 0xFF
     buf[aad_at:aad_at + aad_len] = aad
     buf[payload_at:payload_at + payload_len] = payload
-    chain = cipher.chain
-    _xor_into(buf, 0, buf, 0, chain, 0, 16)  # undo the IV the CBC object chained to
-    cipher.cbc.encrypt(buf, buf)
-    last = len(buf) - 16
-    for i in range(16):  # its IV from now on (a slice would allocate)
-        chain[i] = buf[last + i]
+    cipher.mac(buf)
     return buf
 
 
@@ -173,7 +164,7 @@ def encrypt(key, nonce, aad, plaintext, tag_len):
     # U = T XOR S_0 (first tag_len bytes), after the ciphertext: n <= s0, so S_0 is read
     # before it is overwritten.
     _xor_into(out, n, mac, len(mac) - 16, out, s0, tag_len)
-    return bytes(_view(out)[:n + tag_len])
+    return bytes(memoryview(out)[:n + tag_len])
 
 
 def decrypt(key, nonce, aad, data, tag_len):
@@ -192,7 +183,7 @@ def decrypt(key, nonce, aad, data, tag_len):
     _xor_into(out, 0, data, 0, out, 0, n)
     # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
     _xor_into(out, n, data, n, out, s0, tag_len)
-    plaintext = _view(out)[:n]
+    plaintext = memoryview(out)[:n]
     mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
     if not ct_eq_at(mac, len(mac) - 16, out, n, tag_len):
         raise VerifyError("AES-CCM tag mismatch")
