@@ -107,8 +107,8 @@ class Context:
                     hkdf_expand(prk, _info(b"", id_context, "IV", _NONCE_LEN), _NONCE_LEN))
         self.sender_key, self.recipient_key, self.common_iv = keys
         iv = int.from_bytes(self.common_iv, "big")
-        self._sender_iv = (iv ^ _id_bits(sender_id)).to_bytes(_NONCE_LEN, "big")
-        self._recipient_iv = (iv ^ _id_bits(recipient_id)).to_bytes(_NONCE_LEN, "big")
+        self._sender_iv = iv ^ _id_bits(sender_id)
+        self._recipient_iv = iv ^ _id_bits(recipient_id)
         self.ssn = 0
         self.ssn_hook = None
         self.window_size = window
@@ -223,48 +223,29 @@ def _is_one_of(value, allowed):
     return False
 
 
-# Scratch buffers of the hot path, filled per message and read at once by aes_ccm (nothing
-# keeps them): the nonce, and the AAD up to its longest (7-byte kid, 5-byte Partial IV).
-_NONCE_BUF = bytearray(_NONCE_LEN)
-_AAD_BUF = bytearray(len(_ENC_HEAD) + 8 + _MAX_ID_LEN + 5)
-_AAD_BUF[:len(_ENC_HEAD)] = _ENC_HEAD
-_AAD_BUF[len(_ENC_HEAD) + 1:len(_ENC_HEAD) + 5] = _AAD_ARRAY_HEAD
-_AAD_VIEW = memoryview(_AAD_BUF)  # sliced per message: one small object, not two
-_AAD_KID = const(16)  # len(_ENC_HEAD) + 1 + len(_AAD_ARRAY_HEAD): the kid's head byte
-
-
 def _aad(request_kid, request_piv):
     """The AAD: Enc_structure ["Encrypt0", h'', external_aad] with external_aad = bstr .cbor
-    [1, [alg_aead], request_kid, request_piv, h''] (§5.4), as a view of _AAD_BUF, valid
-    until the next call.
+    [1, [alg_aead], request_kid, request_piv, h''] (§5.4).
 
     Built by hand on the hot path: the kid is a context's ID (at most 7 bytes) and the
     Partial IV has at most 5, so every length fits in its CBOR head byte (below 24).
     """
     kid_len = len(request_kid)
     piv_len = len(request_piv)
-    aad = _AAD_BUF
-    aad[_AAD_KID - 5] = 0x40 + 7 + kid_len + piv_len  # bstr of 4 + 1 + kid + 1 + piv + 1 bytes
-    at = _AAD_KID
-    aad[at] = 0x40 + kid_len
-    aad[at + 1:at + 1 + kid_len] = request_kid
-    at += 1 + kid_len
-    aad[at] = 0x40 + piv_len
-    aad[at + 1:at + 1 + piv_len] = request_piv
-    at += 1 + piv_len
-    aad[at] = _NO_CLASS_I
-    return _AAD_VIEW[:at + 1]
+    aad = bytearray(_ENC_HEAD)
+    aad.append(0x40 + 7 + kid_len + piv_len)  # bstr of 4 + 1 + kid + 1 + piv + 1 bytes
+    aad.extend(_AAD_ARRAY_HEAD)
+    aad.append(0x40 + kid_len)
+    aad.extend(request_kid)
+    aad.append(0x40 + piv_len)
+    aad.extend(request_piv)
+    aad.append(_NO_CLASS_I)
+    return aad
 
 
 def _nonce(id_iv, piv):
-    """AEAD nonce: Common IV XOR the generator's ID bits (id_iv, 13 bytes) XOR the Partial
-    IV (§5.2), in _NONCE_BUF, valid until the next call."""
-    nonce = _NONCE_BUF
-    nonce[:] = id_iv
-    at = _NONCE_LEN - len(piv)
-    for i in range(len(piv)):
-        nonce[at + i] ^= piv[i]
-    return nonce
+    """AEAD nonce: Common IV XOR the generator's ID bits XOR the Partial IV (§5.2)."""
+    return (id_iv ^ int.from_bytes(piv, "big")).to_bytes(_NONCE_LEN, "big")
 
 
 def piv_bytes(n):
@@ -364,50 +345,33 @@ def protect_response(ctx, request_kid, request_piv, code, options, payload,
 
 
 def encode_plaintext(code, options, payload):
-    """The plaintext: code, options (RFC 7252 §3.1 encoding), 0xFF and payload (§5.3).
-    Sized first, then written into one buffer: one allocation."""
-    size = 1 + (1 + len(payload) if payload else 0)
+    """The plaintext: code, options (RFC 7252 §3.1 encoding), 0xFF and payload (§5.3)."""
+    out = bytearray((code,))
     last = 0
     for number, value in options:
         if number < last:
             raise ValueError("options not in ascending order")
-        size += 1 + _ext_len(number - last) + _ext_len(len(value)) + len(value)
-        last = number
-    out = bytearray(size)
-    out[0] = code
-    at = 1
-    last = 0
-    for number, value in options:
-        head = at
-        delta, at = _put_nibble(out, at + 1, number - last)  # extended delta bytes first
-        size, at = _put_nibble(out, at, len(value))
-        out[head] = (delta << 4) | size
-        out[at:at + len(value)] = value
-        at += len(value)
+        at = len(out)
+        out.append(0)
+        delta = _put_nibble(out, number - last)  # extended delta bytes come first
+        out[at] = (delta << 4) | _put_nibble(out, len(value))
+        out.extend(value)
         last = number
     if payload:
-        out[at] = 0xFF
-        out[at + 1:] = payload
+        out.append(0xFF)
+        out.extend(payload)
     return out
 
 
-def _ext_len(value):
-    """Bytes of the extended delta or length for value (RFC 7252 §3.1)."""
-    return 0 if value < 13 else 1 if value < 269 else 2
-
-
-def _put_nibble(out, at, value):
-    """Write the extended bytes of a delta or length at `at`; return (its 4-bit nibble, the
-    offset after them) (RFC 7252 §3.1)."""
+def _put_nibble(out, value):
+    """Append the extended bytes of a delta or length; return its 4-bit nibble (RFC 7252)."""
     if value < 13:
-        return value, at
+        return value
     if value < 269:
-        out[at] = value - 13
-        return 13, at + 1
-    value -= 269
-    out[at] = value >> 8
-    out[at + 1] = value & 0xFF
-    return 14, at + 2
+        out.append(value - 13)
+        return 13
+    out.extend((value - 269).to_bytes(2, "big"))
+    return 14
 
 
 def _decode_plaintext(plaintext):

@@ -27,7 +27,7 @@ def _osc_request(ctx, code, options, payload, kid_context=None, piv=None):
         flags |= 0x10
         kc = bytes((len(kid_context),)) + kid_context
     option = bytes((flags,)) + piv + kc + ctx.sender_id
-    nonce = bytes(oscore._nonce(ctx._sender_iv, piv))
+    nonce = oscore._nonce(ctx._sender_iv, piv)
     aad = bytes(oscore._aad(ctx.sender_id, piv))
     plaintext = oscore.encode_plaintext(code, options, payload)
     return option, aes_ccm.encrypt(ctx.sender_key, nonce, aad, plaintext, 8), aad, nonce
@@ -94,8 +94,8 @@ def test_c1_to_c3_key_derivation(osc, appendix_c):
         inputs, out, mid = record["inputs"], record["outputs"], record["intermediate"]
         osc.exec("_osc_ctx = " + _context_code(inputs))
         got = osc.eval("(_osc_ctx.sender_key, _osc_ctx.recipient_key, _osc_ctx.common_iv,"
-                       " bytes(oscore._nonce(_osc_ctx._sender_iv, b'\\0')),"
-                       " bytes(oscore._nonce(_osc_ctx._recipient_iv, b'\\0')))")
+                       " oscore._nonce(_osc_ctx._sender_iv, b'\\0'),"
+                       " oscore._nonce(_osc_ctx._recipient_iv, b'\\0'))")
         assert [g.hex() for g in got] == [
             out["sender_key"], out["recipient_key"], out["common_iv"],
             out["sender_nonce_piv0"], out["recipient_nonce_piv0"]], record["section"]
@@ -160,7 +160,7 @@ def test_c7_c8_responses(osc, appendix_c, section):
                    % (plaintext[2:], own_piv))
     assert got == (int(outer.code), outer.opt.oscore, outer.payload)
     assert int(outer.code) == 0x44  # 2.04 Changed outside (§4.2)
-    nonce = osc.eval("bytes(oscore._nonce(_osc_srv._%s_iv, %r))" % (
+    nonce = osc.eval("oscore._nonce(_osc_srv._%s_iv, %r)" % (
         ("sender", _h(cose["partial_iv"])) if own_piv else ("recipient", b"\x14")))
     assert nonce.hex() == cose["nonce"]
     assert osc.eval("bytes(oscore._aad(b'', b'\\x14'))").hex() == cose["aad"]

@@ -11,7 +11,7 @@ keys' worth of them however many contexts there are.
 from cryptolib import aes
 from micropython import const
 
-from microace.crypto.ct import ct_eq_at
+from microace.crypto.ct import ct_eq
 from microace.errors import DecodeError, VerifyError
 
 _MODE_ECB = const(1)
@@ -183,9 +183,10 @@ def decrypt(key, nonce, aad, data, tag_len):
     _xor_into(out, 0, data, 0, out, 0, n)
     # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
     _xor_into(out, n, data, n, out, s0, tag_len)
-    plaintext = memoryview(out)[:n]
-    mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
-    if not ct_eq_at(mac, len(mac) - 16, out, n, tag_len):
+    out = memoryview(out)
+    plaintext = out[:n]
+    mac = memoryview(_cbc_mac(cipher, nonce, q, aad, plaintext, tag_len))[-16:]
+    if not ct_eq(mac[:tag_len], out[n:n + tag_len]):
         raise VerifyError("AES-CCM tag mismatch")
     mac = cipher = None  # a one-call cipher's MAC buffer goes before the plaintext copy
     return bytes(plaintext)

@@ -12,13 +12,7 @@ def ct_eq(a, b):
     """
     if len(a) != len(b):
         return False
-    return ct_eq_at(a, 0, b, 0, len(a))
-
-
-def ct_eq_at(a, a_at, b, b_at, n):
-    """ct_eq(a[a_at:a_at + n], b[b_at:b_at + n]) without the slices (no allocation); the
-    caller has checked that both ranges are inside their buffers."""
     diff = 0
-    for i in range(n):
-        diff |= a[a_at + i] ^ b[b_at + i]
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
     return diff == 0
