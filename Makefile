@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test typecheck demo mpy bench fuzz clean socat firmware multilib
+.PHONY: all venv test lint typecheck demo mpy bench fuzz clean socat firmware multilib
 
 all: test
 
@@ -22,12 +22,16 @@ socat:
 
 # With MicroPython source at hand, the board proxy is built first (its source tree also checks
 # the board manifests), then the e2e and hostile suites run again on it.
-test: $(STAMP) socat typecheck
+test: $(STAMP) socat lint typecheck
 	@if [ -n "$(MICROPY_SRC)" ]; then $(MAKE) --no-print-directory firmware; fi
 	$(if $(MICROPY_SRC),MICROPY_DIR=$(abspath $(MICROPY_DIR))) $(BIN)/pytest $(PYTEST_ARGS)
 	@if [ -n "$(MICROPY_SRC)" ]; then \
 	  $(BIN)/pytest --proxy $(PROXY) tests/e2e tests/hostile $(PYTEST_ARGS); \
 	else echo "board proxy: $(NO_SOURCE): its tests skip"; fi
+
+# The house style (ruff.toml): pycodestyle, pyflakes, and no `# noqa` that no rule needs.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # The firmware against each board's MicroPython stubs (pinned, installed into build/stubs on
 # first use), the test stand-ins against the same stubs, host_tools against CPython

@@ -11,7 +11,6 @@ _ephemeral argument, so that the host can prepare message_3.
 import gc
 import json
 import sys
-import time
 from binascii import unhexlify
 
 from microace import edhoc

@@ -387,7 +387,8 @@ def cpu_model():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--heap", default="64k", help="MicroPython -X heapsize in KiB, e.g. 64k, for the timings "
+    ap.add_argument("--heap", default="64k",
+                    help="MicroPython -X heapsize in KiB, e.g. 64k, for the timings "
                     "(a case that does not fit gets 32k more until it does, noted)")
     ap.add_argument("--runs", type=int, default=7, help="batches per figure (median reported)")
     ap.add_argument("--batch-ms", type=int, default=100, help="minimum duration of a batch")

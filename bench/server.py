@@ -367,7 +367,7 @@ def serves(pristine, heap, path=None):
         try:
             process, _ = rs_runner.start("unix:%s" % state, "127.0.0.1:%d" % port, heap,
                                          timeout=20, path=path)
-        except Exception:  # noqa: BLE001 - did not even start: too small
+        except Exception:  # did not even start: too small
             return False
         peer = Peer(type("RS", (), {"address": ("127.0.0.1", port)})())
         try:
@@ -377,7 +377,7 @@ def serves(pristine, heap, path=None):
             _, again = session.call(GET, "/led")
             return (got.code, got.payload, put.code, again.payload) == (CONTENT, b"21.5",
                                                                        CHANGED, b"1")
-        except Exception:  # noqa: BLE001 - a timeout or a wrong answer: too small
+        except Exception:  # a timeout or a wrong answer: too small
             return False
         finally:
             peer.close()

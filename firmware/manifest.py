@@ -3,7 +3,8 @@
 # extension packages under ext/ that a board manifest require()s after
 #   add_library("microace", "<this directory>")
 # (boards/*/manifest.py). mip installs the same parts: package.json (this one),
-# microace-nvs.json, microace-atecc608.json, microace-edhoc.json (EDHOC, board.json "edhoc"). The version is microace.VERSION's
+# microace-nvs.json, microace-atecc608.json, microace-edhoc.json (EDHOC, board.json "edhoc").
+# The version is microace.VERSION's
 # (tests/host/test_version.py).
 metadata(
     version="0.1.0",
@@ -11,9 +12,10 @@ metadata(
 )
 module("main.py")
 package("microace", files=[
-    "__init__.py", "access_token.py", "app.py", "cbor.py", "claims.py", "clock.py", "cnonce.py",
-    "cose.py", "cwt.py", "errors.py", "jsonstrict.py", "jwe.py", "jwt.py", "net.py", "oscore.py",
-    "rs.py", "scope.py", "state.py", "tokens.py",
+    "__init__.py", "access_token.py", "ace.py", "admission.py", "app.py", "cbor.py", "claims.py",
+    "clock.py", "cnonce.py", "cose.py", "cwt.py", "errors.py", "jsonstrict.py", "jwe.py", "jwt.py",
+    "net.py", "oscore.py", "rs.py", "scope.py", "state.py", "token_store.py",
+    "profiles/__init__.py", "profiles/ace_oscore.py",
     "coap/__init__.py", "coap/block.py", "coap/codes.py", "coap/dedup.py", "coap/formats.py",
     "coap/message.py", "coap/option_rules.py", "coap/options.py", "coap/server.py",
     "crypto/__init__.py", "crypto/aes_cbc_hs.py", "crypto/aes_ccm.py", "crypto/aes_kw.py",

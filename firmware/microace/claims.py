@@ -8,6 +8,8 @@ are written once, below.
 
 from micropython import const
 
+from microace.ace import (OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_ID, OSC_MS, OSC_SALT,
+                          OSC_VERSION)
 from microace.errors import AudienceError, ClaimError, ScopeError
 
 # Positions in a format's name table: (iss, sub, aud, exp, nbf, iat, cti, cnf, scope,
@@ -26,11 +28,9 @@ _CNONCE = const(10)
 _EXI = const(11)
 _ID_TYPE = const(12)
 
-# OSCORE Input Material parameters (RFC 9203 §3.2.1): label -> required CBOR type.
-OSC_ID = const(0)
-OSC_MS = const(2)
-OSC_FIELDS = {0: (bytes,), 1: (int,), 2: (bytes,), 3: (int, str), 4: (int, str),
-              5: (bytes,), 6: (bytes,)}
+# OSCORE Input Material parameters (RFC 9203 §3.2.1, ace.py): label -> required CBOR type.
+_OSC_FIELDS = {OSC_ID: (bytes,), OSC_VERSION: (int,), OSC_MS: (bytes,), OSC_HKDF: (int, str),
+               OSC_ALG: (int, str), OSC_SALT: (bytes,), OSC_CONTEXT_ID: (bytes,)}
 _INF = float("inf")
 _SHOWN = ("iss", "sub", "aud", "exp", "nbf", "iat", "cti", "cnf", "scope", "ace_profile",
           "cnonce", "exi")  # names in reasons, whatever the format
@@ -54,7 +54,8 @@ class Token:
         self.cnonce = claims.get(names[_CNONCE])
         self.ace_profile = claims.get(names[_ACE_PROFILE])
         self.cnf = None  # (method, value): ('key', cose.Key) ('kid', bytes) ('osc', dict)
-        self.verified = b""  # the bytes the signature/MAC covered: names the token (format's verify)
+        # the bytes the signature/MAC covered: names the token (the format's verify)
+        self.verified = b""
 
 
 def is_int(v):
@@ -88,7 +89,7 @@ def check_osc(material, encrypted):
     if not isinstance(material, dict):
         raise ClaimError("cnf osc must be a map")
     for label, v in material.items():
-        kinds = OSC_FIELDS.get(label)
+        kinds = _OSC_FIELDS.get(label)
         if kinds is None or not isinstance(v, kinds) or isinstance(v, bool):
             raise ClaimError("OSCORE_Input_Material field %r is unknown or mistyped" % (label,))
     if OSC_ID not in material or OSC_MS not in material:

@@ -1,5 +1,5 @@
-"""Trusted time for the RS, and the exi/cti rules that need no time at all (docs/SECURITY.md
-"Time"). Three sources:
+"""Trusted time for the RS (docs/SECURITY.md "Time"); only time: the exi/cti marks and
+cnonces are admission.py's. Three sources:
 
 - the wall clock (time.time(): NTP, the host on the unix port), trusted once past BUILD_FLOOR.
   A board starts at MicroPython's epoch (2000-01-01), which is never taken as real time;
@@ -16,12 +16,9 @@ import time
 
 from micropython import const
 
-from microace.errors import ClaimError
-
 BUILD_FLOOR = const(1767225600)  # 2026-01-01: a wall clock before this was never set
 _UNIX_2000 = const(946684800)  # 1970-01-01 to 2000-01-01, when the board counts from 2000
 _SAVE_STEP = const(3600)  # persist the floor when it moved an hour: <= 24 writes a day
-_SEQ_MAX = const(8)  # bytes of the sequence number in an exi token's cti
 SKEW = const(300)  # default: how far an iat may be ahead of what the board trusts (s)
 
 
@@ -43,8 +40,6 @@ class Clock:
         self._floor_at = 0
         self._high = 0  # the last trusted now(), at uptime _high_at
         self._high_at = 0
-        cti = state.get("cti") if state else None
-        self._cti = cti if type(cti) is dict else {}  # issuer or "" -> highest exi sequence
 
     def uptime(self):
         """Whole seconds since start; monotonic, never wraps."""
@@ -82,7 +77,8 @@ class Clock:
     def learn(self, iat):
         """Raise the floor to a verified token's iat (the AS's clock said so), at most `skew`
         seconds beyond what the board trusts already: a set wall clock, else the floor, else
-        the build floor (so without a wall clock it climbs at most `skew` per token). An AS whose clock is far ahead (or an iat far in the future) would
+        the build floor (so without a wall clock it climbs at most `skew` per token). An AS
+        whose clock is far ahead (or an iat far in the future) would
         otherwise expire every exp token until state.bin is wiped; the clamp is logged once."""
         if iat is None:
             return
@@ -110,29 +106,3 @@ class Clock:
                 self._saved = floor
             except (OSError, MemoryError):  # a lost floor only rejects fewer expired tokens
                 pass
-
-    # exi tokens (RFC 9200 §5.10.3): the AS makes the cti of each exi token from the RS's
-    # identifier and a sequence number counting its exi tokens for that RS; the RS keeps the
-    # highest number it has seen and treats lower ones as expired. microace takes "seen" at
-    # its word: a number at or below the mark never comes in again, so a token cannot start a
-    # second lifetime after it was dropped, replaced or the board rebooted.
-
-    def exi_seq(self, iss, cti, audience):
-        """The sequence number of an exi token's cti (audience bytes + 1..8 bytes big-endian),
-        if above the issuer's mark; ClaimError otherwise."""
-        prefix = audience.encode()
-        n = len(cti) - len(prefix)
-        if not 0 < n <= _SEQ_MAX or cti[:len(prefix)] != prefix:
-            raise ClaimError("exi token cti is not audience + sequence number")
-        seq = int.from_bytes(cti[len(prefix):], "big")
-        if seq <= self._cti.get(iss or "", -1):
-            raise ClaimError("exi token cti at or below the high-water mark")
-        return seq
-
-    def exi_seen(self, iss, seq):
-        """Raise the issuer's mark to `seq` and persist it (OSError: it is not persisted)."""
-        marks = dict(self._cti)
-        marks[iss or ""] = seq
-        if self._state:
-            self._state.put("cti", marks)
-        self._cti = marks

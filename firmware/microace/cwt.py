@@ -8,7 +8,6 @@ Verifies the COSE layer with the board's key store, unwraps one level of nesting
 from micropython import const
 
 from microace import cbor, claims as engine, cose
-from microace.claims import OSC_ID, Token  # noqa: F401 (rs.py: cwt.OSC_ID; cwt.Token)
 from microace.errors import ClaimError, DecodeError
 
 # CWT Claims registry (RFC 8392 §9.1, RFC 9200 §8.13, RFC 8747 §3.1).

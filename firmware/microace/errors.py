@@ -62,7 +62,7 @@ class ContextExhaustedError(MicroaceError):
     """The sender sequence number is used up or refused; the context must be replaced (5.03)."""
 
 
-# Resource server (rs.py, tokens.py)
+# Resource server (rs.py, admission.py, token_store.py)
 class TooLargeError(MicroaceError):
     """The access token is larger than this board takes (4.13)."""
 

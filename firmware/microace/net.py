@@ -47,6 +47,6 @@ def up(network, state_dir="."):
 
             ntptime.host = network["ntp"]
             ntptime.settime()
-        except Exception as e:  # noqa: BLE001 - no time is a state clock.py handles (fail closed)
+        except Exception as e:  # no time is a state clock.py handles (fail closed)
             print("microace: NTP failed:", e)
     return sta.ifconfig()[0]

@@ -13,6 +13,8 @@ import os
 from micropython import const
 
 from microace import cbor
+from microace.ace import OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_MS, OSC_SALT, OSC_VERSION
+from microace.coap import codes, options
 from microace.crypto import aes_ccm
 from microace.crypto.ct import ct_eq
 from microace.crypto.hkdf import hkdf_expand, hkdf_extract
@@ -20,8 +22,9 @@ from microace.errors import (BadOptionError, ContextExhaustedError, DecodeError,
                              ReplayError, UnknownContextError, VerifyError)
 
 
-# COSE Algorithms registry: the one AEAD (RFC 9053 §4.2) and its sizes.
-ALG_AES_CCM_16_64_128 = const(10)
+# The one AEAD (RFC 9053 §4.2) and its sizes. Its number is cose.ALG_AES_CCM_16_64_128, inlined
+# here: importing cose.py only for it costs a module on the heap of every OSCORE-only use.
+_ALG_AES_CCM_16_64_128 = const(10)
 _KEY_LEN = const(16)
 _NONCE_LEN = const(13)
 _TAG_LEN = const(8)
@@ -34,18 +37,10 @@ _FLAG_K = const(0x08)  # kid present
 _FLAG_H = const(0x10)  # kid context present
 _FLAGS_RESERVED = const(0xE0)
 
-# CoAP Option Numbers registry: the options OSCORE keeps outer only, Class U (§4.1, Figure 5).
-# All others are Class E (inner) - unknown ones too (§4.1).
-OPT_URI_HOST = const(3)
-OPT_URI_PORT = const(7)
-OPT_OSCORE = const(9)
-OPT_PROXY_URI = const(35)
-OPT_PROXY_SCHEME = const(39)
-CLASS_U_ONLY = (OPT_URI_HOST, OPT_URI_PORT, OPT_OSCORE, OPT_PROXY_URI, OPT_PROXY_SCHEME)
-
-# CoAP codes of the outer message (§4.2): 2.04 Changed, or 2.05 Content for Observe.
-CODE_CHANGED = const(0x44)
-CODE_CONTENT = const(0x45)
+# The options OSCORE keeps outer only, Class U (§4.1, Figure 5). All others are Class E
+# (inner) - unknown ones too (§4.1).
+CLASS_U_ONLY = (options.URI_HOST, options.URI_PORT, options.OSCORE, options.PROXY_URI,
+                options.PROXY_SCHEME)
 
 # Enc_structure ["Encrypt0", h'', external_aad] (RFC 9052 §5.3) up to external_aad, and
 # aad_array [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid.
@@ -57,15 +52,7 @@ _NO_CLASS_I = const(0x40)  # the options bstr: h'' (no Class I options)
 # or text. HKDF is named by a COSE algorithm: implementations use -10 (direct+HKDF-SHA-256)
 # or 5 (HMAC 256/256), and RFC 8613's name for the default.
 _HKDF_SHA256 = (-10, 5, "HKDF SHA-256", "HKDF-SHA-256", "direct+HKDF-SHA-256")
-_AEAD_NAMES = (ALG_AES_CCM_16_64_128, "AES-CCM-16-64-128")
-
-# OSCORE_Input_Material labels (RFC 9203 §3.2.1, Figure 10).
-_OSC_VERSION = const(1)
-_OSC_MS = const(2)
-_OSC_HKDF = const(3)
-_OSC_ALG = const(4)
-_OSC_SALT = const(5)
-_OSC_CONTEXT_ID = const(6)
+_AEAD_NAMES = (_ALG_AES_CCM_16_64_128, "AES-CCM-16-64-128")
 
 
 def _id_bits(ident):
@@ -84,10 +71,10 @@ class Context:
     """
 
     def __init__(self, master_secret, master_salt=b"", sender_id=b"", recipient_id=b"",
-                 id_context=None, alg=ALG_AES_CCM_16_64_128, window=32, keys=None):
+                 id_context=None, alg=_ALG_AES_CCM_16_64_128, window=32, keys=None):
         """keys: (sender key, recipient key, common IV) of a restored context, instead of
         deriving them from master_secret and master_salt."""
-        if alg != ALG_AES_CCM_16_64_128:
+        if alg != _ALG_AES_CCM_16_64_128:
             raise DecodeError("OSCORE AEAD algorithm not supported")
         if len(sender_id) > _MAX_ID_LEN or len(recipient_id) > _MAX_ID_LEN:
             raise DecodeError("OSCORE ID longer than 7 bytes")
@@ -128,7 +115,7 @@ class Context:
         """The context of saved(), after a reboot: sending from ssn on, and with a replay
         window that cannot be trusted until a request proves fresh with Echo (App. B.1.2)."""
         sk, rk, iv, sid, rid, idc, window = saved
-        ctx = cls(None, b"", sid, rid, idc, ALG_AES_CCM_16_64_128, window, (sk, rk, iv))
+        ctx = cls(None, b"", sid, rid, idc, _ALG_AES_CCM_16_64_128, window, (sk, rk, iv))
         ctx.ssn = ssn
         ctx.echo = os.urandom(8)
         return ctx
@@ -155,21 +142,21 @@ class Context:
         Raises DecodeError for missing or malformed input and unsupported version,
         HKDF or AEAD.
         """
-        ms = osc.get(_OSC_MS)
+        ms = osc.get(OSC_MS)
         if type(ms) is not bytes or not ms:
             raise DecodeError("OSCORE input material without ms")
-        salt = osc.get(_OSC_SALT, b"")
-        context_id = osc.get(_OSC_CONTEXT_ID)
+        salt = osc.get(OSC_SALT, b"")
+        context_id = osc.get(OSC_CONTEXT_ID)
         for value in (salt, nonce1, nonce2, client_recipient_id, server_recipient_id):
             if type(value) is not bytes:
                 raise DecodeError("OSCORE input material or nonce not a byte string")
         if context_id is not None and type(context_id) is not bytes:
             raise DecodeError("OSCORE contextId not a byte string")
-        if not _is_one_of(osc.get(_OSC_VERSION, 1), (1,)):
+        if not _is_one_of(osc.get(OSC_VERSION, 1), (1,)):
             raise DecodeError("OSCORE version not supported")
-        if not _is_one_of(osc.get(_OSC_HKDF, -10), _HKDF_SHA256):
+        if not _is_one_of(osc.get(OSC_HKDF, -10), _HKDF_SHA256):
             raise DecodeError("OSCORE HKDF not supported")
-        if not _is_one_of(osc.get(_OSC_ALG, ALG_AES_CCM_16_64_128), _AEAD_NAMES):
+        if not _is_one_of(osc.get(OSC_ALG, _ALG_AES_CCM_16_64_128), _AEAD_NAMES):
             raise DecodeError("OSCORE AEAD algorithm not supported")
         # §4.3 (Figure 13): Master Salt = bstr(salt) | bstr(N1) | bstr(N2), CBOR-encoded each.
         master_salt = cbor.encode(salt) + cbor.encode(nonce1) + cbor.encode(nonce2)
@@ -212,7 +199,7 @@ class Context:
 
 def _info(ident, id_context, kind, length):
     """info = [id, id_context, alg_aead, type, L] (§3.2.1)."""
-    return cbor.encode([ident, id_context, ALG_AES_CCM_16_64_128, kind, length])
+    return cbor.encode([ident, id_context, _ALG_AES_CCM_16_64_128, kind, length])
 
 
 def _is_one_of(value, allowed):
@@ -321,13 +308,14 @@ def unprotect_request(lookup, option, payload):
 
 
 def protect_response(ctx, request_kid, request_piv, code, options, payload,
-                     use_own_piv=False, observe=False):
+                     use_own_piv=False):
     """Encrypt a response to the request with request_kid and request_piv (§8.3).
 
     By default the nonce is the request's, and the response carries no Partial IV; with
     use_own_piv the nonce comes from the next sender sequence number, which the option
     carries. options: [(number, bytes)] in ascending order, all Class E.
-    Returns (outer code, OSCORE option value, ciphertext).
+    Returns (outer code, OSCORE option value, ciphertext): the outer code of a response
+    without Observe is 2.04 (§4.2).
     """
     if use_own_piv:
         piv = piv_bytes(ctx.next_ssn())
@@ -341,7 +329,7 @@ def protect_response(ctx, request_kid, request_piv, code, options, payload,
     ciphertext = aes_ccm.encrypt(aes_ccm.held(ctx.sender_key), nonce,
                                  _aad(request_kid, request_piv),
                                  encode_plaintext(code, options, payload), _TAG_LEN)
-    return (CODE_CONTENT if observe else CODE_CHANGED), option, ciphertext
+    return codes.CHANGED, option, ciphertext
 
 
 def encode_plaintext(code, options, payload):

@@ -19,12 +19,11 @@ body is reassembled first (coap/block.py, the server's own Reassembler), and a r
 than a block goes out in inner Block2 blocks. Every answer to a verified request is protected.
 """
 
-import gc
-import os
-
 from micropython import const
 
-from microace import access_token, cbor, cwt, oscore, scope
+from microace import access_token, cbor, oscore, scope
+from microace.ace import HINT_AS, HINT_AUDIENCE, HINT_CNONCE
+from microace.admission import Admission
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
 from microace.coap.message import Message, in_order
@@ -34,23 +33,9 @@ from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextE
                              NotInScopeError, PreconditionFailedError, ReplayError, ScopeError,
                              StoreFullError, TooLargeError, UnknownContextError, VerifyError)
 from microace.clock import SKEW, Clock
-from microace.cnonce import Cnonces
-from microace.tokens import TokenStore
+from microace.profiles.ace_oscore import AceOscore
+from microace.token_store import TokenStore
 
-# ACE parameters in authz-info requests and responses (RFC 9200 §8.10, RFC 9203 §9.1) and
-# AS Request Creation Hints (RFC 9200 §5.3).
-_ACCESS_TOKEN = const(1)
-_NONCE1 = const(40)
-_NONCE2 = const(42)
-_CLIENT_RECIPIENTID = const(43)
-_SERVER_RECIPIENTID = const(44)
-_HINT_AS = const(1)
-_HINT_AUDIENCE = const(5)
-_HINT_CNONCE = const(39)
-_NONCE_LEN = const(8)  # RFC 9203 §4.1: 8 bytes recommended
-_MAX_NONCE1 = const(64)
-_AUTHZ_INFO = "/authz-info"
-_AUTHZ_INFO_KEYS = (_ACCESS_TOKEN, _NONCE1, _CLIENT_RECIPIENTID)
 # The critical options of a decrypted request that the RS processes besides those of a plain
 # one (option_rules): the conditions of RFC 7252 §5.10.8 (If-Match 0-8 bytes, repeatable;
 # If-None-Match empty). Class U options never get this far (oscore.py refuses them inside).
@@ -102,11 +87,12 @@ def _error(error):
 class ResourceServer:
     CRITICAL = (options.OSCORE,)  # the critical option the handler processes itself
 
-    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0):
+    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0, profile=None):
         """config: the key store's RS configuration {audience, issuer, as_uri, scope_map,
         limits {max_tokens, max_token_bytes, max_store_bytes}}; state: a state.State that
         survives reboots (None: nothing does); persist_tokens: keep tokens in it (board.json
-        "persist"); gen: the key store's generation, which the kept tokens are bound to."""
+        "persist"); gen: the key store's generation, which the kept tokens are bound to;
+        profile: the ACE profile of the token upload (profiles/; ACE-OSCORE by default)."""
         self.keystore = keystore
         self.state = state
         self.audience = config["audience"]
@@ -117,15 +103,22 @@ class ResourceServer:
         self.max_token_bytes = limits.get("max_token_bytes", 1024)
         max_tokens = limits.get("max_tokens", 8)
         self.clock = Clock(state, skew=limits.get("clock_skew", SKEW))
-        # RFC 9200 §5.3.1: board config "cnonce": true asks every token to carry one back.
-        self.cnonces = Cnonces(self.clock) if config.get("cnonce") else None
+        # RFC 9200 §5.3.1: board config "cnonce": true asks every token to carry one back
+        # (cnonce.py loaded only then: a module's heap on the unix port).
+        self.cnonces = None
+        if config.get("cnonce"):
+            from microace.cnonce import Cnonces
+
+            self.cnonces = Cnonces(self.clock)
         self.tokens = TokenStore(max_tokens, limits.get("max_store_bytes",
                                                         max_tokens * self.max_token_bytes),
-                                 state if persist_tokens else None, clock=self.clock, gen=gen)
+                                 state if persist_tokens else None, clock=self.clock, gen=gen,
+                                 restore=oscore.Context.restore)
+        self.admission = Admission(self.clock, self.tokens, self.audience, state, self.cnonces)
+        self.profile = profile or AceOscore()
         # path -> (allowed method codes, function, Content-Formats produced, etag function)
         self.resources = {}
         self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
-        self._next_id = 0
 
     def resource(self, path, methods=("GET",), formats=(), etag=None):
         """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders.
@@ -146,7 +139,7 @@ class ResourceServer:
         try:
             if request.opt(options.OSCORE) is not None:
                 return self._protected(request)
-            if request.path() == _AUTHZ_INFO:
+            if request.path() == self.profile.PATH:
                 return self._authz_info(request)
             return self._hints(codes.UNAUTHORIZED)
         except MicroaceError as e:
@@ -157,59 +150,28 @@ class ResourceServer:
 
     def _hints(self, code):
         """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
-        hints = {_HINT_AUDIENCE: self.audience}
+        hints = {HINT_AUDIENCE: self.audience}
         if self.as_uri:
-            hints[_HINT_AS] = self.as_uri
+            hints[HINT_AS] = self.as_uri
         if self.cnonces is not None:
-            hints[_HINT_CNONCE] = self.cnonces.fresh()
+            hints[HINT_CNONCE] = self.cnonces.fresh()
         return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
 
     # /authz-info
 
     def _authz_info(self, request, entry=None):
-        """POST /authz-info. Unprotected: a token with OSCORE input material and the client's
-        nonce1 and Recipient ID -> a new context (RFC 9203 §4.1-4.3). Protected by the
-        context of `entry` (an update of access rights, RFC 9203 §4.1, §4.2): the access
-        token alone, its cnf naming that context's input material by kid (RFC 8747 §3.3) ->
-        the context's rights and lifetime replaced, same context; a kid naming another
-        context is 4.01."""
+        """POST /authz-info: parse -> verify -> admit -> bind (the profile) -> store.
+        Unprotected: a new token, and its new context (RFC 9203 §4.1-4.3). Protected by the
+        context of `entry`: an update of access rights (RFC 9203 §4.1, §4.2), the context's
+        rights and lifetime replaced, same context; what the profile refuses is 4.01/4.00."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
-        if request.uint(options.CONTENT_FORMAT) != formats.ACE_CBOR:
-            raise DecodeError("authz-info takes application/ace+cbor")
-        if len(request.payload) > self.max_token_bytes + 2 * _MAX_NONCE1:
-            raise TooLargeError("access token too large")
-        body = cbor.decode(request.payload, 4, 8)
-        keys = _AUTHZ_INFO_KEYS if entry is None else (_ACCESS_TOKEN,)
-        if (type(body) is not dict or len(body) != len(keys)
-                or not all(type(k) is int and k in keys for k in body)):
-            raise DecodeError("authz-info body keys")
-        if not all(type(v) is bytes for v in body.values()):
-            raise DecodeError("authz-info parameters must be byte strings")
-        raw = body[_ACCESS_TOKEN]
-        if len(raw) > self.max_token_bytes:
-            raise TooLargeError("access token too large")
-        if entry is None and not 1 <= len(body[_NONCE1]) <= _MAX_NONCE1:
-            raise DecodeError("nonce1 length")
-        clock = self.clock
-        token = access_token.verify(raw, self.keystore, self.audience, clock.now(), self.issuer)
-        held = self.tokens.held(token.verified)  # a re-post (or re-encoding): its cti and
-        if held is not None and self.tokens.expired(held):  # cnonce were taken already
-            self.tokens.remove(held)
-            raise ClaimError("token expired")
-        seq = None
-        if held is None and token.exi is not None:
-            seq = clock.exi_seq(token.iss, token.cti, self.audience)
-        if held is None and self.cnonces is not None:
-            self.cnonces.take(token.cnonce)
-        clock.learn(token.iat)
-        cnf = token.cnf or ("none", {})
-        if entry is not None:
-            if cnf[0] != "kid" or (token.iss, cnf[1]) != entry.pop:
-                raise ClaimError("cnf kid does not name this context")
-        elif cnf[0] != "osc":
-            # RFC 9203 §4.2: a token without the OSCORE input material is not for this profile.
-            raise DecodeError("token has no cnf osc")
+        profile = self.profile
+        raw, body = profile.parse(request, self.max_token_bytes, entry)
+        token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
+                                    self.issuer)
+        seq = self.admission.admit(token)
+        pop = profile.pop(token, entry)
         if token.scope is None:
             raise ScopeError("token has no scope")
         perms = scope.permissions(token.scope, self.scope_map)
@@ -218,35 +180,11 @@ class ResourceServer:
                                token.iat)
             answer = Message(codes.CREATED)
         else:
-            nonce2 = os.urandom(_NONCE_LEN)
-            client_id = body[_CLIENT_RECIPIENTID]
-            server_id = self._recipient_id(client_id)
-            gc.collect()  # the verification's garbage first: the context lives long
-            context = oscore.Context.from_ace(cnf[1], body[_NONCE1], nonce2, client_id,
-                                              server_id)
-            entry = self.tokens.add(token.verified, (token.iss, cnf[1][cwt.OSC_ID]),
-                                    token.exp, token.exi, perms, context, len(raw), token.iat)
-            answer = Message(codes.CREATED, cbor.encode({
-                _NONCE2: nonce2, _SERVER_RECIPIENTID: server_id})).add(options.CONTENT_FORMAT,
-                                                                       formats.ACE_CBOR)
-        if seq is not None:
-            try:
-                clock.exi_seen(token.iss, seq)
-            except (OSError, MemoryError):  # an unrecorded exi token could start a new
-                self.tokens.remove(entry)  # lifetime after a reboot
-                raise
+            context, answer = profile.bind(self, token, body)
+            entry = self.tokens.add(token.verified, pop, token.exp, token.exi, perms, context,
+                                    len(raw), token.iat)
+        self.admission.admitted(token, seq, entry)
         return answer
-
-    def _recipient_id(self, client_id):
-        """A Recipient ID unique among live contexts and not the client's (RFC 9203 §4.2):
-        one byte from a counter; the store holds far fewer than 256 contexts."""
-        taken = self.tokens.recipient_ids()
-        for _ in range(256):
-            candidate = bytes((self._next_id,))
-            self._next_id = (self._next_id + 1) & 0xFF
-            if candidate != client_id and candidate not in taken:
-                return candidate
-        raise StoreFullError("no free recipient ID")
 
     # OSCORE-protected resources
 
@@ -288,7 +226,7 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
-        if path == _AUTHZ_INFO:  # an update of access rights (RFC 9203 §4.1)
+        if path == self.profile.PATH:  # an update of access rights (RFC 9203 §4.1)
             return self._authz_info(inner, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)

@@ -5,18 +5,8 @@ the CoAP method with that code (RFC 9237 §3): GET=1 POST=2 PUT=4 DELETE=8 FETCH
 iPATCH=64.
 """
 
-from micropython import const
-
 from microace import cbor
 from microace.errors import MethodNotInScopeError, NotInScopeError, ScopeError
-
-GET = const(1)
-POST = const(2)
-PUT = const(4)
-DELETE = const(8)
-FETCH = const(16)
-PATCH = const(32)
-IPATCH = const(64)
 
 
 def _aif(value):

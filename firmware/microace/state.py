@@ -2,8 +2,9 @@
 
 The file is a keystore/record.py record with its own magic (version, length, CRC32, CBOR
 map of name -> value), written through keystore/file.py (temp file + rename). Names in use:
-"clock", "cti" (clock.py), "tokens" (tokens.py). Each writer decides when to write: never
-once per request. A missing file starts empty; a damaged one starts empty with one log line,
+"clock" (clock.py), "cti" (admission.py), "tokens" (token_store.py). Each writer decides when
+to write: never once per request. A missing file starts empty; a damaged one starts empty
+with one log line,
 so a power cut mid-write can never stop the board from booting.
 
 Values are held CBOR-encoded: one compact bytes object per name instead of a tree of small

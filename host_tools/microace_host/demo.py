@@ -21,10 +21,8 @@ from cwt import COSE, COSEKey
 from rich.console import Console
 from rich.table import Table
 
-from . import keys, tokens
-
-AUDIENCE = "coap://rs1.example"
-ISSUER = "coap://as.example"
+from . import demo_flow, keys, tokens
+from .demo_flow import AUDIENCE, ISSUER
 
 
 def _claims(now, extra=None):
@@ -105,7 +103,6 @@ def verdicts(console):
 def main():
     console = Console()
     verdicts(console)
-    from . import demo_flow
     console.print()
     sys.exit(demo_flow.run(console))
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from rich.table import Table
 
 from . import authz_server, client, keys, provision, rs_runner
-from .demo import AUDIENCE, ISSUER
 
+# The demo's AS and RS (part 1 mints its tokens for them too).
+AUDIENCE = "coap://rs1.example"
+ISSUER = "coap://as.example"
 CLIENT_ID = "client1"
 
 

@@ -4,7 +4,8 @@ The RS is the real firmware (`firmware/main.py` through microace_host.rs_runner)
 key store in a temporary directory, provisioned through microace_host.provision (as
 `microace provision` does) with an ES256 AS key, an A128CCM key shared by the AS and the RS
 and an A128KW key for nested JWTs. Tokens are minted here with python-cwt's COSE layer
-(Encrypt0 around Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its message codec and
+(Encrypt0 around Sign1, as RFC 9203 §3.2 asks for cnf.osc); the client side is aiocoap: its
+message codec and
 its OSCORE contexts, over a plain UDP socket, so every datagram is under the test's control.
 """
 
@@ -90,7 +91,7 @@ class RS:
             self.process.terminate()
             try:
                 self.process.wait(5)
-            except Exception:  # noqa: BLE001 - it must not outlive the test
+            except Exception:  # it must not outlive the test
                 self.process.kill()
                 self.process.wait()
         output = self.process.stdout.read()

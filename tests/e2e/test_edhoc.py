@@ -174,7 +174,7 @@ def test_method_1_and_combined_request(edhoc_rs):
     try:
         i = Initiator(SK_I, CRED_I, method=1, c_i=b"\x0a")
         r = post(peer, b"\xf5" + i.message_1())
-        c_r = i.message_2(r.payload, cred_r)
+        i.message_2(r.payload, cred_r)
         m3 = i.message_3()
         ctx = memory_context(*i.oscore())
         outer, request_id = ctx.protect(Message(code=GET, uri_path=("temp",)))

@@ -1,6 +1,7 @@
 """clock.py inside MicroPython, with an injected tick source and wall clock: no clock, a clock
 set later, a clock jumping backwards, ticks wrapping, the floor learned from iat and kept
-across restarts, the exi/cti high-water mark, and the cnonce cache (cnonce.py)."""
+across restarts; and the freshness rules of admission.py beside it: the exi/cti high-water
+mark, and the cnonce cache (cnonce.py)."""
 
 import time
 
@@ -94,7 +95,7 @@ def test_far_future_iat_is_clamped_and_no_longer_expires_every_exp_token(ck):
     out = ck.exec("_d.learn(%d)\n_d.learn(%d)" % (NOW + 50 * 365 * 86400, NOW + 10 ** 9))
     assert out.count("iat ahead of trusted time") == 1
     assert ck.eval("_d.lower()") <= NOW + 300
-    ck.exec("from microace.tokens import TokenStore\n"
+    ck.exec("from microace.token_store import TokenStore\n"
             "class _Ctx:\n    recipient_id = b'\\x01'\n"
             "_ts = TokenStore(clock=_d)\n"
             "_e = _ts.add(b'exp', ('as', b'1'), %d, None, [], _Ctx())" % (NOW + HOUR))
@@ -130,25 +131,32 @@ def cti(seq, aud=AUD, n=8):
     return "%r + (%d).to_bytes(%d, 'big')" % (aud.encode(), seq, n)
 
 
+def _admission(ck, name, state):
+    ck.exec("from microace.admission import Admission\n"
+            "%s = Admission(_c, None, %r, %s)" % (name, AUD, state))
+
+
 def test_exi_cti_is_audience_plus_sequence_number(ck):
-    assert ck.eval("_c.exi_seq('as', %s, %r)" % (cti(7), AUD)) == 7
-    assert ck.eval("_c.exi_seq('as', %s, %r)" % (cti(7, n=1), AUD)) == 7
+    _admission(ck, "_a", "_st")
+    assert ck.eval("_a.exi_seq('as', %s)" % cti(7)) == 7
+    assert ck.eval("_a.exi_seq('as', %s)" % cti(7, n=1)) == 7
     bad = ["b'\\x07'", cti(7, "coap://rs2.example"), cti(7, n=9), repr(AUD.encode())]
     for c in bad:
-        assert ck.eval("_err(_c.exi_seq, 'as', %s, %r)" % (c, AUD)) == \
+        assert ck.eval("_err(_a.exi_seq, 'as', %s)" % c) == \
             "ClaimError: exi token cti is not audience + sequence number", c
 
 
 def test_cti_high_water_mark_per_issuer_and_persisted(ck):
-    ck.exec("_c.exi_seen('as', 10)")
+    _admission(ck, "_a", "_st")
+    ck.exec("_a.exi_seen('as', 10)")
     assert ck.eval("_st.get('cti')") == {"as": 10}
     for seq, want in ((9, False), (10, False), (11, True)):
-        got = ck.eval("_err(_c.exi_seq, 'as', %s, %r)" % (cti(seq), AUD))
+        got = ck.eval("_err(_a.exi_seq, 'as', %s)" % cti(seq))
         assert (got == seq) is want, (seq, got)
-    assert ck.eval("_c.exi_seq('other', %s, %r)" % (cti(3), AUD)) == 3  # per issuer
-    assert ck.eval("_c.exi_seq(None, %s, %r)" % (cti(3), AUD)) == 3  # no iss: key ""
-    ck.exec("_c2 = _new(_st)")  # after a restart
-    assert ck.eval("_err(_c2.exi_seq, 'as', %s, %r)" % (cti(10), AUD)) == \
+    assert ck.eval("_a.exi_seq('other', %s)" % cti(3)) == 3  # per issuer
+    assert ck.eval("_a.exi_seq(None, %s)" % cti(3)) == 3  # no iss: key ""
+    _admission(ck, "_a2", "_st")  # after a restart
+    assert ck.eval("_err(_a2.exi_seq, 'as', %s)" % cti(10)) == \
         "ClaimError: exi token cti at or below the high-water mark"
 
 
@@ -169,9 +177,9 @@ def test_cnonce_single_use_bounded_and_expiring(ck):
 
 
 def test_token_store_expiry_follows_the_clock(ck):
-    """tokens.py takes its time from the clock: exp needs a trusted now, exi counts uptime,
+    """token_store.py takes its time from the clock: exp needs a trusted now, exi counts uptime,
     and a wall clock set back does not revive an expired token."""
-    ck.exec("from microace.tokens import TokenStore\n"
+    ck.exec("from microace.token_store import TokenStore\n"
             "class _Ctx:\n    recipient_id = b'\\x01'\n"
             "_W[0] = 0\n_ts = TokenStore(clock=_c)\n"
             "_exp = _ts.add(b'exp', ('as', b'1'), %d, None, [], _Ctx())\n"

@@ -33,7 +33,8 @@ BLOCK1, SIZE1 = 27, 60
 
 # The echo server: 2.05 "<calls> <path> <payload>" (a payload over 64 bytes as "sha256:" and
 # 16 hex digits of its hash, so responses stay small like the RS's); /stats -> counters;
-# /boom raises; /oom raises MemoryError; /shatter fragments the heap, /mend heals it; /async answers from a coroutine. argv: port, then keyword=value settings.
+# /boom raises; /oom raises MemoryError; /shatter fragments the heap, /mend heals it; /async
+# answers from a coroutine. argv: port, then keyword=value settings.
 SERVER = """
 import asyncio, gc, hashlib, sys
 from binascii import hexlify
@@ -63,7 +64,8 @@ def echo(request, remote):
         return Message(codes.CONTENT, repr(dict(
             calls=calls[0], received=srv.received, malformed=srv.malformed,
             ignored=srv.ignored, duplicates=srv.duplicates, errors=srv.errors,
-            out_of_memory=srv.out_of_memory, mem_free=gc.mem_free(), mem_alloc=gc.mem_alloc())).encode())
+            out_of_memory=srv.out_of_memory, mem_free=gc.mem_free(),
+            mem_alloc=gc.mem_alloc())).encode())
     calls[0] += 1
     if path == "/boom":
         raise ValueError("boom")

@@ -85,7 +85,8 @@ def test_wycheproof(mp):
             expected = host_verdict(pub, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"]))
         else:
             expected = t["result"] == "valid"
-        assert verdict == expected and type(verdict) is type(expected), "tcId %d (%s, %s): got %r" % (
+        assert verdict == expected and type(verdict) is type(expected), \
+            "tcId %d (%s, %s): got %r" % (
             t["tcId"], t["comment"], ",".join(t["flags"]), verdict)
 
 

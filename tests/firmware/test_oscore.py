@@ -546,9 +546,9 @@ def test_plaintext_encoding_matches_aiocoap(osc):
 def test_protect_response_variants(osc):
     _request_setup(osc)
     osc.exec("_osc_calls = []\n_osc_srv.ssn_hook = lambda ctx, n: _osc_calls.append(n)")
-    observe = osc.eval("oscore.protect_response(_osc_srv, b'\\xc1', b'\\x05', 0x45, [], b'x',"
-                       " False, True)[:2]")
-    assert observe == (0x45, b"")
+    default = osc.eval("oscore.protect_response(_osc_srv, b'\\xc1', b'\\x05', 0x45, [], b'x')"
+                       "[:2]")
+    assert default == (0x44, b"")  # §4.2: 2.04 outside, the request's nonce
     own = [osc.eval("oscore.protect_response(_osc_srv, b'\\xc1', b'\\x05', 0x45, [], b'x',"
                     " True)[1]") for _ in range(3)]
     assert own == [b"\x01\x00", b"\x01\x01", b"\x01\x02"]

@@ -1,4 +1,5 @@
-"""P-256 ECDH and key generation in MicroPython (microace.crypto.ecdh (on p256.py's engine): multiply,
+"""P-256 ECDH and key generation in MicroPython (microace.crypto.ecdh (on p256.py's engine):
+multiply,
 multiply_base, decompress, ecdh, generate_scalar): Wycheproof ECDH (X9.62 points,
 compressed included), pyca/cryptography as the reference for random keys, and the
 public-key checks of RFC 9528 §9.2."""
@@ -27,7 +28,8 @@ def _ecdh_point(pub, priv):
         if len(pub) == 65 and pub[0] == 4:
             Q = p256.decode_point(pub[1:33], pub[33:])
         elif len(pub) == 33 and pub[0] in (2, 3):
-            Q = p256.decode_point(*[v.to_bytes(32, 'big') for v in ecdh.decompress(pub[1:], pub[0])])
+            xy = ecdh.decompress(pub[1:], pub[0])
+            Q = p256.decode_point(*[v.to_bytes(32, 'big') for v in xy])
         else:
             return 'reject'
     except DecodeError:

@@ -40,7 +40,9 @@ def test_inner_checks_run_before_the_resource_and_it_never_sees_a_partial_body(m
             "    msg, piv = _rb_request(_rb_cli, None, code, extra, payload)\n"
             "    got = _rb_inner(_rb_cli, _rb.handle(msg, None), piv)\n"
             "    return got[0], [o for o in got[1] if o[0] == 27]\n")
-    block1 = lambda num, more, szx: (27, mp.eval("pack(%d, %d, %d)" % (num, more, szx)))
+    def block1(num, more, szx):
+        return (27, mp.eval("pack(%d, %d, %d)" % (num, more, szx)))
+
     cases = [  # (code, inner options, payload) -> (inner response code, its Block1, seen)
         ((1, [(2053, b"x")]), (0x82, [], [])),  # unrecognized critical: 4.02
         ((1, [(17, b"")]), (0x44, [], [b""])),  # Accept: text/plain (0), produced

@@ -64,7 +64,7 @@ def test_provision_edhoc_and_doctor(tmp_path):
 
 
 def test_provision_edhoc_input_errors(tmp_path):
-    es = keys.new_key("ES256", tmp_path / "as", name="es")
+    keys.new_key("ES256", tmp_path / "as", name="es")
     base = ("provision", "unix:%s" % (tmp_path / "board"), "--as-key",
             str(tmp_path / "as" / "es.pem"), "--audience", "rs1", "--issuer", ISS)
     (tmp_path / "bad.ccs").write_bytes(cbor2.dumps({2: "x"}))

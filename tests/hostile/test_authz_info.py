@@ -26,7 +26,8 @@ def test_wrong_content_format_is_4_00(peer, content_format):
 BODIES = {
     "unknown-key": {1: TOKEN, 40: os.urandom(8), 43: b"\x01", 99: 0},
     "unknown-key-instead": {1: TOKEN, 40: os.urandom(8), 44: b"\x01"},
-    "text-keys": {"access_token": TOKEN, "nonce1": os.urandom(8), "ace_client_recipientid": b"\x01"},
+    "text-keys": {"access_token": TOKEN, "nonce1": os.urandom(8),
+                  "ace_client_recipientid": b"\x01"},
     "token-missing": {40: os.urandom(8), 43: b"\x01"},
     "token-text": {1: TOKEN.hex(), 40: os.urandom(8), 43: b"\x01"},
     "token-tagged-bstr": {1: cbor2.CBORTag(24, TOKEN), 40: os.urandom(8), 43: b"\x01"},

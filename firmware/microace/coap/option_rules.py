@@ -25,7 +25,8 @@ def critical(number):
 
 def first_bad(options, own, handled=()):
     """The first critical option of `options` that cannot be processed (RFC 7252 §5.4.1),
-    else 0: one in neither the request rules above, `own` (a layer's rules, of the same form) nor `handled`
+    else 0: one in neither the request rules above, `own` (a layer's rules, of the same form)
+    nor `handled`
     (processed elsewhere, never repeatable), one of a wrong length (§5.4.3), or repeated when
     it may not be (§5.4.5; repeats are adjacent, §3.1)."""
     previous = 0

@@ -62,7 +62,8 @@ _RETRY_AFTER = const(1)  # Max-Age of a 5.03 for lack of heap: a collection free
 _WELL_KNOWN = [b".well-known", b"core"]
 
 # Critical options the server processes besides the request rules (option_rules.py), with
-# their value lengths and whether they may repeat: Uri-Host and Uri-Port name this server; one virtual host
+# their value lengths and whether they may repeat: Uri-Host and Uri-Port name this server; one
+# virtual host
 # accepts any value.
 _UNDERSTOOD = {URI_HOST: rule(1, 255), URI_PORT: rule(0, 2)}
 
@@ -149,12 +150,12 @@ class Server:
                         sock.sendto(out, remote)
                 except OSError:  # nothing there after all, ICMP errors, a full send buffer
                     pass
-                except Exception as e:  # noqa: BLE001 - the loop must survive anything
+                except Exception as e:  # the loop must survive anything
                     self._report(e)
                     if data is None:  # no room even to receive it: drop it, do not spin
                         try:
                             sock.recv(1)
-                        except Exception:  # noqa: BLE001
+                        except Exception:
                             pass
                 if self._reserve is None:  # take it back, from the garbage of this datagram
                     data = out = None
@@ -225,14 +226,14 @@ class Server:
                     return self._finish(response, request, remote, size, block1)
                 response = with_block1(response, block1)
             return self._encode(response, request, size)
-        except Exception as e:  # noqa: BLE001 - a failing handler costs one 5.00, not the loop
+        except Exception as e:  # a failing handler costs one 5.00, not the loop
             return self._failed(e, request, size)
 
     async def _finish(self, pending, request, remote, size, block1):
         """The rest of datagram() for an async handler: its answer, encoded and remembered."""
         try:
             out = self._encode(with_block1(await pending, block1), request, size)
-        except Exception as e:  # noqa: BLE001 - as in _respond
+        except Exception as e:  # as in _respond
             out = self._failed(e, request, size)
         self.dedup.put(remote, request.mid, out if request.type == CON else b"")
         return out

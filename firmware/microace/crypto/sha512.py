@@ -57,7 +57,8 @@ def _compress(h, block, offset):
             xx = x * D
             y = w[(j + 14) & 15]
             yy = y * D
-            w[j] = ((xx >> 1 ^ xx >> 8 ^ x >> 7) + (yy >> 19 ^ yy >> 61 ^ y >> 6) + w[(j + 9) & 15] + w[j]) & M
+            w[j] = ((xx >> 1 ^ xx >> 8 ^ x >> 7) + (yy >> 19 ^ yy >> 61 ^ y >> 6)
+                    + w[(j + 9) & 15] + w[j]) & M
         x = e * D
         t1 = hh + (x >> 14 ^ x >> 18 ^ x >> 41) + (g ^ (e & (f ^ g))) + K[j] + w[j]
         hh = g

@@ -1,4 +1,6 @@
-"""The bounded token store: each accepted access token with its OSCORE context.
+"""The bounded token store: each accepted access token with its OSCORE context. It holds
+contexts but does not make them: a profile (profiles/) derives each one, and the RS passes the
+function that restores a saved one (oscore.Context.restore).
 
 At most `max_tokens` entries and `max_bytes` bytes of tokens. A token is known by the digest of
 its verified claims, so a re-encoding of its COSE layers is the same token. Re-posting a stored
@@ -24,7 +26,6 @@ from hashlib import sha256
 
 from micropython import const
 
-from microace import oscore
 from microace.clock import Clock
 from microace.errors import ClaimError, ContextExhaustedError, MicroaceError, StoreFullError
 
@@ -81,7 +82,9 @@ def _not_older(entry, iat):
 
 
 class TokenStore:
-    def __init__(self, max_tokens=8, max_bytes=None, state=None, clock=None, gen=0):
+    def __init__(self, max_tokens=8, max_bytes=None, state=None, clock=None, gen=0,
+                 restore=None):
+        """restore(saved, ssn): a context from Context.saved() (needed with a state)."""
         self.clock = clock or Clock(state)  # trusted now and uptime
         self.max_tokens = max_tokens
         self.max_bytes = max_tokens * 1024 if max_bytes is None else max_bytes
@@ -91,9 +94,9 @@ class TokenStore:
         self._lagging = False  # a write failed: the file is behind the entries in RAM
         self._n = 0  # re-posts counted: the oldest waiting context goes first
         if state is not None:
-            self._restore(state.bind("tokens", self._saved))
+            self._restore(state.bind("tokens", self._saved), restore)
 
-    def _restore(self, saved):
+    def _restore(self, saved, restore):
         """The entries of _saved(), if they were saved under this key store generation; a
         list this firmware cannot read is dropped whole. Each context restarts its sender
         sequence numbers at the persisted bound."""
@@ -102,7 +105,7 @@ class TokenStore:
                 return
             for digest, size, iss, osc_id, exp, perms, used, ssn, ctx, iat in saved[1]:
                 e = Entry(digest, size, (iss, osc_id), exp, None, perms,
-                          oscore.Context.restore(ctx, ssn), 0, iat)
+                          restore(ctx, ssn), 0, iat)
                 e.used = used
                 e.ssn_bound = ssn  # nothing reserved yet: the first number used writes
                 for old in self.entries:
@@ -201,7 +204,7 @@ class TokenStore:
         self.entries.append(entry)
         try:
             self._save()
-        except Exception:  # noqa: BLE001 - not on flash: not taken (the client gets no ids)
+        except Exception:  # not on flash: not taken (the client gets no ids)
             self.entries.pop()
             raise
         return entry

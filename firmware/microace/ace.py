@@ -1,0 +1,27 @@
+"""The ACE registry numbers the RS puts on the wire or reads from it: /authz-info parameters
+(RFC 9200 §8.10, RFC 9203 §9.1), OSCORE input material (RFC 9203 §3.2.1) and AS Request
+Creation Hints (RFC 9200 §5.3, §8.1). One home for them: rs.py, the profiles, claims.py and
+oscore.py import these names."""
+
+from micropython import const
+
+# ACE parameters (the ace+cbor maps of /authz-info requests and responses)
+ACCESS_TOKEN = const(1)
+NONCE1 = const(40)
+NONCE2 = const(42)
+ACE_CLIENT_RECIPIENTID = const(43)
+ACE_SERVER_RECIPIENTID = const(44)
+
+# OSCORE_Input_Material parameters (RFC 9203 §3.2.1, Figure 10): cnf.osc of a token
+OSC_ID = const(0)
+OSC_VERSION = const(1)
+OSC_MS = const(2)
+OSC_HKDF = const(3)
+OSC_ALG = const(4)
+OSC_SALT = const(5)
+OSC_CONTEXT_ID = const(6)
+
+# AS Request Creation Hints
+HINT_AS = const(1)
+HINT_AUDIENCE = const(5)
+HINT_CNONCE = const(39)

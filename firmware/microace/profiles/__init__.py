@@ -1,0 +1,18 @@
+"""ACE profiles (RFC 9200 §5.1: how client and RS secure their exchanges and bind them to a
+token). A profile is a module with a class the RS holds as `rs.profile`; the RS core does the
+rest (docs/ARCHITECTURE.md "Profiles"). What a profile provides:
+
+    PATH                         the path of its token upload (/authz-info)
+    parse(request, limit, entry) -> (raw token bytes, body): what the upload accepts; entry:
+                                    the Entry whose context protects the request (an update
+                                    of access rights) or None
+    pop(token, entry)            -> the proof-of-possession key the token binds, as the token
+                                    store keys entries: (issuer, key id); raises when the
+                                    token's cnf is not for this profile or does not name entry
+    bind(rs, token, body)        -> (OSCORE context, the upload's answer Message): the context
+                                    derived for a new token, not yet stored
+
+The RS sequences them: parse -> verify (access_token) -> admit (admission.py) -> pop ->
+scope -> bind -> store (token_store.py). A profile that makes contexts without a token upload
+(EDHOC, edhoc_resource.py) stores them the same way: rs.tokens.add(..., perms, context).
+"""
