@@ -54,6 +54,8 @@ bench: $(STAMP) socat
 	else echo "board proxy: $(NO_SOURCE): its columns are left out"; fi
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/server.py
+	@if [ -n "$(MICROPY_SRC)" ]; then echo "the same capacity on the board proxy (32-bit, frozen) at its 48k serving heap:"; \
+	  MICROACE_PROXY=$(abspath $(PROXY)) $(BIN)/python bench/server.py --rs-heap 48k --skip-heap --requests 1000 --reps 1; fi
 	$(BIN)/python bench/heap.py
 	$(BIN)/python tests/hostile/flood.py --seconds 30
 	$(BIN)/python bench/edhoc.py

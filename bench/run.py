@@ -40,13 +40,15 @@ HERE = Path(__file__).resolve().parent
 AUDIENCE = "sensor4711"
 ALLOC_HEAP = "4096k"  # room for all one verify allocates with the GC off
 
-# (figure, microace case, peer case, peer name, target µs, target ratio)
+# (figure, microace case, peer case, peer name, target µs, target ratio): DESIGN.md's
+# targets, with issue 17's ratios (15× for the provisioned-key CWT); a ratio is of this run
+# alone (the machine may be shared: the ratio moves less with its load than the µs do).
 ROWS = [
     ("ES256 CWT verify, provisioned key (table)", "es256_table", "cwt_es256",
-     "python-cwt decode", 1500, 20),
+     "python-cwt decode", 1500, 15),
     ("ES256 CWT verify, any key", "es256_any", "cwt_es256", "python-cwt decode", None, None),
-    ("  bare p256.verify, any key", "p256_any", "ecdsa", "cryptography", 3500, None),
-    ("  bare p256.verify, table", "p256_table", "ecdsa", "cryptography", None, None),
+    ("  bare p256.verify, any key", "p256_any", "ecdsa", "cryptography", 3500, 60),
+    ("  bare p256.verify, table", "p256_table", "ecdsa", "cryptography", None, 20),
     ("ES256 JWT verify, provisioned key (table)", "jwt_es256_table", "jwt_es256",
      "PyJWT decode", None, None),
     ("ES256 JWT verify, any key", "jwt_es256_any", "jwt_es256", "PyJWT decode", None, None),

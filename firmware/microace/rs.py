@@ -218,7 +218,12 @@ class ResourceServer:
             # answer takes a Partial IV of its own.
             response = Message(codes.UNAUTHORIZED).add(options.ECHO, ctx.echo)
         # Everything after a verified request is answered protected (RFC 8613 §8.3).
-        out = in_order([o for o in response.options if o[0] not in oscore.CLASS_U_ONLY])
+        out = response.options
+        for o in out:  # a new list only when there is a Class U option to leave out
+            if o[0] in oscore.CLASS_U_ONLY:
+                out = [o for o in out if o[0] not in oscore.CLASS_U_ONLY]
+                break
+        out = in_order(out)
         outer_code, option, ciphertext = oscore.protect_response(
             ctx, kid, piv, response.code, out, response.payload, not fresh)
         return Message(outer_code, ciphertext, [(options.OSCORE, option)])

@@ -65,6 +65,15 @@ def _contexts(entry):
     return [entry.context] + [c for _, c in entry.pending]
 
 
+def _pending(entry, context):
+    """Whether `context` is one of the entry's re-posts' (the second half of _contexts),
+    with no list made: it is asked on every request."""
+    for _, c in entry.pending:
+        if c is context:
+            return True
+    return False
+
+
 def _not_older(entry, iat):
     """ClaimError for a token issued before the stored `entry` for its key (or without iat
     when the entry has one): it would roll the rights back."""
@@ -215,8 +224,10 @@ class TokenStore:
 
     def context(self, kid, kid_context=None):
         """The context whose Recipient ID is `kid` (oscore.unprotect_request's lookup)."""
-        for e in self.entries:
-            for c in _contexts(e):
+        for e in self.entries:  # _contexts(e)'s order, without its lists (every request)
+            if e.context.recipient_id == kid:
+                return e.context
+            for _, c in e.pending:
                 if c.recipient_id == kid:
                     return c
         return None
@@ -229,10 +240,11 @@ class TokenStore:
         if self._lagging:
             self._save()
         for e in self.entries:
-            if context in _contexts(e)[1:]:  # a re-post's context takes over; the others go
+            if _pending(e, context):  # a re-post's context takes over; the others go
                 e.context, e.ssn_bound, e.used = context, _SSN_CHUNK, False
             if e.context is context:
-                e.pending = []
+                if e.pending:
+                    e.pending = []
                 if not e.used:
                     e.used = True
                     if e.replaces is not None:

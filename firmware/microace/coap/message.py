@@ -29,15 +29,28 @@ _MARKER = const(0xFF)
 
 
 class Message:
-    """One CoAP message; options is a list of (number, value bytes), in message order."""
+    """One CoAP message; options is a list of (number, value bytes), in message order.
+
+    type, mid, token and payload are class attributes until set otherwise: an instance's
+    attribute table grows with each one it holds, and most messages leave some of them at
+    their defaults (every request makes several messages)."""
+
+    type = CON
+    mid = 0
+    token = b""
+    payload = b""
 
     def __init__(self, code=0, payload=b"", options=None, token=b"", type=CON, mid=0):
-        self.type = type
         self.code = code
-        self.mid = mid
-        self.token = token
         self.options = [] if options is None else options
-        self.payload = payload
+        if type != CON:
+            self.type = type
+        if mid:
+            self.mid = mid
+        if token:
+            self.token = token
+        if payload:
+            self.payload = payload
 
     def opt(self, number, default=None):
         """The first value of option `number`, else default."""
@@ -76,7 +89,12 @@ class Message:
         Segments are UTF-8 (else DecodeError); a '/' or '%' inside a segment is
         percent-encoded (RFC 7252 §6.5 step 8), so one segment "a/b" cannot pose as two.
         """
-        return "/" + "/".join(_escape(_text(v)) for v in self.opts(URI_PATH))
+        path = None  # built as it goes: no list or generator (every request asks)
+        for n, value in self.options:
+            if n == URI_PATH:
+                segment = _escape(_text(value))
+                path = "/" + segment if path is None else path + "/" + segment
+        return "/" if path is None else path
 
     def query(self):
         """The Uri-Query options as a list of str (UTF-8, else DecodeError)."""

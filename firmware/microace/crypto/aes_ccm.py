@@ -19,20 +19,46 @@ _MODE_CBC = const(2)
 _ZERO_IV = bytes(16)
 _TAG_LENS = (4, 6, 8, 10, 12, 14, 16)
 _HELD = const(2)  # one OSCORE context: its sender and its recipient key
+_BLOCKWISE = const(4)  # keystreams of fewer blocks: block by block, without an ECB object
 _SHORT = const(16)  # _xor_into's byte loop up to this length, big ints above
 _held = []  # [(key object, Cipher)], the newest first
 
 
 class Cipher:
-    """A key and its ECB object (the key expansion: a few hundred bytes of heap, more than
-    a short message's AES work allocates). The CBC-MAC gets a CBC object per message: one
-    keeps chaining its IV from call to call, and cryptolib cannot reset it."""
+    """A key and one CBC object of it (a key expansion: a few hundred bytes of heap, more
+    than a short message's AES work allocates; one object a key, as the heap of a board
+    allows). The object chains its IV from call to call and cryptolib cannot reset it, so
+    `chain` holds that IV (the last block it wrote), and every use undoes it:
+      - the CBC-MAC XORs it into B_0: E(B_0 ^ chain ^ chain) = E(B_0), the zero-IV MAC;
+      - one block B alone (CTR): chain ^= B, then E(chain ^ old chain) = E(B), in chain,
+        which is the object's IV again.
+    So a short message makes no AES object; a long one's keystream gets an ECB object (one
+    call, not a Python loop a block)."""
 
     def __init__(self, key):
         if len(key) != 16 and len(key) != 32:
             raise DecodeError("AES-CCM key size")
         self.key = key
-        self.ecb = aes(key, _MODE_ECB)
+        self.cbc = aes(key, _MODE_CBC, _ZERO_IV)
+        self.chain = bytearray(16)  # the CBC object's IV now: zero until its first call
+
+    def encrypt_block(self, buf, at):
+        """buf[at:at + 16] = AES_K(buf[at:at + 16]), through the CBC object."""
+        chain = self.chain
+        for i in range(16):
+            chain[i] ^= buf[at + i]
+        self.cbc.encrypt(chain, chain)
+        buf[at:at + 16] = chain
+
+    def mac(self, buf):
+        """CBC-MAC with a zero IV over buf (whole blocks), in place: T is its last block."""
+        chain = self.chain
+        for i in range(16):
+            buf[i] ^= chain[i]
+        self.cbc.encrypt(buf, buf)
+        last = len(buf) - 16
+        for i in range(16):  # the object's IV from now on (a slice would allocate)
+            chain[i] = buf[last + i]
 
 
 def held(key):
@@ -62,13 +88,12 @@ def _checked_q(nonce, tag_len, payload_len):
 
 def _put_block(buf, at, flags, nonce, count):
     """Write flags | nonce | count, the layout of B_0 and of the counter blocks A_i
-    (RFC 3610 §2.2, §2.3), into the zero block at `at`; _checked_q saw that count fits."""
+    (RFC 3610 §2.2, §2.3), all 16 bytes of the block at `at`; _checked_q saw that count
+    fits."""
     buf[at] = flags
     buf[at + 1:at + 1 + len(nonce)] = nonce
-    at += 16
-    while count:
-        at -= 1
-        buf[at] = count & 0xFF
+    for i in range(at + 15, at + len(nonce), -1):
+        buf[i] = count & 0xFF
         count >>= 8
 
 
@@ -97,7 +122,11 @@ def _keystream(cipher, nonce, q, payload_len):
     # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block.
     for i in range(blocks + 1):
         _put_block(ctr, 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
-    cipher.ecb.encrypt(ctr, ctr)
+    if blocks < _BLOCKWISE:
+        for i in range(blocks + 1):
+            cipher.encrypt_block(ctr, 16 * i)
+    else:
+        aes(cipher.key, _MODE_ECB).encrypt(ctr, ctr)
     return ctr
 
 
@@ -119,7 +148,7 @@ def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
         buf[17] = aad_len & 0xFF
     buf[aad_at:aad_at + aad_len] = aad
     buf[payload_at:payload_at + payload_len] = payload
-    aes(cipher.key, _MODE_CBC, _ZERO_IV).encrypt(buf, buf)
+    cipher.mac(buf)
     return buf
 
 
