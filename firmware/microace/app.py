@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 
-from microace import cbor, keystore, net
+from microace import cbor, cwt, keystore, net
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
@@ -119,23 +119,16 @@ def main(state_dir=".", bind=None):
     net.up(cfg.get("network") or {}, state_dir)
     store = keystore.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
-    # board.json "profiles": the ACE profiles offered ("coap_oscore", "coap_edhoc_oscore");
-    # "codepoints": overrides of the EDHOC-OSCORE profile's unassigned numbers
-    offered = cfg.get("profiles") or ["coap_oscore"]
-    if "profiles" in cfg or "codepoints" in cfg:  # a board without either loads none of it
-        from microace import codepoints
+    if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
+        from microace import codepoints  # EDHOC-OSCORE numbers; a board without loads none
 
-        codes = codepoints.configure(cfg.get("codepoints"))
-        for p in offered:
-            if "ace_profile_" + p not in codes:
-                raise ValueError('board.json "profiles": unknown profile %r' % (p,))
-        rs.profiles = [codes["ace_profile_" + p] for p in offered]
+        cwt.CNF_KCCS = codepoints.configure(cfg.get("codepoints"))["kccs"]
+        rs.profiles = codepoints.offered(cfg.get("profiles"))
     handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
     if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource
 
-        handle, critical, links = edhoc_resource.handler(
-            rs, store, cfg["edhoc"], links, "coap_edhoc_oscore" in offered)
+        handle, critical, links = edhoc_resource.handler(rs, store, cfg["edhoc"], links)
     port = (cfg.get("network") or {}).get("coap_port", 5683)
     server = Server(handle, parse_bind(bind or "0.0.0.0", port), critical=critical,
                     blocks=rs.blocks)

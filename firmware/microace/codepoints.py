@@ -46,3 +46,16 @@ def configure(overrides):
     CODES.clear()
     CODES.update(codes)
     return CODES
+
+
+def offered(names):
+    """board.json "profiles" (default ["coap_oscore"]) -> their ace_profile numbers;
+    ValueError for a name this firmware does not know."""
+    numbers = []
+    for name in names or ["coap_oscore"]:
+        number = CODES.get("ace_profile_" + name) if type(name) is str else None
+        if number is None:
+            raise ValueError('board.json "profiles": unknown profile %r' % (name,))
+        numbers.append(number)
+    return numbers
+

@@ -48,7 +48,10 @@ def _credential(token):
     credential (§3.1)."""
     if token.cnf is None or token.cnf[0] != "kccs":
         raise ClaimError("token cnf must hold the client's CCS (kccs)")
-    return ccs.parse(token.cnf[1])
+    if not isinstance(token.cnf[1], dict):
+        raise ClaimError("cnf kccs must be a CWT Claims Set (a map)")
+    # its deterministic encoding: the bytes EDHOC hashes as CRED_I (RFC 9528 §3.5.2)
+    return ccs.parse(cbor.encode(token.cnf[1]))
 
 
 def _pop(session_id, cred):

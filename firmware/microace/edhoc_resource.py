@@ -26,18 +26,18 @@ LINK = "rt=core.edhoc"  # RFC 9528 §10.10
 _TRUE = const(0xF5)
 
 
-def handler(rs, store, board, links, ace=False):
+def handler(rs, store, board, links):
     """(the Server handler, its critical options, its /.well-known/core links): EDHOC in
     front of rs when the store holds the board's EDHOC key, else rs alone. board: board.json's
-    "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}; ace:
-    the board offers the EDHOC-OSCORE profile of ACE (the client's access token in EAD_3,
-    edhoc_oscore.py), else the provisioned trusted clients connect."""
+    "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}. Where
+    rs.profiles has the EDHOC-OSCORE profile (board.json "profiles"), clients bring an access
+    token in EAD_3 (edhoc_oscore.py); else the provisioned trusted clients connect."""
     key = store.edhoc_key()
     if key is None:
         return rs.handle, rs.CRITICAL, links
     board = dict(board)
     message_4 = board.pop("message_4", False)
-    if ace:
+    if CODES["ace_profile_coap_edhoc_oscore"] in rs.profiles:
         from microace import edhoc_oscore
 
         profile = edhoc_oscore.Profile(rs)
