@@ -2,7 +2,7 @@
 fresh cnonce into each AS Request Creation Hints and takes a token only if it carries back
 (claim cnonce, RFC 9200 §5.10.1) one it handed out, unused and younger than TTL seconds.
 
-At most SLOTS are outstanding: the oldest is forgotten first, so a flood of unauthenticated
+At most _SLOTS (8) are outstanding: the oldest is forgotten first, so a flood of unauthenticated
 requests can make a client ask again, but never lets a nonce be used twice.
 """
 
@@ -12,8 +12,8 @@ from micropython import const
 
 from microace.errors import ClaimError
 
-LEN = const(8)  # short: the 4.01 answers unverified requests (amplification limit)
-SLOTS = const(8)
+_LEN = const(8)  # short: the 4.01 answers unverified requests (amplification limit)
+_SLOTS = const(8)
 TTL = const(300)  # seconds on the monotonic clock
 
 
@@ -24,8 +24,8 @@ class Cnonces:
 
     def fresh(self):
         """A new cnonce for a 4.01's hints."""
-        nonce = os.urandom(LEN)
-        if len(self._out) >= SLOTS:
+        nonce = os.urandom(_LEN)
+        if len(self._out) >= _SLOTS:
             self._out.pop(0)
         self._out.append((nonce, self.clock.uptime()))
         return nonce

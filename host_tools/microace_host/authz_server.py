@@ -19,19 +19,14 @@ import cbor2
 
 from . import firmware, keys, tokens
 
-CT_ACE_CBOR = 19  # application/ace+cbor (RFC 9200 §8.16)
-# OAuth parameters, CBOR abbreviations (RFC 9200 §8.10, RFC 9203 §9.2).
-P_ACCESS_TOKEN, P_EXPIRES_IN, P_AUDIENCE, P_CNF, P_SCOPE = 1, 2, 5, 8, 9
-P_ACTIVE, P_TOKEN, P_CLIENT_ID, P_CLIENT_SECRET = 10, 11, 24, 25
-P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_TOKEN_TYPE, P_ACE_PROFILE = 30, 31, 33, 34, 38
-P_REQ_CNF = 4
-P_CNONCE = 39  # RFC 9200 §5.8.4.4: the cnonce from the RS's hints, echoed in the token
-P_RS_CNF = 41  # RFC 9201 §5: the RS's credential, for the client to authenticate it
+from .wire import (CT_ACE_CBOR, GRANT_CLIENT_CREDENTIALS, P_ACCESS_TOKEN, P_ACE_PROFILE,
+                   P_ACTIVE, P_AUDIENCE, P_CLIENT_ID, P_CLIENT_SECRET, P_CNF, P_CNONCE, P_ERROR,
+                   P_ERROR_DESCRIPTION, P_EXPIRES_IN, P_GRANT_TYPE, P_REQ_CNF, P_SCOPE, P_TOKEN,
+                   P_RS_CNF, P_TOKEN_TYPE, TOKEN_TYPE_POP)
 # The EDHOC-OSCORE profile's unassigned numbers: the firmware's registry (codepoints.py)
 EDHOC = firmware.codepoints()
+
 MAX_CNONCE = 64
-GRANT_CLIENT_CREDENTIALS = 2
-TOKEN_TYPE_POP = 2
 # Error codes (RFC 9200 §8.4, Figure 10).
 INVALID_REQUEST, INVALID_CLIENT, UNSUPPORTED_GRANT_TYPE, INVALID_SCOPE = 1, 2, 5, 6
 UNSUPPORTED_POP_KEY, INCOMPATIBLE_ACE_PROFILES = 7, 8

@@ -9,16 +9,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import cbor2
 
-from .authz_server import (CT_ACE_CBOR, EDHOC, P_ACCESS_TOKEN, P_ACE_PROFILE, P_AUDIENCE,
-                           P_CLIENT_ID, P_CLIENT_SECRET, P_CNF, P_CNONCE, P_ERROR,
-                           P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_REQ_CNF, P_RS_CNF, P_SCOPE,
-                           GRANT_CLIENT_CREDENTIALS)
-from .tokens import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_MS,
-                     OSC_SALT)
+from .authz_server import EDHOC
+from .wire import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, CT_ACE_CBOR,
+                   GRANT_CLIENT_CREDENTIALS, HINT_AS, HINT_AUDIENCE, HINT_CNONCE, OSC_ALG,
+                   OSC_CONTEXT_ID, OSC_HKDF, OSC_MS, OSC_SALT, P_ACCESS_TOKEN, P_ACE_PROFILE,
+                   P_AUDIENCE, P_CLIENT_ID, P_CLIENT_RID, P_CLIENT_SECRET, P_CNF, P_CNONCE,
+                   P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_NONCE1, P_NONCE2, P_REQ_CNF,
+                   P_RS_CNF, P_SCOPE, P_SERVER_RID)
 
-# RFC 9203 §9.2 parameters; RFC 9200 §5.3 creation hints.
-P_NONCE1, P_NONCE2, P_CLIENT_RID, P_SERVER_RID = 40, 42, 43, 44
-HINT_AS, HINT_AUDIENCE, HINT_CNONCE = 1, 5, 39
 HINTS_PROBE_PADDING = 96  # bytes: room for hints of up to ~300 bytes within the RS's 3x budget
 NONCE_LEN = 8  # §4.1: 8 bytes recommended
 CT_EDHOC = 65  # application/cid-edhoc+cbor-seq (RFC 9528 §10.9): C_R or true, then a message

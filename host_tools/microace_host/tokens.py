@@ -9,6 +9,8 @@ import time
 import cbor2
 
 from . import keys, unix_port
+from .wire import (ACE_PROFILE_COAP_OSCORE, CNF_COSE_KEY, CNF_OSC, OSC_ALG,  # noqa: F401
+                   OSC_CONTEXT_ID, OSC_HKDF, OSC_ID, OSC_MS, OSC_SALT)
 
 # COSE header labels and tags (RFC 9052).
 HDR_KID = 4
@@ -64,10 +66,6 @@ def check(token, key, audience, issuer=None, now=None, heap=None):
 # (RFC 9203 §3.2.1).
 CLAIMS = {1: "iss", 2: "sub", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 7: "cti", 8: "cnf",
           9: "scope", 38: "ace_profile", 39: "cnonce", 40: "exi"}
-CNF_OSC, CNF_COSE_KEY = 4, 1
-# OSCORE_Input_Material labels (RFC 9203 §3.2.1)
-OSC_ID, OSC_MS, OSC_HKDF, OSC_ALG, OSC_SALT, OSC_CONTEXT_ID = 0, 2, 3, 4, 5, 6
-ACE_PROFILE_COAP_OSCORE = 2  # RFC 9203 §9.1
 # Token forms: the COSE layers, outermost first (Encrypt0 needs the RS's shared AEAD key), or
 # "jwt": a JWS compact JWT signed by the AS key (ES256, EdDSA) or MACed by the RS's HS256 key,
 # nested in a JWE (A128KW + A128CBC-HS256) when the RS's encryption key is an A128KW key.

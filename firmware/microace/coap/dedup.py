@@ -15,13 +15,13 @@ import time
 
 from micropython import const
 
-EXCHANGE_LIFETIME_MS = const(247_000)
+_EXCHANGE_LIFETIME_MS = const(247_000)
 
 
 class Dedup:
     """Responses already sent, by (remote address, message ID), in a ring of `size` slots."""
 
-    def __init__(self, size=16, slot=96, lifetime_ms=EXCHANGE_LIFETIME_MS):
+    def __init__(self, size=16, slot=96, lifetime_ms=_EXCHANGE_LIFETIME_MS):
         self.size = size
         self.slot = slot
         self.lifetime_ms = lifetime_ms
