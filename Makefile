@@ -59,6 +59,8 @@ bench: $(STAMP) socat
 	$(BIN)/python bench/heap.py
 	$(BIN)/python tests/hostile/flood.py --seconds 30
 	$(BIN)/python bench/edhoc.py
+	$(BIN)/python bench/profiles.py
+	@if [ -x "$(PROXY)" ]; then MICROACE_PROXY=$(abspath $(PROXY)) $(BIN)/python bench/profiles.py --from 32; fi
 
 # The long mutation fuzz against a running RS (make test runs a short slice): FUZZ_COUNT mutated
 # datagrams and as many mutated tokens; FUZZ_SEED=N repeats a run.

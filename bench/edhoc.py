@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from edhoc_initiator import Initiator  # noqa: E402  (tests/, the RFC-exact one)
+from microace_host.edhoc_initiator import Initiator  # noqa: E402  (the RFC-exact one)
 from microace_host.firmware import build_mpy  # noqa: E402
 from microace_host.unix_port import micropython_command  # noqa: E402
 

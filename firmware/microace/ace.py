@@ -25,3 +25,7 @@ OSC_CONTEXT_ID = const(6)
 HINT_AS = const(1)
 HINT_AUDIENCE = const(5)
 HINT_CNONCE = const(39)
+HINT_ACE_PROFILE = const(38)  # the ace_profile parameter, offered profiles (RFC 9200 §8.10)
+
+# ACE profiles (RFC 9200 §8.8); the EDHOC-OSCORE profile's number: codepoints.py
+ACE_PROFILE_COAP_OSCORE = const(2)  # RFC 9203 §9.1

@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 
-from microace import cbor, keystore, net
+from microace import cbor, cwt, keystore, net
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
@@ -119,6 +119,11 @@ def main(state_dir=".", bind=None):
     net.up(cfg.get("network") or {}, state_dir)
     store = keystore.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
+    if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
+        from microace import codepoints  # EDHOC-OSCORE numbers; a board without loads none
+
+        cwt.CNF_KCCS = codepoints.configure(cfg.get("codepoints"))["kccs"]
+        rs.profiles = codepoints.offered(cfg.get("profiles"))
     handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
     if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource

@@ -29,6 +29,7 @@ CNF_COSE_KEY = const(1)
 CNF_ENCRYPTED_COSE_KEY = const(2)
 CNF_KID = const(3)
 CNF_OSC = const(4)
+CNF_KCCS = 11  # draft default, not const: app.py sets the board's (codepoints.py)
 
 # The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of cti).
 NAMES = (CLAIM_ISS, CLAIM_SUB, CLAIM_AUD, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
@@ -66,6 +67,8 @@ def _parse_cnf(cnf, keystore, encrypted):
         return "kid", value
     if method == CNF_OSC:
         return engine.check_osc(value, encrypted)
+    if method == CNF_KCCS:  # EDHOC-OSCORE profile §3.1 (edhoc_oscore.py checks the CCS)
+        return "kccs", value
     raise ClaimError("unsupported cnf method %r" % (method,))
 
 

@@ -15,9 +15,10 @@ from hashlib import sha256
 from micropython import const
 
 from microace import cbor, edhoc, oscore, scope
+from microace.codepoints import CODES
 from microace.coap import codes, formats, options
-from microace.coap.message import Message
-from microace.errors import DecodeError, EdhocError, MicroaceError
+from microace.coap.message import Message, uint_decode
+from microace.errors import BadOptionError, DecodeError, EdhocError, MicroaceError
 from microace.rs import code_of
 
 PATH = "/.well-known/edhoc"
@@ -28,17 +29,40 @@ _TRUE = const(0xF5)
 def handler(rs, store, board, links):
     """(the Server handler, its critical options, its /.well-known/core links): EDHOC in
     front of rs when the store holds the board's EDHOC key, else rs alone. board: board.json's
-    "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}."""
+    "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}. Where
+    rs.profiles has the EDHOC-OSCORE profile (board.json "profiles"), clients bring an access
+    token in EAD_3 (edhoc_oscore.py); else the provisioned trusted clients connect."""
     key = store.edhoc_key()
     if key is None:
         return rs.handle, rs.CRITICAL, links
     board = dict(board)
     message_4 = board.pop("message_4", False)
-    clients = (store.status()["config"].get("edhoc") or {}).get("clients")
+    if CODES["ace_profile_coap_edhoc_oscore"] in rs.profiles:
+        from microace import edhoc_oscore
+
+        profile = edhoc_oscore.Profile(rs)
+        trust, admit, labels = profile.trust, profile.admit, profile.EAD_LABELS
+        rs.update_access = profile.update
+    else:
+        clients = (store.status()["config"].get("edhoc") or {}).get("clients")
+        trust, admit, labels = edhoc.TrustedClients(clients), _trusted_client(rs), ()
     resource = EdhocResource(rs, edhoc.Responder(
-        store, key, store.edhoc_credential(), edhoc.TrustedClients(clients),
-        in_use=lambda c: c in rs.tokens.recipient_ids(), **board), message_4)
-    return resource.handle, rs.CRITICAL + (options.EDHOC,), links + [(PATH, LINK)]
+        store, key, store.edhoc_credential(), trust, ead_labels=labels,
+        in_use=lambda c: c in rs.tokens.recipient_ids(), **board), message_4, admit)
+    abbrev = CODES["uri_path_abbrev_option"]
+    return resource.handle, rs.CRITICAL + (options.EDHOC, abbrev), links + [(PATH, LINK)]
+
+
+def _trusted_client(rs):
+    def admit(s, context):
+        """A trusted client's session -> its context in the store with the client's rights
+        (pop: the client's credential, so a newer handshake of the same client supersedes
+        the older once used)."""
+        perms = scope.permissions(s.grant, rs.scope_map)
+        return rs.tokens.add(s.th_4 + s.cred_i.raw, ("edhoc", sha256(s.cred_i.raw).digest()),
+                             None, None, perms, context)
+
+    return admit
 
 
 def _error(e):
@@ -49,20 +73,34 @@ def _error(e):
 class EdhocResource:
     """The EDHOC resource in front of the RS's handler; message_4 is sent when asked."""
 
-    def __init__(self, rs, responder, message_4=False):
+    def __init__(self, rs, responder, message_4, admit):
         self.rs = rs
         self.responder = responder
         self.message_4 = message_4
+        self.admit = admit  # (session, oscore.Context) -> the token store's Entry
 
     def handle(self, request, remote):
         try:
             if request.opt(options.EDHOC) is not None:
                 request = self._combined(request)  # then the OSCORE request it carries
-            elif request.path() == PATH and request.opt(options.OSCORE) is None:
+            elif self._is_edhoc(request) and request.opt(options.OSCORE) is None:
                 return self._post(request)
         except EdhocError as e:
             return _error(e)
+        except BadOptionError:
+            return Message(codes.BAD_OPTION)  # RFC 7252 §5.4.1
         return self.rs.handle(request, remote)
+
+    def _is_edhoc(self, request):
+        """The request targets /.well-known/edhoc: by its Uri-Path, or by Uri-Path-Abbrev
+        with the value for it (the EDHOC-OSCORE profile §4.2 requires both understood)."""
+        abbrev = request.opts(CODES["uri_path_abbrev_option"])
+        if not abbrev:
+            return request.path() == PATH
+        if (len(abbrev) != 1 or request.opt(options.URI_PATH) is not None
+                or uint_decode(abbrev[0]) != CODES["uri_path_abbrev_edhoc"]):
+            raise BadOptionError("Uri-Path-Abbrev value not understood")
+        return True
 
     def _post(self, request):
         if request.code != codes.POST:
@@ -89,18 +127,13 @@ class EdhocResource:
 
     def _finish(self, c_r, message_3):
         """message_3 of session c_r -> the session, its OSCORE context in the token store
-        with the client's rights (pop: the client's credential, so a newer handshake of the
-        same client supersedes the older once used)."""
+        (self.admit)."""
         s = self.responder.message_3(c_r, message_3)
-        rs = self.rs
         try:
             secret, salt, sender_id, recipient_id = s.oscore()
-            if recipient_id in rs.tokens.recipient_ids():
+            if recipient_id in self.rs.tokens.recipient_ids():
                 raise DecodeError("C_R is taken as an OSCORE Recipient ID")
-            context = oscore.Context(secret, salt, sender_id, recipient_id)
-            perms = scope.permissions(s.grant, rs.scope_map)
-            rs.tokens.add(s.th_4 + s.cred_i.raw, ("edhoc", sha256(s.cred_i.raw).digest()),
-                          None, None, perms, context)
+            self.admit(s, oscore.Context(secret, salt, sender_id, recipient_id))
         except MicroaceError as e:
             raise edhoc.EdhocError(edhoc.ERR_UNSPECIFIED, str(e))
         return s

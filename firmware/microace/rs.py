@@ -22,7 +22,8 @@ than a block goes out in inner Block2 blocks. Every answer to a verified request
 from micropython import const
 
 from microace import access_token, cbor, oscore, scope
-from microace.ace import HINT_AS, HINT_AUDIENCE, HINT_CNONCE
+from microace.ace import (ACE_PROFILE_COAP_OSCORE, HINT_ACE_PROFILE, HINT_AS, HINT_AUDIENCE,
+                          HINT_CNONCE)
 from microace.admission import Admission
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
@@ -116,6 +117,11 @@ class ResourceServer:
                                  restore=oscore.Context.restore)
         self.admission = Admission(self.clock, self.tokens, self.audience, state, self.cnonces)
         self.profile = profile or AceOscore()
+        # The EDHOC-OSCORE profile (edhoc_oscore.py, its tokens come in EDHOC message_3)
+        # plugs in here: its update of access rights, (inner, entry) -> Message, and the
+        # ace_profile values board.json offers (hints name them when there are several).
+        self.update_access = None
+        self.profiles = []
         # path -> (allowed method codes, function, Content-Formats produced, etag function)
         self.resources = {}
         self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
@@ -140,6 +146,8 @@ class ResourceServer:
             if request.opt(options.OSCORE) is not None:
                 return self._protected(request)
             if request.path() == self.profile.PATH:
+                if self.profiles and ACE_PROFILE_COAP_OSCORE not in self.profiles:
+                    return Message(codes.NOT_FOUND)  # board.json offers no ACE-OSCORE
                 return self._authz_info(request)
             return self._hints(codes.UNAUTHORIZED)
         except MicroaceError as e:
@@ -155,6 +163,8 @@ class ResourceServer:
             hints[HINT_AS] = self.as_uri
         if self.cnonces is not None:
             hints[HINT_CNONCE] = self.cnonces.fresh()
+        if len(self.profiles) > 1:  # which profile to ask the AS for is the client's choice
+            hints[HINT_ACE_PROFILE] = list(self.profiles)
         return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
 
     # /authz-info
@@ -226,7 +236,10 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
-        if path == self.profile.PATH:  # an update of access rights (RFC 9203 §4.1)
+        if path == self.profile.PATH:  # an update of access rights (RFC 9203 §4.1); an int
+            # in pop[0] is a session of the EDHOC-OSCORE profile (edhoc_oscore.py's own rules)
+            if self.update_access is not None and type(entry.pop[0]) is int:
+                return self.update_access(inner, entry)
             return self._authz_info(inner, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)

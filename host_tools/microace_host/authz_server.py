@@ -17,12 +17,14 @@ from typing import TypeVar
 
 import cbor2
 
-from . import keys, tokens
+from . import firmware, keys, tokens
 
 from .wire import (CT_ACE_CBOR, GRANT_CLIENT_CREDENTIALS, P_ACCESS_TOKEN, P_ACE_PROFILE,
                    P_ACTIVE, P_AUDIENCE, P_CLIENT_ID, P_CLIENT_SECRET, P_CNF, P_CNONCE, P_ERROR,
                    P_ERROR_DESCRIPTION, P_EXPIRES_IN, P_GRANT_TYPE, P_REQ_CNF, P_SCOPE, P_TOKEN,
-                   P_TOKEN_TYPE, TOKEN_TYPE_POP)
+                   P_RS_CNF, P_TOKEN_TYPE, TOKEN_TYPE_POP)
+# The EDHOC-OSCORE profile's unassigned numbers: the firmware's registry (codepoints.py)
+EDHOC = firmware.codepoints()
 
 MAX_CNONCE = 64
 # Error codes (RFC 9200 §8.4, Figure 10).
@@ -46,12 +48,16 @@ class TokenRequestError(Exception):
 
 
 class RS:
-    def __init__(self, audience, form, encryption_key, mac_key, introspection_secret):
+    def __init__(self, audience, form, encryption_key, mac_key, introspection_secret,
+                 credential=None):
         self.audience = audience
         self.form = form
         self.encryption_key = encryption_key
         self.mac_key = mac_key
         self.introspection_secret = introspection_secret
+        # profile "edhoc" (the EDHOC-OSCORE profile): the board's CCS, given to clients as
+        # rs_cnf; None: the ACE-OSCORE profile
+        self.credential = credential
 
 
 class Policy:
@@ -87,12 +93,16 @@ class Policy:
         raise TokenRequestError(INVALID_REQUEST, "scope must be text or AIF bytes")
 
 
-def _read_secret(base, value, what):
+def _read(base, value, what):
     path = base / value
     try:
-        data = path.read_bytes()
+        return path, path.read_bytes()
     except OSError as exc:
         raise ConfigError("%s: cannot read %s: %s" % (what, path, exc.strerror)) from None
+
+
+def _read_secret(base, value, what):
+    path, data = _read(base, value, what)
     secret = data.strip()
     if not secret:
         raise ConfigError("%s: %s is empty" % (what, path))
@@ -123,12 +133,28 @@ def _get(table: dict, name: str, kind: type[_T], where: str, default=None) -> _T
     return value
 
 
+def _ccs(base, value, what):
+    """A CCS file (P-256 cnf COSE_Key with a kid) -> its bytes, as EDHOC hashes them."""
+    path, raw = _read(base, value, what)
+    try:
+        key = cbor2.loads(raw)[8][1]
+        ok = key[keys.KTY] == keys.KTY_EC2 and isinstance(key.get(keys.KID), bytes)
+    except (ValueError, TypeError, KeyError, IndexError, cbor2.CBORDecodeError):
+        ok = False
+    if not ok:
+        raise ConfigError("%s: %s is not a CCS with a P-256 cnf COSE_Key and a kid"
+                          % (what, path))
+    return raw
+
+
 class Config:
     """The AS config (TOML): issuer, keys, RSs, clients, policies. Paths are relative to the
     config file; secrets live in files, never in the config itself."""
 
-    def __init__(self, issuer, signing_key, lifetime, expiration, rss, clients, policies):
+    def __init__(self, issuer, signing_key, lifetime, expiration, rss, clients, policies,
+                 credentials=None):
         self.issuer = issuer
+        self.credentials = credentials or {}  # client id -> CCS (EDHOC-OSCORE profile)
         self.signing_key = signing_key
         self.lifetime = lifetime
         self.expiration = expiration
@@ -171,8 +197,20 @@ class Config:
         for i, entry in enumerate(_get(data, "rs", list, "config")):
             where = "rs[%d]" % i
             _known(entry, ("audience", "token_form", "token_format", "encryption_key",
-                           "mac_key", "introspection_secret_file"), where)
+                           "mac_key", "introspection_secret_file", "profile", "credential"),
+                   where)
             audience = _get(entry, "audience", str, where)
+            profile = _get(entry, "profile", str, where, default="oscore")
+            if profile not in ("oscore", "edhoc"):
+                raise ConfigError("%s: profile must be oscore or edhoc" % where)
+            credential = None
+            if profile == "edhoc":  # the board's CCS from `provision --edhoc --rs-cred-out`
+                credential = _ccs(base, _get(entry, "credential", str, where),
+                                  where + ".credential")
+                if entry.get("token_format", "cwt") != "cwt":
+                    raise ConfigError("%s: profile edhoc issues CWTs (kccs)" % where)
+            elif "credential" in entry:
+                raise ConfigError("%s: credential is for profile edhoc" % where)
             token_format = _get(entry, "token_format", str, where, default="cwt")
             if token_format not in ("cwt", "jwt"):
                 raise ConfigError("%s: token_format must be cwt or jwt" % where)
@@ -214,18 +252,22 @@ class Config:
                                       where + ".introspection_secret_file")
             if audience in rss:
                 raise ConfigError("%s: audience %r appears twice" % (where, audience))
-            rss[audience] = RS(audience, form, enc, mac, secret)
+            rss[audience] = RS(audience, form, enc, mac, secret, credential)
         clients = {}
+        credentials = {}  # client id -> its CCS (EDHOC-OSCORE profile)
         for i, entry in enumerate(_get(data, "client", list, "config")):
             where = "client[%d]" % i
             if "secret" in entry:
                 raise ConfigError("%s: secrets are read from files: use secret_file" % where)
-            _known(entry, ("id", "secret_file"), where)
+            _known(entry, ("id", "secret_file", "credential"), where)
             client_id = _get(entry, "id", str, where)
             if client_id in clients:
                 raise ConfigError("%s: client id %r appears twice" % (where, client_id))
             clients[client_id] = _read_secret(base, _get(entry, "secret_file", str, where),
                                               where + ".secret_file")
+            if entry.get("credential") is not None:  # `keys new --alg ES256 --ccs`
+                credentials[client_id] = _ccs(base, _get(entry, "credential", str, where),
+                                              where + ".credential")
         policies = {}
         for i, entry in enumerate(_get(data, "policy", list, "config")):
             where = "policy[%d]" % i
@@ -248,7 +290,8 @@ class Config:
                        for e in aif):
                 raise ConfigError("%s: aif entries must be [\"/path\", methods-bitmask]" % where)
             policies[(client_id, audience)] = Policy(names, [tuple(e) for e in aif])
-        return cls(issuer, signing_key, lifetime, expiration, rss, clients, policies)
+        return cls(issuer, signing_key, lifetime, expiration, rss, clients, policies,
+                   credentials)
 
 
 def osc_material():
@@ -300,19 +343,22 @@ class Issuer:
         self.authenticate(request.get(P_CLIENT_ID), request.get(P_CLIENT_SECRET))
         if request.get(P_GRANT_TYPE, GRANT_CLIENT_CREDENTIALS) != GRANT_CLIENT_CREDENTIALS:
             raise TokenRequestError(UNSUPPORTED_GRANT_TYPE, "only client_credentials")
-        if request.get(P_REQ_CNF) is not None:
-            raise TokenRequestError(UNSUPPORTED_POP_KEY, "the AS makes the OSCORE material")
-        profile = request.get(P_ACE_PROFILE)
-        if profile is not None and profile != tokens.ACE_PROFILE_COAP_OSCORE:
-            raise TokenRequestError(INCOMPATIBLE_ACE_PROFILES, "only coap_oscore (2)")
+        req_cnf = request.get(P_REQ_CNF)
+        if req_cnf is not None and req_cnf != {EDHOC["kccs"]: cbor2.loads(
+                self.config.credentials.get(request[P_CLIENT_ID], b"\xf6"))}:
+            # ACE-OSCORE: the AS makes the material; EDHOC-OSCORE: only the client's
+            # registered CCS, by value (kccs; a bare COSE_Key is no EDHOC credential, §3.1)
+            raise TokenRequestError(UNSUPPORTED_POP_KEY, "req_cnf: only the client's "
+                                    "registered CCS as kccs")
         cnonce = request.get(P_CNONCE)
         if cnonce is not None and not (isinstance(cnonce, bytes) and 0 < len(cnonce)
                                        <= MAX_CNONCE):
             raise TokenRequestError(INVALID_REQUEST, "cnonce must be 1..64 bytes")
         return self.grant(request[P_CLIENT_ID], request.get(P_AUDIENCE), request.get(P_SCOPE),
-                          cnonce=cnonce)
+                          cnonce=cnonce, profile=request.get(P_ACE_PROFILE))
 
-    def grant(self, client_id, audience=None, requested_scope=None, form=None, cnonce=None):
+    def grant(self, client_id, audience=None, requested_scope=None, form=None, cnonce=None,
+              profile=None):
         """Token response map for an authenticated client, by its policy (also `token mint`).
         form: override the RS's token form; sign1/mac0 and a bare JWS carry no cnf.osc. cnonce:
         the one the client got from the RS's hints (RFC 9200 §5.3.1), put into the token."""
@@ -326,6 +372,11 @@ class Issuer:
             raise TokenRequestError(INVALID_SCOPE, "no access to this audience")
         scope = policy.grant(requested_scope)
         rs = self.config.rss[audience]
+        if rs.credential is not None:
+            return self._grant_edhoc(client_id, rs, scope, requested_scope, form, cnonce,
+                                     profile)
+        if profile is not None and profile != tokens.ACE_PROFILE_COAP_OSCORE:
+            raise TokenRequestError(INCOMPATIBLE_ACE_PROFILES, "this RS: coap_oscore (2)")
         form = form or rs.form
         now = int(self.clock())
         osc = osc_material()
@@ -341,6 +392,37 @@ class Issuer:
             response[P_CNF] = {tokens.CNF_OSC: osc}
         if requested_scope is None:
             response[P_SCOPE] = scope  # §5.8.2: scope differs from (absent) request
+        return response
+
+    def _grant_edhoc(self, client_id, rs, scope, requested_scope, form, cnonce, profile):
+        """A token of the EDHOC-OSCORE profile (§3.2, §3.3): the client's CCS bound as kccs,
+        edhoc_info with a fresh session_id (a new token series); the response carries the
+        board's credential (rs_cnf) and the EDHOC_Information the client needs to reach it."""
+        if profile is not None and profile != EDHOC["ace_profile_coap_edhoc_oscore"]:
+            raise TokenRequestError(INCOMPATIBLE_ACE_PROFILES, "this RS: coap_edhoc_oscore "
+                                    "(%d)" % EDHOC["ace_profile_coap_edhoc_oscore"])
+        cred = self.config.credentials.get(client_id)
+        if cred is None:
+            raise TokenRequestError(UNSUPPORTED_POP_KEY, "client has no credential (CCS) for "
+                                    "the EDHOC-OSCORE profile")
+        now = int(self.clock())
+        claims = self.claims(rs.audience, scope, None, now, cnonce)
+        session_id = os.urandom(2)
+        claims[8] = {EDHOC["kccs"]: cbor2.loads(cred)}
+        claims[38] = EDHOC["ace_profile_coap_edhoc_oscore"]
+        claims[EDHOC["edhoc_info_claim"]] = {EDHOC["edhoc_info_session_id"]: session_id}
+        token = tokens.mint(claims, form or rs.form, signing_key=self.config.signing_key,
+                            mac_key=rs.mac_key, encryption_key=rs.encryption_key)
+        self.issued[token] = claims
+        info = {EDHOC["edhoc_info_session_id"]: session_id, EDHOC["edhoc_info_methods"]: [1, 3],
+                EDHOC["edhoc_info_cipher_suites"]: 2,
+                EDHOC["edhoc_info_uri_path"]: "/.well-known/edhoc"}
+        response = {P_ACCESS_TOKEN: token, P_ACE_PROFILE: claims[38],
+                    P_EXPIRES_IN: self.config.lifetime, P_TOKEN_TYPE: TOKEN_TYPE_POP,
+                    P_RS_CNF: {EDHOC["kccs"]: cbor2.loads(rs.credential)},
+                    EDHOC["edhoc_info_param"]: info}
+        if requested_scope is None:
+            response[P_SCOPE] = scope
         return response
 
     def introspect(self, request):

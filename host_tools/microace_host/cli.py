@@ -72,12 +72,14 @@ def keys_group():
               help="directory for the key files (created; files are 0600)")
 @click.option("--kid", default=None, help="kid as hex (default: 4 random bytes)")
 @click.option("--name", default=None, help="file name stem (default: <alg>-<kid hex>)")
-def keys_new(alg, out_dir, kid, name):
+@click.option("--ccs", "with_ccs", is_flag=True, help="ES256: also NAME.ccs, the key's CWT "
+              "Claims Set (an EDHOC client's credential for the AS and the client)")
+def keys_new(alg, out_dir, kid, name, with_ccs):
     """Generate a key: NAME.cose (COSE_Key), and for ES256/EdDSA NAME.pub.cose, NAME.pem,
-    NAME.pub.pem. Prints the kid and the fingerprint a board will report."""
+    NAME.pub.pem (--ccs: NAME.ccs). Prints the kid and the fingerprint a board will report."""
     try:
         made = keys.new_key(alg, out_dir, kid=bytes.fromhex(kid) if kid is not None else None,
-                            name=name)
+                            name=name, with_ccs=with_ccs)
     except ValueError:
         raise InputError("--kid must be hex, got %r" % kid) from None
     except keys.KeyFileError as exc:
@@ -274,23 +276,33 @@ def _client_options(f):
                          type=click.Path(exists=True, dir_okay=False),
                          help="a token from `token mint` (its OSCORE material in TOKEN.osc)"),
             click.option("--audience", default=None, help="default: from the RS's hints"),
-            click.option("--scope", default=None, help="text scope; default: the policy's")]):
+            click.option("--scope", default=None, help="text scope; default: the policy's"),
+            click.option("--profile", type=click.Choice(["oscore", "edhoc"]), default="oscore",
+                         show_default=True, help="ACE profile: ACE-OSCORE (/authz-info) or "
+                         "EDHOC-OSCORE (the token in EDHOC message_3)"),
+            click.option("--key", "key_file", default=None,
+                         type=click.Path(exists=True, dir_okay=False),
+                         help="--profile edhoc: the client's key NAME.cose, its CCS NAME.ccs "
+                         "beside it (keys new --alg ES256 --ccs)")]):
         f = option(f)
     return f
 
 
 def _client_run(method, uri, as_uri, client_id, secret_file, token_file, audience, scope,
-                payload=b"", content_format=None):
+                profile, key_file, payload=b"", content_format=None):
     import asyncio
     if token_file is None and (client_id is None or secret_file is None):
         raise InputError("give --client-id and --secret-file, or --token")
+    if (profile == "edhoc") != (key_file is not None) or (profile == "edhoc" and token_file):
+        raise InputError("--profile edhoc needs --key (and no --token); --key is for it only")
     try:
         held = client.read_token_files(token_file) if token_file else None
         secret = client.read_secret(secret_file) if secret_file else None
+        edhoc_key = client.EdhocKey(key_file) if key_file else None
         response = asyncio.run(client.run(method, uri, client_id, secret, as_uri, audience,
                                           scope, payload, content_format,
                                           log=lambda line: click.echo(line, err=True),
-                                          token=held))
+                                          token=held, edhoc_key=edhoc_key))
     except client.ClientError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -302,17 +314,19 @@ def _client_run(method, uri, as_uri, client_id, secret_file, token_file, audienc
 
 @client_group.command("get")
 @_client_options
-def client_get(uri, as_uri, client_id, secret_file, token_file, audience, scope):
+def client_get(uri, as_uri, client_id, secret_file, token_file, audience, scope, profile,
+               key_file):
     """GET URI over OSCORE after the ACE flow; prints the response."""
-    _client_run("GET", uri, as_uri, client_id, secret_file, token_file, audience, scope)
+    _client_run("GET", uri, as_uri, client_id, secret_file, token_file, audience, scope,
+                profile, key_file)
 
 
 @client_group.command("put")
 @_client_options
 @click.option("--payload", required=True, help="request payload (text)")
 @click.option("--content-format", type=int, default=0, show_default=True)
-def client_put(uri, as_uri, client_id, secret_file, token_file, audience, scope, payload,
-               content_format):
+def client_put(uri, as_uri, client_id, secret_file, token_file, audience, scope, profile,
+               key_file, payload, content_format):
     """PUT PAYLOAD to URI over OSCORE after the ACE flow; prints the response."""
     _client_run("PUT", uri, as_uri, client_id, secret_file, token_file, audience, scope,
-                payload.encode(), content_format)
+                profile, key_file, payload.encode(), content_format)

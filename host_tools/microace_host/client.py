@@ -9,15 +9,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import cbor2
 
+from .authz_server import EDHOC
 from .wire import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, CT_ACE_CBOR,
                    GRANT_CLIENT_CREDENTIALS, HINT_AS, HINT_AUDIENCE, HINT_CNONCE, OSC_ALG,
                    OSC_CONTEXT_ID, OSC_HKDF, OSC_MS, OSC_SALT, P_ACCESS_TOKEN, P_ACE_PROFILE,
                    P_AUDIENCE, P_CLIENT_ID, P_CLIENT_RID, P_CLIENT_SECRET, P_CNF, P_CNONCE,
-                   P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_NONCE1, P_NONCE2, P_SCOPE,
-                   P_SERVER_RID)
+                   P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_NONCE1, P_NONCE2, P_REQ_CNF,
+                   P_RS_CNF, P_SCOPE, P_SERVER_RID)
 
 HINTS_PROBE_PADDING = 96  # bytes: room for hints of up to ~300 bytes within the RS's 3x budget
 NONCE_LEN = 8  # §4.1: 8 bytes recommended
+CT_EDHOC = 65  # application/cid-edhoc+cbor-seq (RFC 9528 §10.9): C_R or true, then a message
+EDHOC_PATH = "/.well-known/edhoc"
 
 
 class ClientError(Exception):
@@ -133,12 +136,18 @@ class Session:
                  % (hints[HINT_AS], hints.get(HINT_AUDIENCE)))
         return hints
 
-    async def token(self, as_uri, client_id, secret, audience=None, scope=None, cnonce=None):
+    async def token(self, as_uri, client_id, secret, audience=None, scope=None, cnonce=None,
+                    edhoc_key=None):
         """POST /token (client credentials) -> the response map (access_token, cnf.osc, ...).
-        cnonce: from the RS's hints, for the AS to put into the token (RFC 9200 §5.8.4.4)."""
+        cnonce: from the RS's hints, for the AS to put into the token (RFC 9200 §5.8.4.4).
+        edhoc_key: an EdhocKey asks for the EDHOC-OSCORE profile, its CCS as req_cnf kccs."""
         import aiocoap
+        profile = ACE_PROFILE_COAP_OSCORE if edhoc_key is None else \
+            EDHOC["ace_profile_coap_edhoc_oscore"]
         request = {P_GRANT_TYPE: GRANT_CLIENT_CREDENTIALS, P_CLIENT_ID: client_id,
-                   P_CLIENT_SECRET: secret, P_ACE_PROFILE: ACE_PROFILE_COAP_OSCORE}
+                   P_CLIENT_SECRET: secret, P_ACE_PROFILE: profile}
+        if edhoc_key is not None:
+            request[P_REQ_CNF] = {EDHOC["kccs"]: cbor2.loads(edhoc_key.cred)}
         if audience is not None:
             request[P_AUDIENCE] = audience
         if scope is not None:
@@ -150,9 +159,15 @@ class Session:
         if response.code != aiocoap.CREATED:
             raise ClientError("AS refused the token request: %s" % _ace_error(response))
         body = cbor2.loads(response.payload)
-        osc = (body.get(P_CNF) or {}).get(CNF_OSC)
-        if not isinstance(body.get(P_ACCESS_TOKEN), bytes) or not isinstance(osc, dict):
-            raise ClientError("token response without access_token or cnf.osc")
+        if not isinstance(body.get(P_ACCESS_TOKEN), bytes):
+            raise ClientError("token response without access_token")
+        if edhoc_key is None and not isinstance((body.get(P_CNF) or {}).get(CNF_OSC), dict):
+            raise ClientError("token response without cnf.osc")
+        if edhoc_key is not None and (
+                body.get(P_ACE_PROFILE) != profile
+                or not isinstance((body.get(P_RS_CNF) or {}).get(EDHOC["kccs"]), dict)):
+            raise ClientError("token response without ace_profile %d and rs_cnf (the RS's "
+                              "CCS)" % profile)
         self.log("AS: 2.01 token, %d bytes, expires in %s s"
                  % (len(body[P_ACCESS_TOKEN]), body.get(2)))
         return body
@@ -180,6 +195,43 @@ class Session:
             raise ClientError("authz-info 2.01 with malformed nonce2 / recipient id")
         self.log("RS: 2.01 token accepted, OSCORE context derived (RFC 9203 §4.3)")
         return nonce1, nonce2, client_rid, server_rid
+
+    async def edhoc(self, rs_uri, grant, key):
+        """The EDHOC-OSCORE profile's forward flow (draft §4.3), the client as Initiator:
+        message_1; message_2 must authenticate the RS as rs_cnf (MAC_2 over that CCS) before
+        anything else is sent; message_3 carries the token in EAD_3 (critical item); the OSCORE
+        context (RFC 9528 A.1) is bound for the later requests."""
+        import aiocoap
+
+        from .edhoc_initiator import Initiator, encode_id
+
+        cred_r = cbor2.dumps(grant[P_RS_CNF][EDHOC["kccs"]], canonical=True)
+        info = grant.get(EDHOC["edhoc_info_param"]) or {}
+        path = info.get(EDHOC["edhoc_info_uri_path"], EDHOC_PATH)
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ClientError("edhoc_info uri_path must be an absolute path")
+        ead_3 = cbor2.dumps(-EDHOC["ead_access_token"]) + cbor2.dumps(grant[P_ACCESS_TOKEN])
+        initiator = Initiator(key.sk, key.cred, c_i=os.urandom(1), ead_3=ead_3)
+        uri = _origin(rs_uri) + path
+        response = await self._send(aiocoap.POST, uri, b"\xf5" + initiator.message_1(),
+                                    CT_EDHOC)
+        if response.code != aiocoap.CHANGED:
+            raise ClientError("RS refused message_1: %s %s" % (response.code,
+                                                              _edhoc_error(response)))
+        try:
+            c_r = initiator.message_2(response.payload, cred_r)
+        except Exception:  # MAC_2 or the message itself: not the RS of rs_cnf
+            raise ClientError("message_2 does not authenticate the RS named by rs_cnf; "
+                              "the token was not sent") from None
+        self.log("RS: message_2 authenticates it as rs_cnf (kid %s)"
+                 % cbor2.loads(cred_r)[8][1][2].hex())
+        response = await self._send(aiocoap.POST, uri,
+                                    encode_id(c_r) + initiator.message_3(), CT_EDHOC)
+        if response.code != aiocoap.CHANGED:
+            raise ClientError("RS refused message_3 (the token): %s %s"
+                              % (response.code, _edhoc_error(response)))
+        self.log("RS: 2.04, token accepted in EAD_3; OSCORE context from EDHOC (RFC 9528 A.1)")
+        self.bind(rs_uri, memory_context(*initiator.oscore()))
 
     def bind(self, rs_uri, secctx):
         """Protect every later request to the RS with `secctx`."""
@@ -221,7 +273,7 @@ class Session:
         return plain
 
     async def connect(self, uri, client_id, secret, as_uris, audience=None, scope=None,
-                      method="GET"):
+                      method="GET", edhoc_key=None):
         """The whole flow up to a bound OSCORE context. The client secret goes only to an AS
         the client was configured with (`as_uris`, a URI or a list): AS Request Creation
         Hints are unprotected (a spoofed 4.01, a malicious RS), so they may pick one of the
@@ -240,7 +292,10 @@ class Session:
             as_uri = choose_as(configured, hints[HINT_AS], self.log)
             audience = audience or hints.get(HINT_AUDIENCE)
         grant = await self.token(as_uri, client_id, secret, audience, scope,
-                                 hints.get(HINT_CNONCE))
+                                 hints.get(HINT_CNONCE), edhoc_key)
+        if edhoc_key is not None:  # the EDHOC-OSCORE profile: the token travels in EAD_3
+            await self.edhoc(uri, grant, edhoc_key)
+            return grant
         try:
             await self.use_token(uri, grant[P_ACCESS_TOKEN], grant[P_CNF][CNF_OSC])
         except ClientError:
@@ -259,6 +314,48 @@ class Session:
         """Post a token the client holds (with its OSCORE material) and bind the context."""
         n1, n2, crid, srid = await self.authz_info(uri, token)
         self.bind(uri, oscore_context(osc, n1, n2, sender_id=srid, recipient_id=crid))
+
+
+def _edhoc_error(response):
+    """ERR_INFO of an EDHOC error message (RFC 9528 §6) in a 4.00, for the one-line message."""
+    try:
+        items = list(cbor2.loads(b"\x9f" + response.payload + b"\xff"))
+        return "(EDHOC error %s: %s)" % (items[0], items[1])
+    except Exception:  # not an EDHOC error message
+        return ""
+
+
+class EdhocKey:
+    """The client's EDHOC key: NAME.cose (COSE_Key with d) and its CCS NAME.ccs beside it,
+    as `keys new --alg ES256 --ccs` writes them; the CCS must hold this very key."""
+
+    def __init__(self, path):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        from . import keys
+
+        path = str(path)
+        cred_path = (path[:-5] if path.endswith(".cose") else path) + ".ccs"
+        try:
+            key = keys.load_cose_key(path)
+            with open(cred_path, "rb") as f:
+                self.cred = f.read()
+            public = cbor2.loads(self.cred)[8][1]
+        except keys.KeyFileError as exc:
+            raise ClientError(str(exc)) from None
+        except OSError as exc:
+            raise ClientError("cannot read %s: %s" % (cred_path, exc.strerror)) from None
+        except Exception:  # malformed CCS
+            raise ClientError("%s is not a CCS (CWT Claims Set with a cnf COSE_Key)"
+                              % cred_path) from None
+        d = key.get(keys.D)
+        if key.get(keys.KTY) != keys.KTY_EC2 or not isinstance(d, bytes):
+            raise ClientError("%s: the EDHOC key must be a P-256 private key (ES256)" % path)
+        x = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1()).public_key() \
+            .public_numbers().x.to_bytes(32, "big")
+        if public.get(keys.X) != x:
+            raise ClientError("%s does not hold the key of %s" % (cred_path, path))
+        self.sk = d
 
 
 def configured_ases(as_uris):
@@ -321,15 +418,16 @@ def read_token_files(path):
 
 
 async def run(method, uri, client_id=None, secret=None, as_uris=None, audience=None, scope=None,
-              payload=b"", content_format=None, log=print, token=None):
+              payload=b"", content_format=None, log=print, token=None, edhoc_key=None):
     """`microace client get|put`: the full flow (or a held token: (token, osc)), then the
-    request -> aiocoap response."""
+    request -> aiocoap response. edhoc_key: the EDHOC-OSCORE profile with this EdhocKey."""
     session = await Session.create(log)
     try:
         if token is not None:
             await session.use_token(uri, *token)
         else:
-            await session.connect(uri, client_id, secret, as_uris, audience, scope, method)
+            await session.connect(uri, client_id, secret, as_uris, audience, scope, method,
+                                  edhoc_key)
         response = await session.request(method, uri, payload, content_format)
         log("RS: %s over OSCORE" % response.code)
         return response

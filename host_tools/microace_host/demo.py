@@ -7,6 +7,8 @@
 2. The flow over CoAP on 127.0.0.1: keys, a unix-port RS provisioned through mpremote, the AS
    emulator and the RS started, the client's grant, OSCORE GET /temp and PUT /led, then a forged
    token, an out-of-scope request and a replayed OSCORE request refused; everything stopped.
+3. The EDHOC-OSCORE profile (demo_edhoc.py): the same requests with the token in EDHOC
+   message_3, and a table of how the two profiles differ.
 """
 
 import os
@@ -21,7 +23,7 @@ from cwt import COSE, COSEKey
 from rich.console import Console
 from rich.table import Table
 
-from . import demo_flow, keys, tokens
+from . import demo_edhoc, demo_flow, keys, tokens
 from .demo_flow import AUDIENCE, ISSUER
 
 
@@ -104,7 +106,9 @@ def main():
     console = Console()
     verdicts(console)
     console.print()
-    sys.exit(demo_flow.run(console))
+    status = demo_flow.run(console)
+    console.print()
+    sys.exit(demo_edhoc.run(console) or status)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,6 @@ def _setup(directory, as_port, console):
 
 async def _flow(config, rs_uri, as_port, console):
     """The client's steps; returns [(step, what happened, as expected?)]."""
-    import aiocoap
     rows = []
     as_ctx, _ = await authz_server.start(authz_server.Config.load(config),
                                          "127.0.0.1:%d" % as_port,
@@ -71,15 +70,6 @@ async def _flow(config, rs_uri, as_port, console):
         console.print("[bold]client[/]: GET %s/temp without a token" % rs_uri)
         await session.connect(rs_uri + "/temp", CLIENT_ID, secret,
                               "coap://127.0.0.1:%d/token" % as_port)
-        temp = await session.request("GET", rs_uri + "/temp")
-        rows.append(("OSCORE GET /temp", "%s %s" % (temp.code, client.payload_text(temp)),
-                     temp.code == aiocoap.CONTENT))
-        led = await session.request("PUT", rs_uri + "/led", b"1", content_format=0)
-        rows.append(("OSCORE PUT /led '1'", str(led.code), led.code == aiocoap.CHANGED))
-        led = await session.request("GET", rs_uri + "/led")
-        rows.append(("OSCORE GET /led", "%s %s" % (led.code, client.payload_text(led)),
-                     led.code == aiocoap.CONTENT and led.payload == b"1"))
-
         console.print("[bold]client[/]: a second token, one bit flipped, to /authz-info")
         grant = await session.token("coap://127.0.0.1:%d" % as_port, CLIENT_ID, secret,
                                     AUDIENCE)
@@ -91,23 +81,55 @@ async def _flow(config, rs_uri, as_port, console):
         except client.ClientError as exc:
             rows.append(("forged token to /authz-info", str(exc).split(": ", 1)[-1],
                          "4.01" in str(exc)))
-
-        config_put = await session.request("PUT", rs_uri + "/config", b"x")
-        rows.append(("OSCORE PUT /config (not in scope)", str(config_put.code),
-                     config_put.code == aiocoap.FORBIDDEN))
-
-        console.print("[bold]client[/]: one OSCORE request sent twice (an attacker's replay)")
-        outer, secctx, request_id = session.protect("GET", rs_uri + "/temp")
-        replay = outer.copy()
-        first = await session.send_protected(outer, secctx, request_id)
-        again = await session.send_protected(replay, secctx, request_id)
-        rows.append(("OSCORE GET /temp, then the same request replayed",
-                     "%s, then %s %s" % (first.code, again.code, client.payload_text(again)),
-                     first.code == aiocoap.CONTENT and again.code == aiocoap.UNAUTHORIZED))
+        await resource_steps(session, rs_uri, console, rows)
     finally:
         await session.shutdown()
         await as_ctx.shutdown()
     return rows
+
+
+async def resource_steps(session, rs_uri, console, rows, prefix=""):
+    """The requests over the bound OSCORE context, the same for both profiles: GET /temp,
+    PUT and GET /led, PUT /config out of scope, a replayed request -> rows."""
+    import aiocoap
+    temp = await session.request("GET", rs_uri + "/temp")
+    rows.append((prefix + "OSCORE GET /temp", "%s %s" % (temp.code, client.payload_text(temp)),
+                 temp.code == aiocoap.CONTENT))
+    led = await session.request("PUT", rs_uri + "/led", b"1", content_format=0)
+    rows.append((prefix + "OSCORE PUT /led '1'", str(led.code), led.code == aiocoap.CHANGED))
+    led = await session.request("GET", rs_uri + "/led")
+    rows.append((prefix + "OSCORE GET /led", "%s %s" % (led.code, client.payload_text(led)),
+                 led.code == aiocoap.CONTENT and led.payload == b"1"))
+    config_put = await session.request("PUT", rs_uri + "/config", b"x")
+    rows.append((prefix + "OSCORE PUT /config (not in scope)", str(config_put.code),
+                 config_put.code == aiocoap.FORBIDDEN))
+    console.print("[bold]client[/]: one OSCORE request sent twice (an attacker's replay)")
+    outer, secctx, request_id = session.protect("GET", rs_uri + "/temp")
+    replay = outer.copy()
+    first = await session.send_protected(outer, secctx, request_id)
+    again = await session.send_protected(replay, secctx, request_id)
+    rows.append((prefix + "OSCORE GET /temp, then the same request replayed",
+                 "%s, then %s %s" % (first.code, again.code, client.payload_text(again)),
+                 first.code == aiocoap.CONTENT and again.code == aiocoap.UNAUTHORIZED))
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(5)
+    except Exception:  # it must not outlive the demo
+        process.kill()
+        process.wait()
+    process.stdout.close()
+
+
+def flow_table(rows):
+    table = Table(title="The flow, step by step")
+    for col in ("step", "RS answer", "as expected"):
+        table.add_column(col)
+    for step, answer, ok in rows:
+        table.add_row(step, answer, "[green]yes[/]" if ok else "[red]NO[/]")
+    return table
 
 
 def run(console):
@@ -123,18 +145,7 @@ def run(console):
             rows = asyncio.run(_flow(config, "coap://127.0.0.1:%d" % rs_port, as_port,
                                      console))
         finally:
-            process.terminate()
-            try:
-                process.wait(5)
-            except Exception:  # it must not outlive the demo
-                process.kill()
-                process.wait()
-            process.stdout.close()
+            stop(process)
         console.print("stopped the RS and the AS")
-    table = Table(title="The flow, step by step")
-    for col in ("step", "RS answer", "as expected"):
-        table.add_column(col)
-    for step, answer, ok in rows:
-        table.add_row(step, answer, "[green]yes[/]" if ok else "[red]NO[/]")
-    console.print(table)
+    console.print(flow_table(rows))
     return 0 if all(ok for _, _, ok in rows) else 1

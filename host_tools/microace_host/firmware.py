@@ -152,3 +152,19 @@ def compiled():
         except OSError:  # another process got there first with the same build
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def codepoints(overrides=None):
+    """The EDHOC-OSCORE profile's codepoints in force on a board with board.json
+    "codepoints" = overrides: the firmware's own registry (firmware/microace/codepoints.py,
+    plain Python) applies them, so host and board never disagree on a default."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_microace_codepoints",
+                                                  FIRMWARE / "microace" / "codepoints.py")
+    if spec is None or spec.loader is None:
+        raise ValueError("cannot load %s" % (FIRMWARE / "microace" / "codepoints.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.configure(overrides)
+

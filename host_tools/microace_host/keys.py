@@ -210,13 +210,24 @@ def _generate(alg):
     return key, pem
 
 
-def new_key(alg, out_dir, kid=None, name=None):
+def ccs(public, sub):
+    """The CWT Claims Set of a P-256 public COSE_Key (RFC 9528 §3.5.2): {2: sub, 8: {1:
+    {1: 2, 2: kid, -1: 1, -2: x, -3: y}}}, deterministically encoded (EDHOC hashes these
+    bytes), the layout of RFC 9529's credentials and of the firmware's ccs.build."""
+    key = {KTY: KTY_EC2, KID: public[KID], CRV: CRV_P256, X: public[X], Y: public[Y]}
+    return cbor2.dumps({2: sub, 8: {1: key}}, canonical=True)
+
+
+def new_key(alg, out_dir, kid=None, name=None, with_ccs=False):
     """Generate a key for `alg` (ES256, EdDSA, HS256, A128CCM, A128KW) into out_dir, files 0600:
     NAME.cose (COSE_Key with the private part or secret), and for ES256/EdDSA also
-    NAME.pub.cose, NAME.pem (PKCS#8) and NAME.pub.pem. kid: random 4 bytes unless given;
+    NAME.pub.cose, NAME.pem (PKCS#8) and NAME.pub.pem; with_ccs (ES256): NAME.ccs, the key's
+    CCS, an EDHOC client's credential (sub NAME). kid: random 4 bytes unless given;
     NAME defaults to <alg>-<kid hex>. Refuses to overwrite any file."""
     if alg not in NEW_KEY_ALGS:
         raise KeyFileError("unknown alg %r: choose one of %s" % (alg, ", ".join(NEW_KEY_ALGS)))
+    if with_ccs and alg != "ES256":
+        raise KeyFileError("--ccs needs --alg ES256 (EDHOC's P-256 credential)")
     kid = os.urandom(4) if kid is None else kid
     if not kid:
         raise KeyFileError("kid must not be empty")
@@ -230,6 +241,9 @@ def new_key(alg, out_dir, kid=None, name=None):
         files += [(stem.with_name(stem.name + ".pub.cose"), encode(public), "COSE_Key, public"),
                   (stem.with_name(stem.name + ".pem"), pem[0], "PEM PKCS#8"),
                   (stem.with_name(stem.name + ".pub.pem"), pem[1], "PEM, public")]
+    if with_ccs:
+        files.append((stem.with_name(stem.name + ".ccs"), ccs(public, stem.name),
+                      "CCS, EDHOC credential"))
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     taken = [str(path) for path, _, _ in files if path.exists()]
     if taken:

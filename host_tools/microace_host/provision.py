@@ -24,6 +24,7 @@ from rich.table import Table
 
 from . import __version__, keys
 from .board import Board, BoardError
+from .firmware import codepoints
 
 BUNDLE_VERSION = 1
 OWNER_FILE = "owner.secret"  # default: next to the first AS key
@@ -387,6 +388,7 @@ def doctor(target, board=None, console=None):
         status = open_store(dev) if version == __version__ else {}
         clock = clock_status(dev) if version == __version__ else None
         name = dev.config.get("name", "?")
+        board_cfg = dev.config
     store = Table(title="key store", show_header=False)
     store.add_column("field")
     store.add_column("value")
@@ -426,6 +428,15 @@ def doctor(target, board=None, console=None):
         store.add_row("edhoc key", "kid %s, sub %s" % (own["kid"], own["sub"]))
         store.add_row("edhoc fingerprint", own["fingerprint"])
         store.add_row("edhoc key in", own["where"])
+    if board_cfg.get("edhoc") is not None:
+        # board.json: the profiles offered and the EDHOC-OSCORE codepoints in force
+        offered = board_cfg.get("profiles") or ["coap_oscore"]
+        config.add_row("profiles", ", ".join(offered))
+        try:
+            for name, number in sorted(codepoints(board_cfg.get("codepoints")).items()):
+                config.add_row("codepoint %s" % name, str(number))
+        except ValueError as exc:
+            config.add_row("codepoints", "invalid: %s" % exc)
     if cfg.get("edhoc") is not None:
         for c in cfg["edhoc"]["clients"]:
             config.add_row("edhoc client %s" % keys.fingerprint(cbor2.loads(c["cred"])[8][1]),

@@ -11,6 +11,7 @@ P_ACTIVE, P_TOKEN, P_CLIENT_ID, P_CLIENT_SECRET = 10, 11, 24, 25
 P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_TOKEN_TYPE, P_ACE_PROFILE = 30, 31, 33, 34, 38
 P_REQ_CNF = 4
 P_CNONCE = 39  # RFC 9200 §5.8.4.4: the cnonce from the RS's hints, echoed in the token
+P_RS_CNF = 41  # RFC 9201 §5: the RS's credential, for the client to authenticate it
 # /authz-info parameters of the ACE-OSCORE profile (RFC 9203 §9.2).
 P_NONCE1, P_NONCE2, P_CLIENT_RID, P_SERVER_RID = 40, 42, 43, 44
 GRANT_CLIENT_CREDENTIALS = 2

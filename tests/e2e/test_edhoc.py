@@ -1,7 +1,7 @@
 """EDHOC over CoAP (RFC 9528 Appendix A.2) against the RS on the unix port: lakers-python as
-Initiator (method 3; with and without message_4; EAD items), the test Initiator of
-tests/edhoc_initiator.py for method 1 and the EDHOC + OSCORE combined request (RFC 9668), the
-OSCORE context in the token store with the trusted client's rights, and hostile input."""
+Initiator (method 3; with and without message_4; EAD items), the host's RFC-exact Initiator
+(microace_host.edhoc_initiator) for method 1 and the EDHOC + OSCORE combined request (RFC
+9668), the OSCORE context in the token store with the trusted client's rights, and hostile input."""
 
 import os
 
@@ -10,7 +10,7 @@ import pytest
 from aiocoap.message import Message
 
 from e2e.e2e_peer import RS, Peer
-from edhoc_initiator import Initiator, encode_id
+from microace_host.edhoc_initiator import Initiator, encode_id
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan
 

@@ -202,11 +202,13 @@ def test_sessions(ed):
     assert ed.eval("_err(r.message_1, _m1)")[:2] == (1, "message_1 too large")
 
 
-# -- against the test Initiator (tests/edhoc_initiator.py): method 1, kccs by value ----------
+# -- against the host Initiator (microace_host.edhoc_initiator): method 1, kccs by value -----
 
 def test_initiator_reproduces_trace_2():
-    """The test Initiator is right: with Trace 2's keys it makes the trace's message_3."""
-    from edhoc_initiator import Initiator
+    """The host Initiator is right: with Trace 2's keys it makes the trace's message_1 and
+    message_3, verifies the trace's message_2 and message_4 (the Responder's side), and
+    derives the trace's PRK_out and OSCORE context (its Sender ID is C_R)."""
+    from microace_host.edhoc_initiator import Initiator
 
     i = Initiator(v.SK_I, v.CRED_I, x=bytes.fromhex(
         "368ec1f69aeb659ba37d5a8d45b21bdc0299dceaa8ef235f3ca42ce3530f9525"))
@@ -215,6 +217,8 @@ def test_initiator_reproduces_trace_2():
     assert i.message_2(v.MESSAGE_2, v.CRED_R) == v.C_R
     assert i.message_3() == v.MESSAGE_3
     assert i.prk_out == v.PRK_OUT and i.message_4(v.MESSAGE_4) == b""
+    assert i.oscore() == (v.OSCORE_SECRET, v.OSCORE_SALT, v.OSCORE_RECIPIENT_ID,
+                          v.OSCORE_SENDER_ID)
 
 
 def handshake(ed, i, responder="r"):
@@ -231,7 +235,7 @@ def handshake(ed, i, responder="r"):
 def test_method_1_signature(ed):
     """Method 1: the Initiator signs (ES256 over the Sig_structure with MAC_3 of hash
     length); a wrong signature is refused."""
-    from edhoc_initiator import Initiator
+    from microace_host.edhoc_initiator import Initiator
 
     i = Initiator(v.SK_I, v.CRED_I, method=1)
     assert handshake(ed, i)[0] == "ok"
@@ -246,7 +250,7 @@ def test_method_1_signature(ed):
 
 def test_random_handshakes_agree(ed):
     """Fresh ephemeral keys on both sides: PRK_out, OSCORE parameters and message_4 agree."""
-    from edhoc_initiator import Initiator
+    from microace_host.edhoc_initiator import Initiator
 
     for method, c_i in ((3, b"\x01"), (1, b"\x00\x01"), (3, b"")):
         i = Initiator(v.SK_I, v.CRED_I, method=method, c_i=c_i)
@@ -263,7 +267,7 @@ def test_random_handshakes_agree(ed):
 def test_id_cred_by_value_and_untrusted(ed):
     """ID_CRED_I as {14: CCS} (kccs) of a trusted client is accepted; an untrusted CCS by value
     or by kid gets ERR_CODE 3 (unknown credential); with an empty list nobody gets in."""
-    from edhoc_initiator import Initiator, ccs, private_key
+    from microace_host.edhoc_initiator import Initiator, ccs, private_key
 
     kccs = cbor2.dumps({14: cbor2.loads(v.CRED_I)}, canonical=True)
     assert handshake(ed, Initiator(v.SK_I, v.CRED_I, id_cred_i=kccs))[0] == "ok"
@@ -279,7 +283,7 @@ def test_id_cred_by_value_and_untrusted(ed):
 def test_ead_1_and_ead_3_items(ed):
     """EAD_1 padding and unknown non-critical items are skipped; an unknown critical item
     aborts; ead_labels hands the caller its items (the hook for the access token)."""
-    from edhoc_initiator import Initiator
+    from microace_host.edhoc_initiator import Initiator
 
     i = Initiator(v.SK_I, v.CRED_I, ead_1=b"\x00\x00\x41\x00\x18\x63")
     assert handshake(ed, i)[0] == "ok"

@@ -232,6 +232,13 @@ CONFIG_ERRORS = [
     ('[[rs]]\naudience = "a"\nencryption_key = "keys/rs1-enc.cose"\nkey = 1\n',
      "rs[2]: unknown setting 'key'"),
     ('issuer = \n', "is not valid TOML"),
+    ('[[rs]]\naudience = "e"\nencryption_key = "keys/rs1-enc.cose"\nprofile = "dtls"\n',
+     "rs[2]: profile must be oscore or edhoc"),
+    ('[[rs]]\naudience = "e"\nencryption_key = "keys/rs1-enc.cose"\nprofile = "edhoc"\n'
+     'credential = "keys/rs1-enc.cose"\n',
+     "is not a CCS with a P-256 cnf COSE_Key"),  # a COSE_Key is no CCS
+    ('[[rs]]\naudience = "e"\nencryption_key = "keys/rs1-enc.cose"\n'
+     'credential = "x.ccs"\n', "rs[2]: credential is for profile edhoc"),
 ]
 
 

@@ -34,5 +34,21 @@ def test_demo_verdicts_and_flow():
         "OSCORE PUT /config (not in scope)": "4.03 Forbidden",
         "OSCORE GET /temp, then the same request replayed": "2.05 Content, then 4.01",
     }
+    steps_as_expected(rows, expected)
+    # Part 3: the EDHOC-OSCORE profile with the same requests, and the two profiles compared.
+    assert "message_2 authenticates it as rs_cnf" in out.stdout
+    expected = {
+        "EDHOC: token (kccs) in EAD_3 of message_3": "2.04",
+        "EDHOC: OSCORE GET /temp": "2.05 Content 21.5",
+        "EDHOC: OSCORE PUT /led '1'": "2.04 Changed",
+        "EDHOC: OSCORE PUT /config (not in scope)": "4.03 Forbidden",
+        "EDHOC: OSCORE GET /temp, then the same request replayed": "2.05 Content, then 4.01",
+    }
+    steps_as_expected(rows, expected)
+    assert "asymmetric" in rows["PoP key of the client"]
+    assert "EAD_3 of EDHOC message_3" in rows["where the token travels"]
+
+
+def steps_as_expected(rows, expected):
     for step, answer in expected.items():
         assert answer in rows[step] and "yes" in rows[step], rows[step]

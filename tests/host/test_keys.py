@@ -175,3 +175,20 @@ def test_provision_refuses_truncated_pem_and_missing_file(tmp_path):
                          "--issuer", "as")
     assert code == 2 and err.count("\n") == 1 and "--as-kid must be hex" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_new_key_with_ccs(tmp_path):
+    """keys new --alg ES256 --ccs: the client's CCS for the EDHOC-OSCORE profile, the same
+    bytes the Initiator and the firmware's ccs.parse take (deterministic CBOR)."""
+    code, out, err = run("keys", "new", "--alg", "ES256", "--out", str(tmp_path), "--kid", "2b",
+                         "--name", "client", "--ccs")
+    assert code == 0, out + err
+    raw = (tmp_path / "client.ccs").read_bytes()
+    m = cbor2.loads(raw)
+    public = cbor2.loads((tmp_path / "client.pub.cose").read_bytes())
+    assert m[2] == "client" and m[8][1] == {1: 2, 2: b"\x2b", -1: 1, -2: public[-2],
+                                             -3: public[-3]}
+    assert cbor2.dumps(m, canonical=True) == raw
+    code, out, err = run("keys", "new", "--alg", "EdDSA", "--out", str(tmp_path / "e"),
+                         "--ccs")
+    assert code != 0 and "--ccs needs --alg ES256" in out + err

@@ -12,7 +12,8 @@ PACKAGE = Path(FIRMWARE) / "microace"
 # docs/ARCHITECTURE.md's table, lowest first: a module imports only modules of its own or
 # earlier layers, and the graph has no cycle.
 LAYERS = [
-    ["microace", "microace.errors", "microace.clock", "microace.net", "microace.ace"],
+    ["microace", "microace.errors", "microace.clock", "microace.net", "microace.ace",
+     "microace.codepoints"],
     ["microace.crypto", "microace.crypto.*"],
     ["microace.cbor", "microace.jsonstrict"],
     ["microace.coap", "microace.coap.*"],
@@ -23,7 +24,7 @@ LAYERS = [
     ["microace.cwt", "microace.jwt", "microace.jwe", "microace.access_token"],
     ["microace.oscore", "microace.edhoc"],
     ["microace.cnonce", "microace.admission", "microace.token_store"],
-    ["microace.profiles", "microace.profiles.*"],
+    ["microace.profiles", "microace.profiles.*", "microace.edhoc_oscore"],
     ["microace.rs"],
     ["microace.edhoc_resource"],
     ["microace.app"],

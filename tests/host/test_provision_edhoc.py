@@ -80,3 +80,36 @@ def test_provision_edhoc_input_errors(tmp_path):
         code, out, err = run(*base, *extra)
         assert code == 2 and why in out + err, (extra, out + err)
     assert not (tmp_path / "board").exists()
+
+
+def test_doctor_prints_the_profiles_and_codepoints_in_force(tmp_path):
+    """board.json says which ACE profiles the board offers and overrides the EDHOC-OSCORE
+    profile's unassigned codepoints; doctor shows the ones in force (codepoints.py)."""
+    import json
+
+    es = keys.new_key("ES256", tmp_path / "as", name="es")
+    board = tmp_path / "board"
+    state = "unix:%s" % board
+    from microace_host.firmware import BOARDS
+
+    board.mkdir()
+    cfg = json.loads((BOARDS / "unix" / "board.json").read_text())
+    cfg["edhoc"] = {}
+    (board / "board.json").write_text(json.dumps(cfg))
+    code, out, err = run("provision", state, "--as-key", str(tmp_path / "as" / "es.pem"),
+                         "--audience", "rs1", "--issuer", ISS, "--as-kid", es.kid.hex(),
+                         "--edhoc", "--rs-cred-out", str(tmp_path / "rs.ccs"))
+    assert code == 0, out + err
+    cfg["profiles"] = ["coap_oscore", "coap_edhoc_oscore"]
+    cfg["codepoints"] = {"ead_access_token": 30}
+    (board / "board.json").write_text(json.dumps(cfg))
+    code, out, err = run("doctor", state)
+    assert code == 0, err
+    table = table_rows(out)
+    assert ["profiles", "coap_oscore, coap_edhoc_oscore"] in table
+    assert ["codepoint ead_access_token", "30"] in table  # the override
+    assert ["codepoint kccs", "11"] in table  # a default of the draft's CDDL model
+    cfg["codepoints"] = {"no_such": 1}
+    (board / "board.json").write_text(json.dumps(cfg))
+    code, out, err = run("doctor", state)
+    assert ["codepoints", "invalid: codepoints: unknown name 'no_such'"] in table_rows(out)

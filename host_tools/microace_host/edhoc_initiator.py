@@ -1,7 +1,9 @@
-"""A small EDHOC Initiator (RFC 9528, suite 2, methods 1 and 3) on pyca/cryptography and
-cbor2, for tests only: it drives the firmware's Responder where lakers-python cannot (method
-1, kccs by value, chosen faults). Checked against RFC 9529 Trace 2 in tests/firmware/
-test_edhoc_initiator_check (its message_3 is the trace's)."""
+"""A small RFC-exact EDHOC Initiator (RFC 9528, suite 2, methods 1 and 3) on
+pyca/cryptography and cbor2: the host client of the EDHOC-OSCORE profile and the tests' peer,
+where lakers-python cannot go (an access token in EAD_3 makes context_3 longer than 256
+bytes, where lakers' MAC_3 departs from the RFC; method 1; kccs by value; chosen faults).
+Checked byte for byte against RFC 9529 Trace 2 (tests/firmware/test_edhoc.py: its message_3
+is the trace's, and the firmware Responder accepts it)."""
 
 import hashlib
 import hmac
@@ -11,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+from . import keys
 
 P = 2**256 - 2**224 + 2**192 + 2**96 - 1
 B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
@@ -55,9 +59,10 @@ def point(x):
 
 
 def ccs(sub, kid, key):
+    """The CCS of a cryptography private key (keys.ccs)."""
     n = key.public_key().public_numbers()
-    return cbor2.dumps({2: sub, 8: {1: {1: 2, 2: kid, -1: 1, -2: n.x.to_bytes(32, "big"),
-                                        -3: n.y.to_bytes(32, "big")}}}, canonical=True)
+    return keys.ccs({keys.KID: kid, keys.X: n.x.to_bytes(32, "big"),
+                     keys.Y: n.y.to_bytes(32, "big")}, sub)
 
 
 class Initiator:

@@ -1,0 +1,367 @@
+"""The EDHOC-OSCORE profile of ACE (draft-ietf-ace-edhoc-oscore-profile) against the RS on the
+unix port: the client (the RFC-exact Initiator of microace_host.edhoc_initiator, aiocoap
+for OSCORE) carries its access token in EAD_3; tokens are minted with python-cwt in an AS's
+shapes (Sign1, and the several-hundred-byte nested Encrypt0(Sign1)), binding the client's
+CCS as kccs. Every error row of issue 16: audience, expiry, wrong ID_CRED_I, no or two token
+items, tampering, replay, bare COSE_Key, update of access rights, 4.03 / 4.05, an older
+session of the same series deleted, Uri-Path-Abbrev, the hints naming both profiles."""
+
+import os
+import time
+
+import cbor2
+import pytest
+from aiocoap.message import Message
+from aiocoap.optiontypes import UintOption
+
+from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
+from e2e.test_edhoc import CRED_I, SK_I, oscore_call, post
+from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
+from microace_host.client import memory_context
+from microace_host.provision import EdhocPlan
+
+POST, GET, PUT = 2, 1, 3
+CREATED, CHANGED, CONTENT = 0x41, 0x44, 0x45
+BAD_REQUEST, UNAUTHORIZED, BAD_OPTION, FORBIDDEN, METHOD_NOT_ALLOWED = (0x80, 0x81, 0x82, 0x83,
+                                                                        0x85)
+SERVICE_UNAVAILABLE = 0xA3
+READ_TEMP = cbor2.dumps([["/temp", 1]])  # AIF: GET /temp
+READ_WRITE = cbor2.dumps([["/temp", 1], ["/led", 5]])
+EAD_TOKEN = 24  # the draft's CDDL Model default; sent critical (-24)
+ABBREV_OPTION = 65003  # codepoints.py's default number for Uri-Path-Abbrev
+# a second client: its own key and CCS (kid 0x2c)
+SK_OTHER = bytes(31) + b"\x07"
+CRED_OTHER = ccs("other", b"\x2c", private_key(SK_OTHER))
+
+
+def claims(cred=CRED_I, session_id=b"\x01", scope=READ_TEMP, aud=AUDIENCE, lifetime=3600,
+           cnf=None):
+    now = int(time.time())
+    return {1: ISSUER, 3: aud, 4: now + lifetime, 6: now, 7: os.urandom(4), 9: scope,
+            8: cnf or {11: cbor2.loads(cred)}, 38: 4, 41: {0: session_id}}
+
+
+def token(nested=True, **kw):
+    return mint(claims(**kw), AS_KEY, RS_KEY if nested else None)
+
+
+def ead(*tokens):
+    return b"".join(cbor2.dumps(-EAD_TOKEN) + cbor2.dumps(t) for t in tokens)
+
+
+# the module's RS holds up to 12 sessions at once (the EDHOC code and the contexts in the
+# unix port's heap): more heap than test_edhoc.py's RS; MICROACE_EDHOC_PROFILE_HEAP=...
+PROFILE_HEAP = os.environ.get("MICROACE_EDHOC_PROFILE_HEAP", "320k")
+
+
+def start(tmp_path):
+    plan = EdhocPlan(b"\x32", "rs1", tmp_path / "rs.ccs", [])
+    server = RS(tmp_path, {"max_tokens": 12, "max_token_bytes": 1024}, heap=PROFILE_HEAP,
+                edhoc=plan, board={"edhoc": {}, "profiles": ["coap_oscore", "coap_edhoc_oscore"]})
+    return server, (tmp_path / "rs.ccs").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    server, cred_r = start(tmp_path_factory.mktemp("edhoc_profile"))
+    peer = Peer(server)
+    yield server, cred_r, peer
+    peer.close()
+    output = server.stop()
+    assert "Traceback" not in output, output
+
+
+def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None):
+    """message_1 .. message_3 -> (the Initiator, the response to message_3, message_3)."""
+    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i)
+    m1 = i.message_1()
+    for _ in range(5):  # the RS out of heap for the moment: again after Max-Age (RFC 7252)
+        r = post(peer, b"\xf5" + m1)
+        if r.code != SERVICE_UNAVAILABLE or r.opt.max_age is None:
+            break
+        time.sleep(r.opt.max_age)
+    assert r.code == CHANGED, (r.code, r.payload)
+    c_r = i.message_2(r.payload, cred_r)  # the RS is authenticated before the token goes
+    m3 = encode_id(c_r) + i.message_3()
+    return i, post(peer, m3), m3
+
+
+def session(peer, cred_r, ead_3, **kw):
+    i, r, _ = handshake(peer, cred_r, ead_3, **kw)
+    assert r.code == CHANGED, (r.code, r.payload)
+    return memory_context(*i.oscore())
+
+
+def refused(r, reason):
+    assert r.code == BAD_REQUEST and r.opt.content_format == 64, (r.code, r.payload)
+    err = cbor2.loads(r.payload[:1])
+    info = cbor2.loads(r.payload[1:])
+    assert err == 1 and reason in info, info
+
+
+def test_token_in_ead_3_then_oscore_with_its_rights(board):
+    rs, cred_r, peer = board
+    t = token()
+    assert len(t) > 200  # nested Encrypt0(Sign1) with the client's CCS inside
+    ctx = session(peer, cred_r, ead(t))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    assert oscore_call(peer, ctx, GET, "/led")[0] == FORBIDDEN  # out of scope: 4.03
+    assert oscore_call(peer, ctx, PUT, "/temp", b"1")[0] == METHOD_NOT_ALLOWED  # 4.05
+    # a Sign1-only token (no confidentiality needed: the token travels encrypted in EAD_3)
+    ctx = session(peer, cred_r, ead(token(nested=False, session_id=b"\x02")))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (dict(aud="coap://other.example"), "aud does not name this resource server"),
+    (dict(lifetime=-10), "token expired"),
+    (dict(cnf={1: cbor2.loads(CRED_I)[8][1]}), "kccs"),  # a bare COSE_Key (§3.1)
+    (dict(cred=CRED_OTHER), "ID_CRED_I is not the token's credential"),  # §4.2
+])
+def test_invalid_token_aborts(board, bad, reason):
+    rs, cred_r, peer = board
+    _, r, _ = handshake(peer, cred_r, ead(token(**bad)))
+    refused(r, reason)
+
+
+def test_token_items_exactly_one(board):
+    rs, cred_r, peer = board
+    _, r, _ = handshake(peer, cred_r, b"")
+    refused(r, "exactly one access token")
+    t = token()
+    _, r, _ = handshake(peer, cred_r, ead(t, t))
+    refused(r, "exactly one access token")
+    # the item sent non-critical counts as the item too; a padding item beside it is fine
+    ctx = session(peer, cred_r, b"\x00" + cbor2.dumps(bytes(3)) + cbor2.dumps(EAD_TOKEN)
+                  + cbor2.dumps(token(session_id=b"\x03")))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_tampered_token_and_replayed_message_3(board):
+    rs, cred_r, peer = board
+    t = bytearray(token(nested=False))
+    t[-5] ^= 1  # in the signature
+    _, r, _ = handshake(peer, cred_r, ead(bytes(t)))
+    refused(r, "access token")
+    _, r, m3 = handshake(peer, cred_r, ead(token(session_id=b"\x04")))
+    assert r.code == CHANGED
+    refused(post(peer, m3), "no EDHOC session for this C_R")
+
+
+def test_kccs_by_value_in_id_cred_i(board):
+    rs, cred_r, peer = board
+    by_value = cbor2.dumps({14: cbor2.loads(CRED_I)})
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x05")), id_cred_i=by_value)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    other = cbor2.dumps({14: cbor2.loads(CRED_OTHER)})
+    _, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x06")), id_cred_i=other,
+                        sk=SK_OTHER, cred=CRED_OTHER)
+    refused(r, "ID_CRED_I is not the token's credential")
+
+
+def test_older_session_of_the_series_deleted(board):
+    rs, cred_r, peer = board
+    first = session(peer, cred_r, ead(token(session_id=b"\x07")))
+    assert oscore_call(peer, first, GET, "/temp") == (CONTENT, b"21.5")
+    second = session(peer, cred_r, ead(token(session_id=b"\x07")))
+    # §4.2: deleted with the new session, not once the new context is used
+    assert oscore_call(peer, first, GET, "/temp")[0] == UNAUTHORIZED
+    assert oscore_call(peer, second, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def authz_info(peer, ctx, raw, content_format=61):
+    inner = Message(code=POST, uri_path=("authz-info",), payload=raw)
+    inner.opt.content_format = content_format
+    outer, request_id = ctx.protect(inner)
+    response = peer.request(outer)
+    from aiocoap.message import Direction
+    response.direction = Direction.INCOMING
+    plain, _ = ctx.unprotect(response, request_id)
+    return plain.code
+
+
+def test_update_of_access_rights(board):
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x08")))
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == FORBIDDEN
+    # another series or another credential: refused, the rights stay
+    assert authz_info(peer, ctx, token(session_id=b"\x09", scope=READ_WRITE)) == UNAUTHORIZED
+    assert authz_info(peer, ctx, token(session_id=b"\x08", cred=CRED_OTHER,
+                                       scope=READ_WRITE)) == UNAUTHORIZED
+    assert authz_info(peer, ctx, token(session_id=b"\x08", scope=READ_WRITE),
+                      content_format=19) == BAD_REQUEST
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == FORBIDDEN
+    # the same series: 2.01, the new rights apply over the same OSCORE context (§4.6)
+    assert authz_info(peer, ctx, token(session_id=b"\x08", scope=READ_WRITE)) == CREATED
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == CHANGED
+
+
+def test_uri_path_abbrev(board):
+    rs, cred_r, peer = board
+    i = Initiator(SK_I, CRED_I, c_i=b"\x11", ead_3=ead(token(session_id=b"\x0a")))
+    m = Message(code=POST, payload=b"\xf5" + i.message_1())
+    m.opt.add_option(UintOption(ABBREV_OPTION, 2))
+    r = peer.request(m)
+    assert r.code == CHANGED, (r.code, r.payload)
+    c_r = i.message_2(r.payload, cred_r)
+    m = Message(code=POST, payload=encode_id(c_r) + i.message_3())
+    m.opt.add_option(UintOption(ABBREV_OPTION, 2))
+    assert peer.request(m).code == CHANGED
+    ctx = memory_context(*i.oscore())
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    m = Message(code=POST, payload=b"\xf5")
+    m.opt.add_option(UintOption(ABBREV_OPTION, 7))  # a value not understood
+    assert peer.request(m).code == BAD_OPTION
+
+
+def test_hints_name_both_profiles(board):
+    rs, cred_r, peer = board
+    # padded: the hints fit in 3x the request (RFC 9175 §2.4), as test_rs.py's probes
+    r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
+    assert r.code == UNAUTHORIZED
+    hints = cbor2.loads(r.payload)
+    assert hints[5] == AUDIENCE and hints[38] == [2, 4]
+
+
+def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
+    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
+    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
+    is served; no new EDHOC run is needed."""
+    from microace_host import rs_runner
+
+    server, cred_r = start(tmp_path)
+    peer = Peer(server)
+    try:
+        ctx = session(peer, cred_r, ead(token()))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+        assert "Traceback" not in server.stop()
+        server.process, server.where = rs_runner.start(
+            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+        inner = Message(code=GET, uri_path=("temp",))
+        outer, request_id = ctx.protect(inner)
+        response = peer.request(outer)
+        from aiocoap.message import Direction
+        response.direction = Direction.INCOMING
+        plain, _ = ctx.unprotect(response, request_id)
+        assert plain.code == UNAUTHORIZED and plain.opt.echo
+        inner = Message(code=GET, uri_path=("temp",))
+        inner.opt.echo = plain.opt.echo
+        outer, request_id = ctx.protect(inner)
+        response = peer.request(outer)
+        response.direction = Direction.INCOMING
+        plain, _ = ctx.unprotect(response, request_id)
+        assert (plain.code, plain.payload) == (CONTENT, b"21.5")
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
+
+
+def test_lakers_message_3_without_token_item(board):
+    """lakers-python as Initiator (its contexts stay under 256 bytes without a token): a
+    message_3 without the access-token item aborts with ERR_CODE 1."""
+    from e2e.test_edhoc import lakers_handshake
+
+    lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
+    rs, cred_r, peer = board
+    ctx, r = lakers_handshake(peer, cred_r, ead_3=[lakers.EADItem(98, False, b"\x02")])
+    assert ctx is None
+    refused(r, "exactly one access token")
+
+
+def test_as_emulator_token_drives_the_handshake(board):
+    """The AS emulator's EDHOC-OSCORE token response (authz_server.py): ace_profile 4, rs_cnf
+    the board's CCS, edhoc_info with the session_id, the client's CCS bound as kccs in a
+    nested Encrypt0(Sign1) token; the token carried in EAD_3 opens the session."""
+    import tokenfactory as tf
+    from microace_host import authz_server as asv
+
+    rs, cred_r, peer = board
+    signing = {k: v for k, v in AS_KEY.to_dict().items() if k != 4}  # no key_ops
+    entry = asv.RS(AUDIENCE, "encrypt0+sign1", tf.cose_key_map(RS_KEY), None, None, cred_r)
+    config = asv.Config(ISSUER, signing, 3600, "exp", {AUDIENCE: entry}, {"c1": b"secret"},
+                        {("c1", AUDIENCE): asv.Policy([], [("/temp", 1)])}, {"c1": CRED_I})
+    issuer = asv.Issuer(config)
+    with pytest.raises(asv.TokenRequestError):  # the profile of another RS
+        issuer.token({24: "c1", 25: b"secret", 38: 2})
+    response = issuer.token({24: "c1", 25: b"secret", 38: 4, 4: {11: cbor2.loads(CRED_I)}})
+    assert response[38] == 4 and response[41] == {11: cbor2.loads(cred_r)}
+    info = response[47]
+    assert info[5] == "/.well-known/edhoc" and info[2] == 2 and len(info[0]) == 2
+    ctx = session(peer, cred_r, ead(response[1]))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_client_runs_the_whole_flow(board, tmp_path):
+    """`microace client get --profile edhoc --key client.cose`'s code (client.run): token
+    from the AS emulator, EDHOC with the RS authenticated against rs_cnf first, the token in
+    EAD_3, then OSCORE. An AS naming another RS credential: the client stops at message_2."""
+    import asyncio
+
+    import tokenfactory as tf
+    from e2e.e2e_peer import free_port
+    from microace_host import authz_server as asv
+    from microace_host import client, keys
+
+    rs, cred_r, _ = board
+    keys.new_key("ES256", tmp_path, kid=b"\x2d", name="client", with_ccs=True)
+    edhoc_key = client.EdhocKey(tmp_path / "client.cose")
+    signing = {k: v for k, v in AS_KEY.to_dict().items() if k != 4}
+
+    def config(rs_credential):
+        entry = asv.RS(AUDIENCE, "encrypt0+sign1", tf.cose_key_map(RS_KEY), None, None,
+                       rs_credential)
+        return asv.Config(ISSUER, signing, 3600, "exp", {AUDIENCE: entry}, {"c1": b"secret"},
+                          {("c1", AUDIENCE): asv.Policy([], [("/temp", 1)])},
+                          {"c1": edhoc_key.cred})
+
+    async def flow(rs_credential, log):
+        port = free_port()
+        as_ctx, _ = await asv.start(config(rs_credential), "127.0.0.1:%d" % port,
+                                    log=lambda line: None)
+        try:
+            return await client.run("GET", "coap://127.0.0.1:%d/temp" % rs.port, "c1",
+                                    b"secret", as_uris="coap://127.0.0.1:%d" % port,
+                                    audience=AUDIENCE, log=log.append, edhoc_key=edhoc_key)
+        finally:
+            await as_ctx.shutdown()
+
+    log = []
+    response = asyncio.run(flow(cred_r, log))
+    assert (response.code, response.payload) == (CONTENT, b"21.5"), log
+    assert any("authenticates it as rs_cnf" in line for line in log)
+    with pytest.raises(client.ClientError, match="does not authenticate the RS"):
+        asyncio.run(flow(CRED_OTHER, []))
+
+
+def test_expired_token_removes_the_session(board):
+    """§4.7: when the token expires the session's OSCORE context goes; the request is 4.01."""
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x0b", lifetime=2)))
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    time.sleep(3)  # past exp (a wait for a deadline, not a speed check)
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED  # the context is gone
+
+
+def test_board_codepoints_override_the_defaults(tmp_path):
+    """board.json "codepoints": the EAD label of the access token moved to 30; the draft's
+    default -24 is then an unknown critical item (RFC 9528 §3.8)."""
+    plan = EdhocPlan(b"\x32", "rs1", tmp_path / "rs.ccs", [])
+    server = RS(tmp_path, {"max_tokens": 4, "max_token_bytes": 1024}, heap=PROFILE_HEAP,
+                edhoc=plan, board={"edhoc": {}, "profiles": ["coap_edhoc_oscore"],
+                                   "codepoints": {"ead_access_token": 30}})
+    cred_r = (tmp_path / "rs.ccs").read_bytes()
+    peer = Peer(server)
+    try:
+        _, r, _ = handshake(peer, cred_r, ead(token()))
+        refused(r, "unsupported critical EAD item -24")
+        t = token(session_id=b"\x0c")
+        ctx = session(peer, cred_r, cbor2.dumps(-30) + cbor2.dumps(t))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+        # one profile offered: no ace_profile in the hints, and no ACE-OSCORE /authz-info
+        r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
+        assert 38 not in cbor2.loads(r.payload)
+        assert peer.authz_info(token())[0].code == 0x84  # 4.04
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
