@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 
-from microace import cbor, cwt, keystore, net
+from microace import cbor, keystore, net
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
@@ -120,7 +120,8 @@ def main(state_dir=".", bind=None):
     store = keystore.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
     if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
-        from microace import codepoints  # EDHOC-OSCORE numbers; a board without loads none
+        from microace import codepoints, cwt  # EDHOC-OSCORE numbers; a board without
+        # loads none (nor cwt this early: where code sits in the heap, its place matters)
 
         cwt.CNF_KCCS = codepoints.configure(cfg.get("codepoints"))["kccs"]
         rs.profiles = codepoints.offered(cfg.get("profiles"))

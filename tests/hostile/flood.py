@@ -36,9 +36,12 @@ from hostile import fuzz
 from hostile.wire import GET, authz_body, authz_datagram, datagram, path
 
 LIMITS = {"max_tokens": 8, "max_token_bytes": 1024}
-# The e2e suite's heap (~53 KB beyond the code on the unix port): under the flood the RS runs
-# out now and then, and must answer 5.03, never fail (fuzz.py says what the heap holds).
-HEAP = "192k"
+# On the unix port the code sits in the heap too: under the flood the RS runs out now and
+# then, and must answer 5.03, never fail (fuzz.py says what the heap holds). Once issue 16's
+# code had joined the heap, the flooded RS at 192k (8 runs of 8) and at the e2e suite's 200k
+# (2 of 5) went deaf for good after the flood: a heap cut up by live contexts and tokens with
+# no block left to receive a datagram into (docs/SECURITY.md, "Limitations"); 224k passed 4 of 4.
+HEAP = "224k"
 OUT_OF_MEMORY = "microace: out of memory"  # coap/server.py's console line
 GRACE = 60.0  # seconds after the flood within which an unanswered request must be answered
 
