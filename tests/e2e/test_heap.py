@@ -1,8 +1,8 @@
 """DESIGN.md's heap target for the whole RS ("serving at -X heapsize=48k"), the part the unix
 port can show. There the firmware's code lives in the heap (docs/BENCHMARKS.md, "Heap: where it
 goes": 133 KB loaded), so the RS gets what its code and start-up structures take, measured in a
-process of its own, plus 52 KiB (the target is 48: see WORKING): with that it must take a token and serve GET and PUT over
-OSCORE. A board with the code frozen in flash has that as its whole heap: the second test runs
+process of its own, plus 52 KiB (the target is 48: see WORKING): with that it must take a
+token and serve GET and PUT over OSCORE. A board with the code frozen in flash has that as its whole heap: the second test runs
 the whole flow on the board proxy, where the firmware is frozen."""
 
 import importlib.util
@@ -33,7 +33,8 @@ def test_the_rs_serves_with_its_working_heap_beyond_its_code(tmp_path):
         link.close()
     heap = "%dk" % ((loaded + WORKING + 1023) // 1024)
     print("\ncode and start-up %d bytes; the RS at -X heapsize=%s" % (loaded, heap))
-    assert bench.serves(pristine, heap), "the RS does not serve with %d KiB beyond its code" % (WORKING // 1024)
+    assert bench.serves(pristine, heap), "the RS does not serve with %d KiB beyond its code" % (
+        WORKING // 1024)
 
 
 # The board proxy (`make firmware`, `pytest --proxy`): 32-bit, 16-bit digits, the firmware
