@@ -2,8 +2,9 @@
 port can show. There the firmware's code lives in the heap (docs/BENCHMARKS.md, "Heap: where it
 goes": 133 KB loaded), so the RS gets what its code and start-up structures take, measured in a
 process of its own, plus 52 KiB (the target is 48: see WORKING): with that it must take a
-token and serve GET and PUT over OSCORE. A board with the code frozen in flash has that as its whole heap: the second test runs
-the whole flow on the board proxy, where the firmware is frozen."""
+token and serve GET and PUT over OSCORE. A board with the code frozen in flash has that as its
+whole heap: the second test runs the whole flow on the board proxy, where the firmware is
+frozen."""
 
 import importlib.util
 import subprocess
