@@ -9,7 +9,7 @@ import asyncio
 import hashlib
 import json
 
-from microace import cbor, keystore, net
+from microace import cbor, net, wiring
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
@@ -117,7 +117,7 @@ async def _serve(server, clock):
 def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
     net.up(cfg.get("network") or {}, state_dir)
-    store = keystore.open_store(cfg)
+    store = wiring.open_store(cfg)
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
     if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
         from microace import codepoints, cwt  # EDHOC-OSCORE numbers; a board without

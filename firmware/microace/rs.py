@@ -32,7 +32,8 @@ from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextE
                              DecodeError, DecryptError, EdhocError, KeyStoreError,
                              MethodNotInScopeError, MicroaceError, NotAcceptableError,
                              NotInScopeError, PreconditionFailedError, ReplayError, ScopeError,
-                             StoreFullError, TooLargeError, UnknownContextError, VerifyError)
+                             StorageError, StoreFullError, TooLargeError, UnknownContextError,
+                             VerifyError)
 from microace.clock import SKEW, Clock
 from microace.profiles.ace_oscore import AceOscore
 from microace.token_store import TokenStore
@@ -67,6 +68,7 @@ CODES = (
     (DecodeError, codes.BAD_REQUEST),
     (EdhocError, codes.BAD_REQUEST),  # RFC 9528 A.2: the EDHOC error message in a 4.00
     (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
+    (StorageError, codes.INTERNAL_SERVER_ERROR),
     (MicroaceError, codes.INTERNAL_SERVER_ERROR),
 )
 
