@@ -90,6 +90,7 @@ _STATUS = {
     0xFF: "the chip saw a CRC or communication error in the command",
 }
 
+
 class AteccError(KeyStoreError):
     """The chip refused, failed or did not answer; `status` is its status byte when it sent one."""
 
