@@ -1,4 +1,5 @@
-"""Records on flash: the self-checking frame and the file they are written to atomically.
+"""Records that survive reboots: the self-checking frame and the file they are written to
+atomically.
 
 The key store (keystore/record.py, keystore/file.py) and the persisted RS state (state.py)
 keep their data in the same frame, each with its own magic:
