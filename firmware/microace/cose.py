@@ -33,6 +33,7 @@ ALG_HMAC256_64 = const(4)
 ALG_HMAC256_256 = const(5)
 ALG_AES_CCM_16_64_128 = const(10)
 ALG_A128KW = const(-3)
+ALG_DIRECT_HKDF_SHA256 = const(-10)  # names OSCORE's HKDF (RFC 9203 §3.2.1), no COSE message
 
 KTY_OKP = const(1)
 KTY_EC2 = const(2)
