@@ -34,7 +34,7 @@ _KEY_LEN = const(16)
 _NONCE_LEN = const(13)
 _TAG_LEN = const(8)
 _MAX_ID_LEN = const(7)  # nonce length - 6 (§3.3)
-SSN_MAX = const(0xFFFFFFFFFF)  # 2^40 - 1: the Partial IV has at most 5 bytes (§7.2.1)
+_SSN_MAX = const(0xFFFFFFFFFF)  # 2^40 - 1: the Partial IV has at most 5 bytes (§7.2.1)
 
 # OSCORE option flag bits (§6.1).
 _FLAG_N = const(0x07)  # Partial IV length
@@ -152,7 +152,7 @@ class Context:
     def next_ssn(self):
         """Take the next sender sequence number (§7.2.1)."""
         n = self.ssn
-        if n > SSN_MAX:
+        if n > _SSN_MAX:
             raise ContextExhaustedError("sender sequence number wrapped")
         if self.ssn_hook is not None:
             self.ssn_hook(self, n)
