@@ -181,8 +181,6 @@ class Context:
             self._window_seen |= 1 << (top - n)
 
 
-
-
 def _info(ident, id_context, kind, length):
     """info = [id, id_context, alg_aead, type, L] (§3.2.1)."""
     return cbor.encode([ident, id_context, ALG_AES_CCM_16_64_128, kind, length])
@@ -387,7 +385,7 @@ def protect_request(ctx, request, kid_context=None):
     which carries kid_context when given; token, type and message ID are the request's."""
     piv = piv_bytes(ctx.next_ssn())
     ciphertext = _seal(ctx.sender_key, ctx._sender_iv, piv, ctx.sender_id, piv, request)
-    outer = [o for o in request.options if o[0] in _CLASS_U and o[0] != options.OSCORE]
+    outer = [o for o in request.options if o[0] in _CLASS_U]
     outer.append((options.OSCORE, _option(piv, kid_context, ctx.sender_id)))
     return Message(codes.POST, ciphertext, in_order(outer), request.token, request.type,
                    request.mid), piv
