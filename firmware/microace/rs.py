@@ -27,7 +27,7 @@ from microace.ace import (ACE_PROFILE_COAP_OSCORE, HINT_ACE_PROFILE, HINT_AS, HI
 from microace.admission import Admission
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
-from microace.coap.message import Message, in_order
+from microace.coap.message import Message
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
                              DecodeError, DecryptError, EdhocError, KeyStoreError,
                              MethodNotInScopeError, MicroaceError, NotAcceptableError,
@@ -201,9 +201,7 @@ class ResourceServer:
     # OSCORE-protected resources
 
     def _protected(self, request):
-        ctx, kid, piv, code, inner_options, payload = oscore.unprotect_request(
-            self.tokens.context, request.opt(options.OSCORE), request.payload)
-        inner = Message(code, payload, inner_options)
+        ctx, piv, inner = oscore.unprotect_request(self.tokens.context, request)
         fresh = ctx.fresh(inner.opt(options.ECHO), piv)
         if fresh:
             entry = self.tokens.verified(ctx)
@@ -220,15 +218,7 @@ class ResourceServer:
             # answer takes a Partial IV of its own.
             response = Message(codes.UNAUTHORIZED).add(options.ECHO, ctx.echo)
         # Everything after a verified request is answered protected (RFC 8613 §8.3).
-        out = response.options
-        for o in out:  # a new list only when there is a Class U option to leave out
-            if o[0] in oscore.CLASS_U_ONLY:
-                out = [o for o in out if o[0] not in oscore.CLASS_U_ONLY]
-                break
-        out = in_order(out)
-        outer_code, option, ciphertext = oscore.protect_response(
-            ctx, kid, piv, response.code, out, response.payload, not fresh)
-        return Message(outer_code, ciphertext, [(options.OSCORE, option)])
+        return oscore.protect_response(ctx, piv, response, not fresh)
 
     def _call(self, inner, entry, ctx):
         """The decrypted request through the checks of a plain one, then its resource. Every
@@ -272,9 +262,9 @@ def _precondition(request, etag):
     """Raise PreconditionFailedError unless If-Match and If-None-Match hold (RFC 7252
     §5.10.8): If-Match needs a current representation whose ETag is one of its values, or
     any representation for the empty value; If-None-Match needs no current representation."""
+    if request.opt(options.IF_MATCH) is None and request.opt(options.IF_NONE_MATCH) is None:
+        return  # the usual case, without a list
     matches = request.opts(options.IF_MATCH)
-    if not matches and request.opt(options.IF_NONE_MATCH) is None:
-        return
     tag = etag() if etag is not None else b""  # b"": it exists; only If-Match b"" names it
     if tag is None:  # no current representation
         if matches:
