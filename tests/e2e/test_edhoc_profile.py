@@ -99,6 +99,15 @@ def refused(r, reason):
     assert err == 1 and reason in info, info
 
 
+def gone(peer, ctx):
+    """The session's context is discarded: a request under it gets the unprotected 4.01 with
+    AS Request Creation Hints (RFC 9200 §5.3), both profiles named (§4.13)."""
+    r = peer.request(ctx.protect(Message(code=GET, uri_path=("temp",)))[0])
+    assert r.code == UNAUTHORIZED and r.opt.oscore is None, r
+    hints = cbor2.loads(r.payload)
+    assert hints[5] == AUDIENCE and hints[38] == [2, 4], hints
+
+
 def test_token_in_ead_3_then_oscore_with_its_rights(board):
     rs, cred_r, peer = board
     t = token()
@@ -165,7 +174,7 @@ def test_older_session_of_the_series_deleted(board):
     assert oscore_call(peer, first, GET, "/temp") == (CONTENT, b"21.5")
     second = session(peer, cred_r, ead(token(session_id=b"\x07")))
     # §4.2: deleted with the new session, not once the new context is used
-    assert oscore_call(peer, first, GET, "/temp")[0] == UNAUTHORIZED
+    gone(peer, first)
     assert oscore_call(peer, second, GET, "/temp") == (CONTENT, b"21.5")
 
 
@@ -339,8 +348,8 @@ def test_expired_token_removes_the_session(board):
     ctx = session(peer, cred_r, ead(token(session_id=b"\x0b", lifetime=2)))
     assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
     time.sleep(3)  # past exp (a wait for a deadline, not a speed check)
-    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
-    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED  # the context is gone
+    assert oscore_call(peer, ctx, GET, "/temp") == (UNAUTHORIZED, b"token expired")
+    gone(peer, ctx)  # §4.10: the context went with the token
 
 
 def test_board_codepoints_override_the_defaults(tmp_path):
@@ -362,6 +371,76 @@ def test_board_codepoints_override_the_defaults(tmp_path):
         r = peer.request(Message(code=GET, uri_path=("temp",), payload=bytes(96)))
         assert 38 not in cbor2.loads(r.payload)
         assert peer.authz_info(token())[0].code == 0x84  # 4.04
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
+
+
+def dated_cred(**times):
+    """The client's CCS with validity claims (RFC 8392 exp 4 / nbf 5), deterministic as the
+    RS re-encodes the token's kccs (the bytes MAC_3 covers as CRED_I)."""
+    m = cbor2.loads(CRED_I)
+    m.update({{"exp": 4, "nbf": 5}[k]: v for k, v in times.items()})
+    return cbor2.dumps(m, canonical=True)
+
+
+def test_client_credential_validity_checked_at_the_handshake(board):
+    """§4.11: AUTH_CRED_C is the CCS in the token's cnf; outside its exp / nbf it is no
+    credential and the handshake aborts with ERR_CODE 1, whatever the token's own lifetime."""
+    rs, cred_r, peer = board
+    now = int(time.time())
+    for times, reason in ((dict(exp=now - 10), "AUTH_CRED_C expired"),
+                          (dict(nbf=now + 600), "AUTH_CRED_C not yet valid")):
+        cred = dated_cred(**times)
+        _, r, _ = handshake(peer, cred_r, ead(token(cred=cred, session_id=b"\x0d")), cred=cred)
+        refused(r, reason)
+    cred = dated_cred(exp=now + 600, nbf=now - 10)
+    ctx = session(peer, cred_r, ead(token(cred=cred, session_id=b"\x0d")), cred=cred)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_client_credential_expiry_removes_the_session(board):
+    """§4.7, §4.11: the session ends when AUTH_CRED_C expires, before its token does, and an
+    update of access rights (a token of an hour) does not carry it past the credential."""
+    rs, cred_r, peer = board
+    cred = dated_cred(exp=int(time.time()) + 3)
+    ctx = session(peer, cred_r, ead(token(cred=cred, session_id=b"\x0e")), cred=cred)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    assert authz_info(peer, ctx, token(cred=cred, session_id=b"\x0e", scope=READ_WRITE)) \
+        == CREATED
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == CHANGED
+    time.sleep(4)  # past the credential's exp (a wait for a deadline, not a speed check)
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
+    gone(peer, ctx)
+
+
+def test_new_board_key_ends_the_sessions_of_the_old(tmp_path):
+    """§4.11, AUTH_CRED_RS: a board wiped and provisioned anew makes a new EDHOC key; the
+    sessions kept in state.bin were made under the old credential and go at start-up (their
+    requests get 4.01 with hints), even where the new store's generation is the old one's.
+    The client holding the old rs_cnf cannot authenticate the board any more."""
+    from microace_host import rs_runner
+    from e2e.e2e_peer import provision
+
+    server, cred_r = start(tmp_path)
+    peer = Peer(server)
+    try:
+        ctx = session(peer, cred_r, ead(token()))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+        assert "Traceback" not in server.stop()
+        (tmp_path / "keystore.bin").unlink()  # a fresh store; state.bin stays
+        provision(tmp_path, {"max_tokens": 12, "max_token_bytes": 1024},
+                  edhoc=EdhocPlan(b"\x33", "rs1", tmp_path / "rs2.ccs", []),
+                  board={"edhoc": {}, "profiles": ["coap_oscore", "coap_edhoc_oscore"]})
+        new_cred = (tmp_path / "rs2.ccs").read_bytes()
+        assert new_cred != cred_r
+        server.process, server.where = rs_runner.start(
+            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+        gone(peer, ctx)
+        with pytest.raises(ValueError, match="MAC_2 does not verify"):
+            handshake(peer, cred_r, ead(token()))
+        ctx = session(peer, new_cred, ead(token()))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
     finally:
         peer.close()
         assert "Traceback" not in server.stop()

@@ -12,7 +12,7 @@ admit -> pop -> store. The EDHOC resource (edhoc_resource.py) calls the rest:
     responder = edhoc.Responder(..., trust=<profile.trust(rs, ...)>, ead_labels=profile.EAD_LABELS)
     entry = profile.admit(rs, session, context)   # after message_3 verified
 
-Discarding (§4.7, §4.10, §4.11): a session's entry expires with its token or with AUTH_CRED_C
+Discarding (§4.7, §4.10-§4.12): a session's entry expires with its token or with AUTH_CRED_C
 (the CCS's exp caps the entry's), and a session made under another credential of the board
 (AUTH_CRED_RS: a regenerated key) is dropped at start-up. Codepoints (EAD label, kccs,
 edhoc_info, ace_profile) come from codepoints.CODES.
@@ -63,7 +63,7 @@ def _credential(token):
 
 
 def _capped(exp, cred_exp):
-    """The entry's exp: the token's, no later than AUTH_CRED_C's (§4.10: the context goes
+    """The entry's exp: the token's, no later than AUTH_CRED_C's (§4.11: the context goes
     when the credential expires)."""
     if cred_exp is None:
         return exp
@@ -81,7 +81,7 @@ class EdhocOscore:
 
     def start(self, rs, cred_r):
         """The board's credential AUTH_CRED_RS (its CCS bytes): the sessions kept from before
-        the board's key was made anew used another one and go (§4.10)."""
+        the board's key was made anew used another one and go (§4.11)."""
         self._fp = sha256(cred_r).digest()[:_FP_LEN]
         tokens = rs.tokens
         for e in [e for e in tokens.entries
@@ -102,7 +102,7 @@ class EdhocOscore:
     def trust(self, rs, kid, ccs_raw, ead_3):
         """edhoc.Responder's trust(): the one access token of EAD_3 (§4.3.3), verified as on
         /authz-info, whose kccs must be the credential ID_CRED_I names (§4.2) and valid now
-        (its exp / nbf, §4.10) -> (Credential, Grant). Every failure aborts with ERR_CODE 1."""
+        (its exp / nbf, §4.11) -> (Credential, Grant). Every failure aborts with ERR_CODE 1."""
         label = CODES["ead_access_token"]
         items = [value for lab, value in ead_3 if abs(lab) == label]
         if len(items) != 1:
