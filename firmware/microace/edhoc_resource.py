@@ -37,7 +37,7 @@ def handler(rs, store, board, links):
     for p in rs.profiles:
         if p.NUMBER == CODES["ace_profile_coap_edhoc_oscore"]:
             profile = p
-    if profile is not None:  # its sessions made under another board key go (§4.10)
+    if profile is not None:  # its sessions made under another board key go (§4.11)
         profile.start(rs, store.edhoc_credential() if key is not None else b"")
     if key is None:
         return rs.handle, rs.CRITICAL, links
@@ -50,7 +50,11 @@ def handler(rs, store, board, links):
         def admit(session, context):
             return profile.admit(rs, session, context)
 
+        def ead_1(items):
+            return profile.ead_1(rs, items)
+
         labels = profile.EAD_LABELS
+        board["ead_1_labels"], board["ead_1"] = profile.EAD_1_LABELS, ead_1
     else:
         clients = (store.status()["config"].get("edhoc") or {}).get("clients")
         trust, admit, labels = edhoc.TrustedClients(clients), _trusted_client(rs), ()

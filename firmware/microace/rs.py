@@ -157,14 +157,20 @@ class ResourceServer:
 
     def _hints(self, code):
         """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
-        hints = {HINT_AUDIENCE: self.audience}
+        return Message(code, cbor.encode(self.hints())).add(options.CONTENT_FORMAT,
+                                                             formats.ACE_CBOR)
+
+    def hints(self, audience=True):
+        """The hints map; without the audience where it would name the RS to an eavesdropper
+        (EAD_2 of EDHOC message_2: EDHOC-OSCORE profile §4.13)."""
+        hints = {HINT_AUDIENCE: self.audience} if audience else {}
         if self.as_uri:
             hints[HINT_AS] = self.as_uri
         if self.cnonces is not None:
             hints[HINT_CNONCE] = self.cnonces.fresh()
         if len(self.profiles) > 1:  # which profile to ask the AS for is the client's choice
             hints[HINT_ACE_PROFILE] = [p.NUMBER for p in self.profiles]
-        return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
+        return hints
 
     # /authz-info
 

@@ -14,7 +14,7 @@ import pytest
 from aiocoap.message import Message
 from aiocoap.optiontypes import UintOption
 
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
+from e2e.e2e_peer import AS_KEY, AS_URI, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
 from e2e.test_edhoc import CRED_I, SK_I, oscore_call, post
 from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
 from microace_host.client import memory_context
@@ -71,9 +71,10 @@ def board(tmp_path_factory):
     assert "Traceback" not in output, output
 
 
-def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None):
+def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None, ead_1=b""):
     """message_1 .. message_3 -> (the Initiator, the response to message_3, message_3)."""
-    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i)
+    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i,
+                  ead_1=ead_1)
     m1 = i.message_1()
     for _ in range(5):  # the RS out of heap for the moment: again after Max-Age (RFC 7252)
         r = post(peer, b"\xf5" + m1)
@@ -444,3 +445,43 @@ def test_new_board_key_ends_the_sessions_of_the_old(tmp_path):
     finally:
         peer.close()
         assert "Traceback" not in server.stop()
+
+
+def test_ead_1_credential_by_value_and_request_creation_hints(board):
+    """EAD_1 items of message_1 without a value (critical or not, both are understood):
+    Credential By Value (15, §4.14) puts the board's CCS by value in ID_CRED_R; Request
+    Creation Hints (1, §4.13) comes back in EAD_2 with the hints, never the audience
+    (message_2 is open to active attackers). The Initiator checks MAC_2 over both."""
+    rs, cred_r, peer = board
+    cases = ((cbor2.dumps(15), True, False), (cbor2.dumps(-15), True, False),
+             (cbor2.dumps(1), False, True), (cbor2.dumps(-1) + cbor2.dumps(15), True, True))
+    for ead_1, by_value, asks_hints in cases:
+        i, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x20")),  # one series
+                            ead_1=ead_1)
+        assert r.code == CHANGED, (r.code, r.payload)
+        assert i.id_cred_r_by_value == by_value
+        if asks_hints:
+            label, value = i.ead_2
+            hints = cbor2.loads(value)
+            assert label == 1 and hints == {1: AS_URI, 38: [2, 4]}, hints
+        else:
+            assert i.ead_2 == []
+        ctx = memory_context(*i.oscore())
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_ead_1_items_with_a_value(board):
+    """The draft's EAD_1 items carry no value: one with a value is skipped when non-critical
+    (RFC 9528 §3.8), and aborts with ERR_CODE 1 when critical; an unknown critical item
+    aborts too."""
+    rs, cred_r, peer = board
+    i, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x20")),
+                        ead_1=cbor2.dumps(15) + cbor2.dumps(b"\x01") + cbor2.dumps(1)
+                        + cbor2.dumps(b"\xa0"))
+    assert r.code == CHANGED and not i.id_cred_r_by_value and i.ead_2 == []
+    for item, reason in (
+            (cbor2.dumps(-15) + cbor2.dumps(b"\x01"), "EAD_1 item -15 takes no value"),
+            (cbor2.dumps(-1) + cbor2.dumps(b"\xa0"), "EAD_1 item -1 takes no value"),
+            (cbor2.dumps(-16), "unsupported critical EAD item -16")):
+        i = Initiator(SK_I, CRED_I, c_i=os.urandom(1), ead_1=item)
+        refused(post(peer, b"\xf5" + i.message_1()), reason)

@@ -9,7 +9,8 @@ tokens come in EAD_3); its update of access rights (§4.6) is /authz-info's pars
 admit -> pop -> store. The EDHOC resource (edhoc_resource.py) calls the rest:
 
     profile.start(rs, cred_r)          # the board's credential; sessions of an older one go
-    responder = edhoc.Responder(..., trust=<profile.trust(rs, ...)>, ead_labels=profile.EAD_LABELS)
+    responder = edhoc.Responder(..., trust=<profile.trust(rs, ...)>, ead_labels=profile.EAD_LABELS,
+                                ead_1=<profile.ead_1(rs, ...)>, ead_1_labels=profile.EAD_1_LABELS)
     entry = profile.admit(rs, session, context)   # after message_3 verified
 
 Discarding (§4.7, §4.10-§4.12): a session's entry expires with its token or with AUTH_CRED_C
@@ -59,7 +60,11 @@ def _credential(token):
     if not isinstance(token.cnf[1], dict):
         raise ClaimError("cnf kccs must be a CWT Claims Set (a map)")
     # its deterministic encoding: the bytes EDHOC hashes as CRED_I (RFC 9528 §3.5.2)
-    return ccs.parse(cbor.encode(token.cnf[1]))
+    try:
+        raw = cbor.encode(token.cnf[1])
+    except (TypeError, ValueError):  # a float (a NumericDate may be one): cbor.py has none
+        raise ClaimError("kccs CCS holds a value this RS cannot encode (a float)")
+    return ccs.parse(raw)
 
 
 def _capped(exp, cred_exp):
@@ -77,6 +82,8 @@ class EdhocOscore:
     def __init__(self):
         self.NUMBER = CODES["ace_profile_coap_edhoc_oscore"]
         self.EAD_LABELS = (CODES["ead_access_token"],)
+        self.EAD_1_LABELS = (CODES["ead_credential_by_value"],
+                             CODES["ead_request_creation_hints"])
         self._fp = b""  # AUTH_CRED_RS's hash prefix (start())
 
     def start(self, rs, cred_r):
@@ -123,6 +130,23 @@ class EdhocOscore:
         if (cred.raw != ccs_raw) if ccs_raw is not None else (cred.kid != kid):
             raise EdhocError(_ERR_UNSPECIFIED, "ID_CRED_I is not the token's credential")
         return cred, Grant(raw, token, session_id, cred_exp)
+
+    def ead_1(self, rs, items):
+        """edhoc.Responder's ead_1(): what EAD_1 of message_1 asks for, each item without a
+        value (§4.13, §4.14) -> (ID_CRED_R by value, EAD_2). Credential By Value: the board's
+        CCS by value in ID_CRED_R. Request Creation Hints: the item again in EAD_2, its value
+        the hints map without the audience (message_2 is open to active attackers). Either
+        item with a value is not the draft's: skipped, or, sent critical, ERR_CODE 1."""
+        by_value, ead_2 = False, b""
+        hints = CODES["ead_request_creation_hints"]
+        for label, value in items:
+            if value is None and abs(label) == hints:
+                ead_2 = cbor.encode(hints) + cbor.encode(cbor.encode(rs.hints(False)))
+            elif value is None:
+                by_value = True
+            elif label < 0:
+                raise EdhocError(_ERR_UNSPECIFIED, "EAD_1 item %d takes no value" % label)
+        return by_value, ead_2
 
     def admit(self, rs, session, context):
         """A finished session (MAC_3 verified) -> its token admitted (rs.admission: re-post,
