@@ -233,20 +233,33 @@ def test_hints_name_both_profiles(board):
     assert hints[5] == AUDIENCE and hints[38] == [2, 4]
 
 
-def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
-    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
-    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
-    is served; no new EDHOC run is needed."""
-    from microace_host import rs_runner
-
+def served_then_stopped(tmp_path):
+    """An RS of its own that served one session, then stopped -> (the RS, its credential, a
+    peer, the session's client context)."""
     server, cred_r = start(tmp_path)
     peer = Peer(server)
     try:
         ctx = session(peer, cred_r, ead(token()))
         assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    finally:
         assert "Traceback" not in server.stop()
-        server.process, server.where = rs_runner.start(
-            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+    return server, cred_r, peer, ctx
+
+
+def restart(server, tmp_path):
+    from microace_host import rs_runner
+
+    server.process, server.where = rs_runner.start(
+        "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+
+
+def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
+    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
+    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
+    is served; no new EDHOC run is needed."""
+    server, cred_r, peer, ctx = served_then_stopped(tmp_path)
+    try:
+        restart(server, tmp_path)
         inner = Message(code=GET, uri_path=("temp",))
         outer, request_id = ctx.protect(inner)
         response = peer.request(outer)
@@ -420,23 +433,17 @@ def test_new_board_key_ends_the_sessions_of_the_old(tmp_path):
     sessions kept in state.bin were made under the old credential and go at start-up (their
     requests get 4.01 with hints), even where the new store's generation is the old one's.
     The client holding the old rs_cnf cannot authenticate the board any more."""
-    from microace_host import rs_runner
     from e2e.e2e_peer import provision
 
-    server, cred_r = start(tmp_path)
-    peer = Peer(server)
+    server, cred_r, peer, ctx = served_then_stopped(tmp_path)
     try:
-        ctx = session(peer, cred_r, ead(token()))
-        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
-        assert "Traceback" not in server.stop()
         (tmp_path / "keystore.bin").unlink()  # a fresh store; state.bin stays
         provision(tmp_path, {"max_tokens": 12, "max_token_bytes": 1024},
                   edhoc=EdhocPlan(b"\x33", "rs1", tmp_path / "rs2.ccs", []),
                   board={"edhoc": {}, "profiles": ["coap_oscore", "coap_edhoc_oscore"]})
         new_cred = (tmp_path / "rs2.ccs").read_bytes()
         assert new_cred != cred_r
-        server.process, server.where = rs_runner.start(
-            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+        restart(server, tmp_path)
         gone(peer, ctx)
         with pytest.raises(ValueError, match="MAC_2 does not verify"):
             handshake(peer, cred_r, ead(token()))
@@ -485,3 +492,13 @@ def test_ead_1_items_with_a_value(board):
             (cbor2.dumps(-16), "unsupported critical EAD item -16")):
         i = Initiator(SK_I, CRED_I, c_i=os.urandom(1), ead_1=item)
         refused(post(peer, b"\xf5" + i.message_1()), reason)
+
+
+def test_profile_offered_without_edhoc_fails_the_start(tmp_path):
+    """board.json offering coap_edhoc_oscore without "edhoc" (no EDHOC resource to run it):
+    the RS does not start (fail closed), with the reason."""
+    from microace_host.unix_port import UnixPortError
+
+    with pytest.raises(UnixPortError, match='coap_edhoc_oscore needs "edhoc"'):
+        RS(tmp_path, {"max_tokens": 4, "max_token_bytes": 1024}, heap=PROFILE_HEAP,
+           board={"profiles": ["coap_oscore", "coap_edhoc_oscore"]})
