@@ -122,6 +122,22 @@ def test_token_in_ead_3_then_oscore_with_its_rights(board):
     assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
 
 
+def test_method_not_granted_and_replayed_request(board):
+    """4.05 from the token's rights, not the resource's: /led takes PUT, the token grants it
+    GET only. A request of the session sent again is a replay (RFC 8613 §7.4): 4.01, and the
+    session goes on."""
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x20", scope=cbor2.dumps([["/led", 1]]))))
+    assert oscore_call(peer, ctx, GET, "/led")[0] == CONTENT
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == METHOD_NOT_ALLOWED
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == FORBIDDEN
+    outer, _ = ctx.protect(Message(code=GET, uri_path=("led",)))
+    assert peer.request(outer).code == CHANGED  # OSCORE's outer code of a response
+    replay = peer.request(outer)
+    assert replay.code == UNAUTHORIZED and replay.opt.oscore is None
+    assert oscore_call(peer, ctx, GET, "/led")[0] == CONTENT
+
+
 @pytest.mark.parametrize("bad, reason", [
     (dict(aud="coap://other.example"), "aud does not name this resource server"),
     (dict(lifetime=-10), "token expired"),
