@@ -44,17 +44,8 @@ def handler(rs, store, board, links):
     board = dict(board)
     message_4 = board.pop("message_4", False)
     if profile is not None:
-        def trust(kid, ccs_raw, ead_3):
-            return profile.trust(rs, kid, ccs_raw, ead_3)
-
-        def admit(session, context):
-            return profile.admit(rs, session, context)
-
-        def ead_1(items):
-            return profile.ead_1(rs, items)
-
-        labels = profile.EAD_LABELS
-        board["ead_1_labels"], board["ead_1"] = profile.EAD_1_LABELS, ead_1
+        trust, admit, labels = profile.trust, profile.admit, profile.EAD_LABELS
+        board["ead_1_labels"], board["ead_1"] = profile.EAD_1_LABELS, profile.ead_1
     else:
         clients = (store.status()["config"].get("edhoc") or {}).get("clients")
         trust, admit, labels = edhoc.TrustedClients(clients), _trusted_client(rs), ()

@@ -9,9 +9,9 @@ tokens come in EAD_3); its update of access rights (§4.6) is /authz-info's pars
 admit -> pop -> store. The EDHOC resource (edhoc_resource.py) calls the rest:
 
     profile.start(rs, cred_r)          # the board's credential; sessions of an older one go
-    responder = edhoc.Responder(..., trust=<profile.trust(rs, ...)>, ead_labels=profile.EAD_LABELS,
-                                ead_1=<profile.ead_1(rs, ...)>, ead_1_labels=profile.EAD_1_LABELS)
-    entry = profile.admit(rs, session, context)   # after message_3 verified
+    responder = edhoc.Responder(..., trust=profile.trust, ead_labels=profile.EAD_LABELS,
+                                ead_1=profile.ead_1, ead_1_labels=profile.EAD_1_LABELS)
+    entry = profile.admit(session, context)   # after message_3 verified
 
 Discarding (§4.7, §4.10-§4.12): a session's entry expires with its token or with AUTH_CRED_C
 (the CCS's exp caps the entry's), and a session made under another credential of the board
@@ -85,10 +85,12 @@ class EdhocOscore:
         self.EAD_1_LABELS = (CODES["ead_credential_by_value"],
                              CODES["ead_request_creation_hints"])
         self._fp = b""  # AUTH_CRED_RS's hash prefix (start())
+        self.rs = None  # the RS whose token store and checks the EDHOC callbacks use
 
     def start(self, rs, cred_r):
         """The board's credential AUTH_CRED_RS (its CCS bytes): the sessions kept from before
         the board's key was made anew used another one and go (§4.11)."""
+        self.rs = rs
         self._fp = sha256(cred_r).digest()[:_FP_LEN]
         tokens = rs.tokens
         for e in [e for e in tokens.entries
@@ -106,10 +108,11 @@ class EdhocOscore:
         return (self.NUMBER,
                 self._fp + sha256(cbor.encode([session_id, cred.raw])).digest())
 
-    def trust(self, rs, kid, ccs_raw, ead_3):
+    def trust(self, kid, ccs_raw, ead_3):
         """edhoc.Responder's trust(): the one access token of EAD_3 (§4.3.3), verified as on
         /authz-info, whose kccs must be the credential ID_CRED_I names (§4.2) and valid now
         (its exp / nbf, §4.11) -> (Credential, Grant). Every failure aborts with ERR_CODE 1."""
+        rs = self.rs
         label = CODES["ead_access_token"]
         items = [value for lab, value in ead_3 if abs(lab) == label]
         if len(items) != 1:
@@ -131,7 +134,7 @@ class EdhocOscore:
             raise EdhocError(_ERR_UNSPECIFIED, "ID_CRED_I is not the token's credential")
         return cred, Grant(raw, token, session_id, cred_exp)
 
-    def ead_1(self, rs, items):
+    def ead_1(self, items):
         """edhoc.Responder's ead_1(): what EAD_1 of message_1 asks for, each item without a
         value (§4.13, §4.14) -> (ID_CRED_R by value, EAD_2). Credential By Value: the board's
         CCS by value in ID_CRED_R. Request Creation Hints: the item again in EAD_2, its value
@@ -141,17 +144,18 @@ class EdhocOscore:
         hints = CODES["ead_request_creation_hints"]
         for label, value in items:
             if value is None and abs(label) == hints:
-                ead_2 = cbor.encode(hints) + cbor.encode(cbor.encode(rs.hints(False)))
+                ead_2 = cbor.encode(hints) + cbor.encode(cbor.encode(self.rs.hints(False)))
             elif value is None:
                 by_value = True
             elif label < 0:
                 raise EdhocError(_ERR_UNSPECIFIED, "EAD_1 item %d takes no value" % label)
         return by_value, ead_2
 
-    def admit(self, rs, session, context):
+    def admit(self, session, context):
         """A finished session (MAC_3 verified) -> its token admitted (rs.admission: re-post,
         exi mark, cnonce, clock floor) and its OSCORE context in the store. An older session
         of the same (SESSION_ID, AUTH_CRED_C) and its context are deleted first (§4.2)."""
+        rs = self.rs
         g = session.grant
         token = g.token
         if token.scope is None:
