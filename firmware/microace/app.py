@@ -103,6 +103,20 @@ def build(store, pins=None, rs_state=None, persist=None):
     return rs
 
 
+def _profile(number, rs, cfg):
+    """An offered ace_profile number -> its profiles/ object; the EDHOC-OSCORE profile's
+    module is loaded only here, and needs board.json "edhoc" (its EDHOC resource)."""
+    from microace.codepoints import CODES
+
+    if number != CODES["ace_profile_coap_edhoc_oscore"]:
+        return rs.profiles[0]  # ACE-OSCORE, as build() made it
+    if cfg.get("edhoc") is None:
+        raise ValueError('board.json "profiles": coap_edhoc_oscore needs "edhoc"')
+    from microace.profiles.edhoc_oscore import EdhocOscore
+
+    return EdhocOscore()
+
+
 async def _serve(server, clock):
     """Serve, and poll the clock hourly so ticks_ms never wraps unseen (clock.py)."""
     async def poll():
@@ -124,7 +138,7 @@ def main(state_dir=".", bind=None):
         # loads none (nor cwt this early: where code sits in the heap, its place matters)
 
         cwt.CNF_KCCS = codepoints.configure(cfg.get("codepoints"))["kccs"]
-        rs.profiles = codepoints.offered(cfg.get("profiles"))
+        rs.profiles = [_profile(n, rs, cfg) for n in codepoints.offered(cfg.get("profiles"))]
     handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
     if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource

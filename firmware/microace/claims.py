@@ -140,6 +140,25 @@ def _check_aud(aud, audience):
         raise AudienceError("aud does not name this resource server")
 
 
+def validity(claims, names, now, leeway, what="token"):
+    """exp and nbf of a claims set (a token's, or a CCS's: the EDHOC-OSCORE profile's
+    AUTH_CRED_C) against the trusted `now` -> exp; ClaimError outside them, and when there is
+    no trusted now to check one that is present (fail closed)."""
+    exp = _numeric_date(claims, names, _EXP)
+    nbf = _numeric_date(claims, names, _NBF)
+    if exp is not None:
+        if now is None:
+            raise ClaimError("no trusted time to check exp")
+        if now - leeway >= exp:  # RFC 8392 §3.1.4, RFC 7519 §4.1.4: now must be before exp
+            raise ClaimError("%s expired" % what)
+    if nbf is not None:
+        if now is None:
+            raise ClaimError("no trusted time to check nbf")
+        if now + leeway < nbf:  # RFC 8392 §3.1.5, RFC 7519 §4.1.5
+            raise ClaimError("%s not yet valid (nbf)" % what)
+    return exp
+
+
 def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway, encrypted):
     """Check a claims map from a verified token -> Token. `names`: the format's name table;
     `parse_cnf(cnf, keystore, encrypted)` -> (method, value); `issuers`: each must match iss or
@@ -159,8 +178,7 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
             raise ClaimError("iss %r is not the trusted issuer" % (iss,))
     _check_aud(claims.get(names[_AUD]), audience)
 
-    exp = _numeric_date(claims, names, _EXP)
-    nbf = _numeric_date(claims, names, _NBF)
+    exp = validity(claims, names, now, leeway)
     _numeric_date(claims, names, _IAT)
     exi = claims.get(names[_EXI])
     if exi is not None:
@@ -170,16 +188,6 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
             raise ClaimError("exi without cti")  # RFC 9200 §5.10.3
     if exp is None and exi is None:
         raise ClaimError("token has neither exp nor exi")
-    if exp is not None:
-        if now is None:
-            raise ClaimError("no trusted time to check exp")
-        if now - leeway >= exp:  # RFC 8392 §3.1.4, RFC 7519 §4.1.4: now must be before exp
-            raise ClaimError("token expired")
-    if nbf is not None:
-        if now is None:
-            raise ClaimError("no trusted time to check nbf")
-        if now + leeway < nbf:  # RFC 8392 §3.1.5, RFC 7519 §4.1.5
-            raise ClaimError("token not yet valid (nbf)")
 
     scope = claims.get(names[_SCOPE])
     if scope is not None and not isinstance(scope, (str, bytes, list)):

@@ -22,8 +22,7 @@ than a block goes out in inner Block2 blocks. Every answer to a verified request
 from micropython import const
 
 from microace import access_token, cbor, oscore, scope
-from microace.ace import (ACE_PROFILE_COAP_OSCORE, HINT_ACE_PROFILE, HINT_AS, HINT_AUDIENCE,
-                          HINT_CNONCE)
+from microace.ace import HINT_ACE_PROFILE, HINT_AS, HINT_AUDIENCE, HINT_CNONCE
 from microace.admission import Admission
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
@@ -90,12 +89,12 @@ def _error(error):
 class ResourceServer:
     CRITICAL = (options.OSCORE,)  # the critical option the handler processes itself
 
-    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0, profile=None):
+    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0, profiles=None):
         """config: the key store's RS configuration {audience, issuer, as_uri, scope_map,
         limits {max_tokens, max_token_bytes, max_store_bytes}}; state: a state.State that
         survives reboots (None: nothing does); persist_tokens: keep tokens in it (board.json
         "persist"); gen: the key store's generation, which the kept tokens are bound to;
-        profile: the ACE profile of the token upload (profiles/; ACE-OSCORE by default)."""
+        profiles: the ACE profiles offered (profiles/; ACE-OSCORE alone by default)."""
         self.keystore = keystore
         self.state = state
         self.audience = config["audience"]
@@ -118,12 +117,7 @@ class ResourceServer:
                                  state if persist_tokens else None, clock=self.clock, gen=gen,
                                  restore=oscore.Context.restore)
         self.admission = Admission(self.clock, self.tokens, self.audience, state, self.cnonces)
-        self.profile = profile or AceOscore()
-        # The EDHOC-OSCORE profile (edhoc_oscore.py, its tokens come in EDHOC message_3)
-        # plugs in here: its update of access rights, (inner, entry) -> Message, and the
-        # ace_profile values board.json offers (hints name them when there are several).
-        self.update_access = None
-        self.profiles = []
+        self.profiles = profiles or [AceOscore()]  # board.json's order (app.py)
         # path -> (allowed method codes, function, Content-Formats produced, etag function)
         self.resources = {}
         self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
@@ -147,11 +141,16 @@ class ResourceServer:
         try:
             if request.opt(options.OSCORE) is not None:
                 return self._protected(request)
-            if request.path() == self.profile.PATH:
-                if self.profiles and ACE_PROFILE_COAP_OSCORE not in self.profiles:
-                    return Message(codes.NOT_FOUND)  # board.json offers no ACE-OSCORE
-                return self._authz_info(request)
-            return self._hints(codes.UNAUTHORIZED)
+            path = request.path()
+            upload = None
+            for p in self.profiles:
+                if p.PATH == path and (upload is None or p.NEW):
+                    upload = p
+            if upload is None:
+                return self._hints(codes.UNAUTHORIZED)
+            if not upload.NEW:  # its profiles take new tokens another way (EAD_3)
+                return Message(codes.NOT_FOUND)
+            return self._authz_info(request, upload)
         except MicroaceError as e:
             if isinstance(e, UnknownContextError):
                 return self._hints(codes.UNAUTHORIZED)
@@ -160,25 +159,30 @@ class ResourceServer:
 
     def _hints(self, code):
         """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
-        hints = {HINT_AUDIENCE: self.audience}
+        return Message(code, cbor.encode(self.hints())).add(options.CONTENT_FORMAT,
+                                                             formats.ACE_CBOR)
+
+    def hints(self, audience=True):
+        """The hints map; without the audience where it would name the RS to an eavesdropper
+        (EAD_2 of EDHOC message_2: EDHOC-OSCORE profile §4.13)."""
+        hints = {HINT_AUDIENCE: self.audience} if audience else {}
         if self.as_uri:
             hints[HINT_AS] = self.as_uri
         if self.cnonces is not None:
             hints[HINT_CNONCE] = self.cnonces.fresh()
         if len(self.profiles) > 1:  # which profile to ask the AS for is the client's choice
-            hints[HINT_ACE_PROFILE] = list(self.profiles)
-        return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
+            hints[HINT_ACE_PROFILE] = [p.NUMBER for p in self.profiles]
+        return hints
 
     # /authz-info
 
-    def _authz_info(self, request, entry=None):
+    def _authz_info(self, request, profile, entry=None):
         """POST /authz-info: parse -> verify -> admit -> bind (the profile) -> store.
         Unprotected: a new token, and its new context (RFC 9203 §4.1-4.3). Protected by the
         context of `entry`: an update of access rights (RFC 9203 §4.1, §4.2), the context's
         rights and lifetime replaced, same context; what the profile refuses is 4.01/4.00."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
-        profile = self.profile
         raw, body = profile.parse(request, self.max_token_bytes, entry)
         token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
                                     self.issuer)
@@ -228,11 +232,9 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
-        if path == self.profile.PATH:  # an update of access rights (RFC 9203 §4.1); an int
-            # in pop[0] is a session of the EDHOC-OSCORE profile (edhoc_oscore.py's own rules)
-            if self.update_access is not None and type(entry.pop[0]) is int:
-                return self.update_access(inner, entry)
-            return self._authz_info(inner, entry)
+        for p in self.profiles:  # an update of access rights, by the context's own profile
+            if p.PATH == path and p.owns(entry):  # (RFC 9203 §4.1, EDHOC-OSCORE §4.6)
+                return self._authz_info(inner, p, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)
         if found is None:

@@ -26,7 +26,7 @@ LAYERS = [
     ["microace.cwt", "microace.jwt", "microace.jwe", "microace.access_token"],
     ["microace.oscore", "microace.edhoc"],
     ["microace.cnonce", "microace.admission", "microace.token_store"],
-    ["microace.profiles", "microace.profiles.*", "microace.edhoc_oscore"],
+    ["microace.profiles", "microace.profiles.*"],
     ["microace.rs"],
     ["microace.edhoc_resource"],
     ["microace.app"],

@@ -19,11 +19,12 @@ IMPORT = re.compile(r"^\s*(?:from\s+(microace[\w.]*)\s+import\s+(\([^)]*\)|[^\n]
                     r"|import\s+(microace[\w.]*))", re.M)
 BACKENDS = {"file": {"microace/keystore/file.py"}, "nvs": {"microace/keystore/nvs.py"},
             "atecc608": {"microace/keystore/atecc608.py", "microace/keystore/secure_element.py"}}
-# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py, and the
-# key store's own key), or whose key store record or bundle has EDHOC fields (edhoc_record.py);
-# edhoc.py, ccs.py and crypto/ecdh.py are reached only through them
-EDHOC = {"microace/edhoc_resource.py", "microace/keystore/own.py",
-         "microace/keystore/edhoc_record.py"}
+# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py: the EDHOC
+# resource and the EDHOC-OSCORE profile, which needs "edhoc"; the key store's own key), or
+# whose key store record or bundle has EDHOC fields (edhoc_record.py); edhoc.py, ccs.py and
+# crypto/ecdh.py are reached only through them
+EDHOC = {"microace/edhoc_resource.py", "microace/profiles/edhoc_oscore.py",
+         "microace/keystore/own.py", "microace/keystore/edhoc_record.py"}
 
 
 def module_file(dotted):
@@ -105,7 +106,8 @@ def test_closure_takes_edhoc_where_board_json_enables_it(monkeypatch):
     config = dict(board.board_config("esp32_generic"), edhoc={})
     monkeypatch.setattr(board, "board_config", lambda name: config)
     assert {"microace/edhoc.py", "microace/edhoc_resource.py", "microace/ccs.py",
-            "microace/crypto/ecdh.py", "microace/keystore/own.py"} <= closure("esp32_generic")
+            "microace/crypto/ecdh.py", "microace/keystore/own.py",
+            "microace/profiles/edhoc_oscore.py"} <= closure("esp32_generic")
 
 
 def test_mip_package_json_agrees_with_the_manifests():
