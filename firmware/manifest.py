@@ -21,7 +21,8 @@ package("microace", files=[
     "coap/message.py", "coap/option_rules.py", "coap/options.py", "coap/server.py",
     "crypto/__init__.py", "crypto/aes_cbc_hs.py", "crypto/aes_ccm.py", "crypto/aes_kw.py",
     "crypto/ct.py", "crypto/ed25519.py",
-    "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/sha512.py",
+    "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/p256_g.py",
+    "crypto/sha512.py",
     "keystore/__init__.py", "keystore/bundle.py", "keystore/file.py", "keystore/persistent.py",
     "keystore/record.py",
 ])

@@ -6,6 +6,7 @@ A store that is missing, corrupt or not provisioned stops the start (fail closed
 """
 
 import asyncio
+import gc
 import hashlib
 import json
 
@@ -132,6 +133,10 @@ def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
     net.up(cfg.get("network") or {}, state_dir)
     store = wiring.open_store(cfg)
+    # Start-up garbage goes before the long-lived structures are made (here and before
+    # serving), so that they sit low and the heap above them stays in one piece: at 48k a
+    # datagram needs one 1,281-byte block (docs/BENCHMARKS.md, "The board proxy").
+    gc.collect()
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
     if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
         from microace import codepoints, cwt  # EDHOC-OSCORE numbers; a board without
@@ -149,6 +154,7 @@ def main(state_dir=".", bind=None):
                     blocks=rs.blocks)
     for link in links:
         server.add_link(*link)
+    gc.collect()
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
     asyncio.run(_serve(server, rs.clock))
