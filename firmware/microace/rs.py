@@ -19,6 +19,8 @@ body is reassembled first (coap/block.py, the server's own Reassembler), and a r
 than a block goes out in inner Block2 blocks. Every answer to a verified request is protected.
 """
 
+import gc
+
 from micropython import const
 
 from microace import access_token, cbor, oscore, scope
@@ -186,6 +188,8 @@ class ResourceServer:
         raw, body = profile.parse(request, self.max_token_bytes, entry)
         token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
                                     self.issuer)
+        gc.collect()  # the verification's garbage goes before the token's state is made, so
+        # that state sits low and the heap above stays in one piece (docs/BENCHMARKS.md)
         seq = self.admission.admit(token)
         pop = profile.pop(token, entry)
         if token.scope is None:
