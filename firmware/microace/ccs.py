@@ -6,14 +6,9 @@ from provisioning (the trusted list) or, in the next issue, from a token's cnf. 
 are what EDHOC hashes (CRED_I / CRED_R), so a CCS is kept as received.
 """
 
-from micropython import const
-
 from microace import cbor, cose
+from microace.ace import CLAIM_CNF, CLAIM_SUB, CNF_COSE_KEY
 from microace.errors import DecodeError
-
-_CLAIM_SUB = const(2)  # RFC 8392 §3.1.2
-_CLAIM_CNF = const(8)  # RFC 8747 §3.1
-_CNF_COSE_KEY = const(1)
 
 
 def build(sub, kid, x, y):
@@ -21,7 +16,7 @@ def build(sub, kid, x, y):
     -3: y}}}, the layout of RFC 9529's credentials."""
     key = {cose.KEY_KTY: cose.KTY_EC2, cose.KEY_KID: kid, cose.KEY_CRV: cose.CRV_P256,
            cose.KEY_X: x, cose.KEY_Y: y}
-    return cbor.encode({_CLAIM_SUB: sub, _CLAIM_CNF: {_CNF_COSE_KEY: key}})
+    return cbor.encode({CLAIM_SUB: sub, CLAIM_CNF: {CNF_COSE_KEY: key}})
 
 
 class Credential:
@@ -37,15 +32,15 @@ class Credential:
 def parse(raw):
     """CCS bytes -> Credential; DecodeError unless it carries a P-256 EC2 key with a kid."""
     m = cbor.decode(raw)
-    if not isinstance(m, dict) or not isinstance(m.get(_CLAIM_CNF), dict):
+    if not isinstance(m, dict) or not isinstance(m.get(CLAIM_CNF), dict):
         raise DecodeError("CCS needs a cnf claim")
-    cnf = m[_CLAIM_CNF]
-    if len(cnf) != 1 or not isinstance(cnf.get(_CNF_COSE_KEY), dict):
+    cnf = m[CLAIM_CNF]
+    if len(cnf) != 1 or not isinstance(cnf.get(CNF_COSE_KEY), dict):
         raise DecodeError("CCS cnf must hold one COSE_Key")
-    key = cose.parse_key(cnf[_CNF_COSE_KEY])
+    key = cose.parse_key(cnf[CNF_COSE_KEY])
     if key.kty != cose.KTY_EC2 or not key.kid:
         raise DecodeError("CCS key must be a P-256 key with a kid")
-    sub = m.get(_CLAIM_SUB)
+    sub = m.get(CLAIM_SUB)
     if sub is not None and type(sub) is not str:
         raise DecodeError("CCS sub must be text")
     return Credential(bytes(raw), key.kid, key.public, sub)

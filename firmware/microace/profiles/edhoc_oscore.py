@@ -22,9 +22,10 @@ edhoc_info, ace_profile) come from codepoints.CODES.
 from hashlib import sha256
 
 from microace import access_token, cbor, ccs, claims, scope
+from microace.ace import CLAIM_EXP
 from microace.codepoints import CODES
 from microace.coap import formats, options
-from microace.cwt import CLAIM_EXP, NAMES
+from microace.cwt import NAMES
 from microace.errors import ClaimError, DecodeError, EdhocError, MicroaceError, ScopeError
 
 _ERR_UNSPECIFIED = 1  # RFC 9528 §6.2 (edhoc.ERR_UNSPECIFIED; edhoc.py is not imported here)
