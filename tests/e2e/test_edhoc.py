@@ -9,7 +9,7 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-from e2e.e2e_peer import RS, Peer
+from tests.support.rs_peer import RS, Peer
 from microace_host.edhoc_initiator import Initiator, encode_id
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan

@@ -6,7 +6,7 @@ import hmac
 
 import cbor2
 
-import tokenfactory as tf
+from tests.support import tokenfactory as tf
 
 OWNER = hashlib.sha256(b"microace-test-owner").digest()
 CONFIG = {"audience": tf.AUD, "issuer": tf.ISS, "as_uri": "coaps://as.example/token",

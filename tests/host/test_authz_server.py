@@ -8,8 +8,8 @@ import cbor2
 import cwt
 import pytest
 
-from ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
-                       write_config, write_jwt_config)
+from tests.support.ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
+                                     write_config, write_jwt_config)
 from microace_host import authz_server as asrv
 from microace_host import tokens
 

@@ -10,8 +10,8 @@ import cwt
 import pytest
 from click.testing import CliRunner
 
-from ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
-                       write_config, write_jwt_config)
+from tests.support.ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
+                                     write_config, write_jwt_config)
 from microace_host import keys, tokens
 from microace_host.cli import main
 
