@@ -15,7 +15,7 @@ from aiocoap.message import Message
 from aiocoap.optiontypes import UintOption
 
 from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
-from tests.e2e.test_edhoc import CRED_I, SK_I, oscore_call, post
+from tests.support.edhoc_peer import CRED_I, SK_I, oscore_call, post
 from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan
@@ -259,7 +259,7 @@ def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
 def test_lakers_message_3_without_token_item(board):
     """lakers-python as Initiator (its contexts stay under 256 bytes without a token): a
     message_3 without the access-token item aborts with ERR_CODE 1."""
-    from tests.e2e.test_edhoc import lakers_handshake
+    from tests.support.edhoc_peer import lakers_handshake
 
     lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
     rs, cred_r, peer = board

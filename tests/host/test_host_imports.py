@@ -3,6 +3,7 @@ the demo back), and the client takes wire numbers from wire.py, not from the AS 
 Every import counts, the lazy ones inside functions too."""
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import microace_host
@@ -37,25 +38,10 @@ def graph():
 
 def cycle(edges):
     """One cycle of the graph (a list of modules), or None."""
-    state = {}
-
-    def visit(name, stack):
-        state[name] = 1
-        for dep in sorted(edges[name]):
-            if state.get(dep) == 1:
-                return stack[stack.index(dep):] + [dep]
-            if dep not in state:
-                found = visit(dep, stack + [dep])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
-    for name in sorted(edges):
-        if name not in state:
-            found = visit(name, [name])
-            if found:
-                return found
+    try:
+        TopologicalSorter(edges).prepare()
+    except CycleError as exc:
+        return exc.args[1]
     return None
 
 
