@@ -56,6 +56,10 @@ def board_config(name):
         raise BoardError("unknown board %r (known: %s)" % (name, known)) from None
 
 
+def _text(data):
+    return data.decode(errors="replace").replace("\r\n", "\n")
+
+
 def _last_line(text):
     lines = [line.strip() for line in text.replace("\r", "").splitlines() if line.strip()]
     return lines[-1] if lines else "(no output)"
@@ -197,7 +201,7 @@ class Board:
             out, err = self.transport.exec_raw(code, timeout=timeout)
         except (TransportError, OSError) as exc:
             raise BoardError("%s stopped answering (%s)" % (self.target, exc)) from None
-        return tuple(text.decode(errors="replace").replace("\r\n", "\n") for text in (out, err))
+        return _text(out), _text(err)
 
     def exec(self, code, timeout=30):
         """Run `code`; -> stdout. An exception on the board becomes BoardError with its last
