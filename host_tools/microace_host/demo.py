@@ -56,7 +56,7 @@ def verdicts(console):
     cose = COSE.new()
 
     def signed(claims):
-        return cose.encode(cbor2.dumps(claims), signer, protected={wire.ALG: wire.ALG_ES256},
+        return cose.encode(cbor2.dumps(claims), signer, protected={wire.HDR_ALG: wire.ALG_ES256},
                            unprotected={4: b"as-key-1"})
 
     with tempfile.TemporaryDirectory() as tmp:

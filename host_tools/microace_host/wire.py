@@ -8,11 +8,11 @@ the firmware's own registry, codepoints.py, so host and board never disagree).""
 from . import firmware
 
 # COSE labels (RFC 9052 §7, RFC 9053 §7); the firmware has the same table in cose.py.
-KTY, KID, ALG = 1, 2, 3
+KTY, KID, ALG = 1, 2, 3  # COSE_Key labels
 CRV, X, Y, D, K = -1, -2, -3, -4, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
 CRV_P256, CRV_ED25519 = 1, 6
-HDR_KID = 4  # COSE header parameter kid (RFC 9052 §3.1)
+HDR_ALG, HDR_KID = 1, 4  # COSE header parameters alg and kid (RFC 9052 §3.1)
 COSE_TAGS = (16, 17, 18)  # COSE_Encrypt0, COSE_Mac0, COSE_Sign1 (RFC 9052 §2)
 ALG_ES256, ALG_EDDSA, ALG_HS256 = -7, -8, 5
 ALG_A128CCM = 10  # AES-CCM-16-64-128: the ACE-OSCORE and OSCORE default AEAD
