@@ -37,12 +37,12 @@ def main():
     t = time.ticks_us()
     blob = p256.make_table(Q)
     made = time.ticks_diff(time.ticks_us(), t)
-    table = p256.load_table(blob, Q)  # also builds G's table, once
+    table = p256.load_table(blob, Q)
     built = time.ticks_diff(time.ticks_us(), t) - made
     gc.collect()
-    print("Q's table: %d bytes, %d bytes of heap (G's, reserved at import: %d)"
-          % (len(blob), free - gc.mem_free(), len(p256._g_comb)))
-    print("first make_table: %d us, G's table on first use: %d us" % (made, built))
+    print("Q's table: %d bytes, %d bytes of heap (G's, a bytes constant: %d)"
+          % (len(blob), free - gc.mem_free(), len(p256._G_COMB)))
+    print("first make_table: %d us, load_table (checks every entry): %d us" % (made, built))
     assert p256.verify(Q, DIGEST, SIG) and p256.verify(Q, DIGEST, SIG, table)
     print("verify, any key: %d us" % best_us(lambda: p256.verify(Q, DIGEST, SIG), 50))
     print("verify, table:   %d us" % best_us(lambda: p256.verify(Q, DIGEST, SIG, table), 100))

@@ -22,7 +22,7 @@ from binascii import hexlify, unhexlify
 
 gc.collect()
 _base = gc.mem_alloc()
-from microace import app, keystore  # noqa: E402
+from microace import app, wiring  # noqa: E402
 from microace.coap.server import Server  # noqa: E402
 from microace.state import State  # noqa: E402
 
@@ -41,7 +41,7 @@ def answer(datagram):
 def _setup():
     global _server
     cfg = app.load_config(".")
-    rs = app.build(keystore.open_store(cfg), cfg.get("pins"), State("./state.bin"),
+    rs = app.build(wiring.open_store(cfg), cfg.get("pins"), State("./state.bin"),
                    cfg.get("persist"))
     _server = Server(rs.handle, ("127.0.0.1", 0), critical=rs.CRITICAL, blocks=rs.blocks)
 

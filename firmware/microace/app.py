@@ -6,10 +6,11 @@ A store that is missing, corrupt or not provisioned stops the start (fail closed
 """
 
 import asyncio
+import gc
 import hashlib
 import json
 
-from microace import cbor, keystore, net
+from microace import cbor, net, wiring
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.coap.server import Server
@@ -103,6 +104,20 @@ def build(store, pins=None, rs_state=None, persist=None):
     return rs
 
 
+def _profile(number, rs, cfg):
+    """An offered ace_profile number -> its profiles/ object; the EDHOC-OSCORE profile's
+    module is loaded only here, and needs board.json "edhoc" (its EDHOC resource)."""
+    from microace.codepoints import CODES
+
+    if number != CODES["ace_profile_coap_edhoc_oscore"]:
+        return rs.profiles[0]  # ACE-OSCORE, as build() made it
+    if cfg.get("edhoc") is None:
+        raise ValueError('board.json "profiles": coap_edhoc_oscore needs "edhoc"')
+    from microace.profiles.edhoc_oscore import EdhocOscore
+
+    return EdhocOscore()
+
+
 async def _serve(server, clock):
     """Serve, and poll the clock hourly so ticks_ms never wraps unseen (clock.py)."""
     async def poll():
@@ -117,14 +132,18 @@ async def _serve(server, clock):
 def main(state_dir=".", bind=None):
     cfg = load_config(state_dir)
     net.up(cfg.get("network") or {}, state_dir)
-    store = keystore.open_store(cfg)
+    store = wiring.open_store(cfg)
+    # Start-up garbage goes before the long-lived structures are made (here and before
+    # serving), so that they sit low and the heap above them stays in one piece: at 48k a
+    # datagram needs one 1,281-byte block (docs/BENCHMARKS.md, "The board proxy").
+    gc.collect()
     rs = build(store, cfg.get("pins"), State(state_dir + "/state.bin"), cfg.get("persist"))
     if "profiles" in cfg or "codepoints" in cfg:  # board.json: ACE profiles offered and the
         from microace import codepoints, cwt  # EDHOC-OSCORE numbers; a board without
         # loads none (nor cwt this early: where code sits in the heap, its place matters)
 
         cwt.CNF_KCCS = codepoints.configure(cfg.get("codepoints"))["kccs"]
-        rs.profiles = codepoints.offered(cfg.get("profiles"))
+        rs.profiles = [_profile(n, rs, cfg) for n in codepoints.offered(cfg.get("profiles"))]
     handle, critical, links = rs.handle, rs.CRITICAL, [(path, "") for path in rs.resources]
     if cfg.get("edhoc") is not None:  # board.json enables EDHOC: edhoc_resource.py in front
         from microace import edhoc_resource
@@ -135,6 +154,7 @@ def main(state_dir=".", bind=None):
                     blocks=rs.blocks)
     for link in links:
         server.add_link(*link)
+    gc.collect()
     server.open()
     print("microace RS listening on coap://%s:%d" % server.bind)
     asyncio.run(_serve(server, rs.clock))

@@ -10,7 +10,8 @@ from micropython import const
 
 from microace.ace import (OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_ID, OSC_MS, OSC_SALT,
                           OSC_VERSION)
-from microace.errors import AudienceError, ClaimError, ScopeError
+from microace.cose import ALG_AES_CCM_16_64_128, ALG_DIRECT_HKDF_SHA256, ALG_HMAC256_256
+from microace.errors import AudienceError, ClaimError, DecodeError, ScopeError
 
 # Positions in a format's name table: (iss, sub, aud, exp, nbf, iat, cti, cnf, scope,
 # ace_profile, cnonce, exi), then the type of the token identifier (cti bytes / jti text).
@@ -31,6 +32,12 @@ _ID_TYPE = const(12)
 # OSCORE Input Material parameters (RFC 9203 §3.2.1, ace.py): label -> required CBOR type.
 _OSC_FIELDS = {OSC_ID: (bytes,), OSC_VERSION: (int,), OSC_MS: (bytes,), OSC_HKDF: (int, str),
                OSC_ALG: (int, str), OSC_SALT: (bytes,), OSC_CONTEXT_ID: (bytes,)}
+# The HKDF and AEAD the material may name (integer or text, RFC 9203 §3.2.1), the ones
+# oscore.py implements. HKDF is named by a COSE algorithm: implementations use -10
+# (direct+HKDF-SHA-256) or 5 (HMAC 256/256), and RFC 8613's name for the default.
+_HKDF_SHA256 = (ALG_DIRECT_HKDF_SHA256, ALG_HMAC256_256, "HKDF SHA-256", "HKDF-SHA-256",
+                "direct+HKDF-SHA-256")
+_AEADS = (ALG_AES_CCM_16_64_128, "AES-CCM-16-64-128")
 _INF = float("inf")
 _SHOWN = ("iss", "sub", "aud", "exp", "nbf", "iat", "cti", "cnf", "scope", "ace_profile",
           "cnonce", "exi")  # names in reasons, whatever the format
@@ -85,7 +92,9 @@ def _numeric_date(claims, names, at):
 
 
 def check_osc(material, encrypted):
-    """OSCORE_Input_Material (RFC 9203 §3.2.1) with integer labels -> the same map, checked."""
+    """OSCORE_Input_Material (RFC 9203 §3.2.1) with integer labels -> the same map, checked:
+    ClaimError for a field missing, unknown or mistyped, or the secret in the clear;
+    DecodeError (4.00) for an empty ms or a version, HKDF or AEAD this firmware lacks."""
     if not isinstance(material, dict):
         raise ClaimError("cnf osc must be a map")
     for label, v in material.items():
@@ -96,6 +105,16 @@ def check_osc(material, encrypted):
         raise ClaimError("OSCORE_Input_Material needs id and ms")  # RFC 9203 §3.2.1
     if not encrypted:
         raise ClaimError("OSCORE master secret in an unencrypted token")  # RFC 9203 §3.2
+    # What oscore.Context.from_ace derives from, checked here once, before any crypto; the
+    # types are right (above: no bool, no float), so `in` cannot confuse True with 1.
+    if not material[OSC_MS]:
+        raise DecodeError("OSCORE input material with an empty ms")
+    if material.get(OSC_VERSION, 1) != 1:
+        raise DecodeError("OSCORE version not supported")
+    if material.get(OSC_HKDF, ALG_DIRECT_HKDF_SHA256) not in _HKDF_SHA256:
+        raise DecodeError("OSCORE HKDF not supported")
+    if material.get(OSC_ALG, ALG_AES_CCM_16_64_128) not in _AEADS:
+        raise DecodeError("OSCORE AEAD algorithm not supported")
     return "osc", material
 
 
@@ -121,6 +140,25 @@ def _check_aud(aud, audience):
         raise AudienceError("aud does not name this resource server")
 
 
+def validity(claims, names, now, leeway, what="token"):
+    """exp and nbf of a claims set (a token's, or a CCS's: the EDHOC-OSCORE profile's
+    AUTH_CRED_C) against the trusted `now` -> exp; ClaimError outside them, and when there is
+    no trusted now to check one that is present (fail closed)."""
+    exp = _numeric_date(claims, names, _EXP)
+    nbf = _numeric_date(claims, names, _NBF)
+    if exp is not None:
+        if now is None:
+            raise ClaimError("no trusted time to check exp")
+        if now - leeway >= exp:  # RFC 8392 §3.1.4, RFC 7519 §4.1.4: now must be before exp
+            raise ClaimError("%s expired" % what)
+    if nbf is not None:
+        if now is None:
+            raise ClaimError("no trusted time to check nbf")
+        if now + leeway < nbf:  # RFC 8392 §3.1.5, RFC 7519 §4.1.5
+            raise ClaimError("%s not yet valid (nbf)" % what)
+    return exp
+
+
 def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway, encrypted):
     """Check a claims map from a verified token -> Token. `names`: the format's name table;
     `parse_cnf(cnf, keystore, encrypted)` -> (method, value); `issuers`: each must match iss or
@@ -140,8 +178,7 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
             raise ClaimError("iss %r is not the trusted issuer" % (iss,))
     _check_aud(claims.get(names[_AUD]), audience)
 
-    exp = _numeric_date(claims, names, _EXP)
-    nbf = _numeric_date(claims, names, _NBF)
+    exp = validity(claims, names, now, leeway)
     _numeric_date(claims, names, _IAT)
     exi = claims.get(names[_EXI])
     if exi is not None:
@@ -151,16 +188,6 @@ def validate(claims, names, parse_cnf, keystore, audience, now, issuers, leeway,
             raise ClaimError("exi without cti")  # RFC 9200 §5.10.3
     if exp is None and exi is None:
         raise ClaimError("token has neither exp nor exi")
-    if exp is not None:
-        if now is None:
-            raise ClaimError("no trusted time to check exp")
-        if now - leeway >= exp:  # RFC 8392 §3.1.4, RFC 7519 §4.1.4: now must be before exp
-            raise ClaimError("token expired")
-    if nbf is not None:
-        if now is None:
-            raise ClaimError("no trusted time to check nbf")
-        if now + leeway < nbf:  # RFC 8392 §3.1.5, RFC 7519 §4.1.5
-            raise ClaimError("token not yet valid (nbf)")
 
     scope = claims.get(names[_SCOPE])
     if scope is not None and not isinstance(scope, (str, bytes, list)):

@@ -15,24 +15,26 @@ from microace.errors import DecodeError, VerifyError
 TAG_ENCRYPT0 = const(16)
 TAG_MAC0 = const(17)
 TAG_SIGN1 = const(18)
-TAG_CWT = const(61)
+_TAG_CWT = const(61)
 
 # COSE Header Parameters registry (RFC 9052 §3.1).
-HDR_ALG = const(1)
-HDR_CRIT = const(2)
-HDR_CONTENT_TYPE = const(3)
-HDR_KID = const(4)
-HDR_IV = const(5)
-HDR_PARTIAL_IV = const(6)
-UNDERSTOOD_HEADERS = (HDR_ALG, HDR_CRIT, HDR_CONTENT_TYPE, HDR_KID, HDR_IV, HDR_PARTIAL_IV)
+_HDR_ALG = const(1)
+_HDR_CRIT = const(2)
+_HDR_CONTENT_TYPE = const(3)
+_HDR_KID = const(4)
+_HDR_IV = const(5)
+_HDR_PARTIAL_IV = const(6)
+UNDERSTOOD_HEADERS = (_HDR_ALG, _HDR_CRIT, _HDR_CONTENT_TYPE, _HDR_KID, _HDR_IV,
+                      _HDR_PARTIAL_IV)
 
 # COSE Algorithms registry (RFC 9053): alg -> (structure tag, key type, key/nonce/tag bytes).
 ALG_ES256 = const(-7)
 ALG_EDDSA = const(-8)
-ALG_HMAC256_64 = const(4)
+_ALG_HMAC256_64 = const(4)
 ALG_HMAC256_256 = const(5)
 ALG_AES_CCM_16_64_128 = const(10)
 ALG_A128KW = const(-3)
+ALG_DIRECT_HKDF_SHA256 = const(-10)  # names OSCORE's HKDF (RFC 9203 §3.2.1), no COSE message
 
 KTY_OKP = const(1)
 KTY_EC2 = const(2)
@@ -42,7 +44,7 @@ KTY_SYMMETRIC = const(4)
 ALGORITHMS = {
     ALG_ES256: (TAG_SIGN1, KTY_EC2, 0, 0, 64),  # ES256 (RFC 9053 §2.1)
     ALG_EDDSA: (TAG_SIGN1, KTY_OKP, 0, 0, 64),  # EdDSA with Ed25519 (RFC 9053 §2.2)
-    ALG_HMAC256_64: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 8),  # HMAC 256/64 (RFC 9053 §3.1)
+    _ALG_HMAC256_64: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 8),  # HMAC 256/64 (RFC 9053 §3.1)
     ALG_HMAC256_256: (TAG_MAC0, KTY_SYMMETRIC, 32, 0, 32),  # HMAC 256/256
     # AES-CCM (RFC 9053 §4.2): AES-CCM-L-M-keybits, L = 16 or 64 bits, M = tag bits
     ALG_AES_CCM_16_64_128: (TAG_ENCRYPT0, KTY_SYMMETRIC, 16, 13, 8),  # AES-CCM-16-64-128
@@ -60,12 +62,12 @@ ALGORITHMS = {
 # COSE Key Common Parameters and Key Type Parameters (RFC 9052 §7.1, RFC 9053 §7).
 KEY_KTY = const(1)
 KEY_KID = const(2)
-KEY_ALG = const(3)
+_KEY_ALG = const(3)
 KEY_CRV = const(-1)  # EC2 / OKP
 KEY_X = const(-2)
 KEY_Y = const(-3)
-KEY_D = const(-4)
-KEY_K = const(-1)  # Symmetric
+_KEY_D = const(-4)
+_KEY_K = const(-1)  # Symmetric
 CRV_P256 = const(1)
 CRV_ED25519 = const(6)
 
@@ -114,7 +116,7 @@ def parse_key(m):
     if type(kty) is not int:
         raise DecodeError("COSE_Key kty must be an integer")
     kid = _bstr(m, KEY_KID, required=False)
-    alg = m.get(KEY_ALG)
+    alg = m.get(_KEY_ALG)
     row = None
     if alg is not None:
         row = ALGORITHMS.get(alg) if type(alg) is int else None
@@ -134,13 +136,13 @@ def parse_key(m):
 
         public = ed25519.decode_public_key(_bstr(m, KEY_X, 32))
     elif kty == KTY_SYMMETRIC:
-        secret = _bstr(m, KEY_K)
+        secret = _bstr(m, _KEY_K)
         if row is not None and len(secret) != row[2]:
             raise DecodeError("symmetric key length does not fit alg %d" % alg)
         return Key(kty, kid, alg, secret=secret)
     else:
         raise DecodeError("unsupported COSE_Key kty %r" % (kty,))
-    if KEY_D in m:
+    if _KEY_D in m:
         raise DecodeError("COSE_Key holds a private key where a public key is expected")
     return Key(kty, kid, alg, public=public)
 
@@ -158,7 +160,7 @@ class Message:
 
 def _split(obj):
     """Strip the optional CWT tag and the COSE tag -> (tag or None, array)."""
-    if isinstance(obj, cbor.Tag) and obj.tag == TAG_CWT:
+    if isinstance(obj, cbor.Tag) and obj.tag == _TAG_CWT:
         obj = obj.value
         if not isinstance(obj, cbor.Tag):
             raise DecodeError("CWT tag 61 must enclose a tagged COSE message")
@@ -183,11 +185,11 @@ def _headers(protected_bytes, unprotected):
     for label in unprotected:
         if label in protected:
             raise DecodeError("header %r is in both buckets" % (label,))  # RFC 9052 §3
-    if HDR_ALG in unprotected or HDR_ALG not in protected:
+    if _HDR_ALG in unprotected or _HDR_ALG not in protected:
         raise DecodeError("alg must be in the protected header")
-    if HDR_CRIT in unprotected:
+    if _HDR_CRIT in unprotected:
         raise DecodeError("crit must be in the protected header")  # RFC 9052 §3.1
-    crit = protected.get(HDR_CRIT)
+    crit = protected.get(_HDR_CRIT)
     if crit is not None:
         if not isinstance(crit, list) or not crit:
             raise DecodeError("crit must be a non-empty array")
@@ -196,7 +198,7 @@ def _headers(protected_bytes, unprotected):
                 raise DecodeError("unknown critical header %r" % (label,))
             if label not in protected:
                 raise DecodeError("critical header %r is not in the protected header" % (label,))
-    kid = protected.get(HDR_KID, unprotected.get(HDR_KID))
+    kid = protected.get(_HDR_KID, unprotected.get(_HDR_KID))
     if kid is not None and not isinstance(kid, bytes):
         raise DecodeError("kid must be a byte string")
     return protected, unprotected, kid
@@ -215,7 +217,7 @@ def verify(buf, keystore, external_aad=b""):
     handle = keystore.lookup(kid)
     if handle is None:
         raise VerifyError("no trusted key for kid %s" % (kid.hex() if kid else "(none)"))
-    alg = protected[HDR_ALG]
+    alg = protected[_HDR_ALG]
     if alg != handle.alg:
         raise VerifyError("alg %r is not the algorithm bound to the key" % (alg,))
     structure, _, _, nonce_len, tag_len = algorithm(alg)
@@ -230,9 +232,9 @@ def verify(buf, keystore, external_aad=b""):
         ciphertext = parts[2]
         if not isinstance(ciphertext, bytes):
             raise DecodeError("ciphertext must be a byte string (detached is not supported)")
-        if HDR_PARTIAL_IV in protected or HDR_PARTIAL_IV in unprotected:
+        if _HDR_PARTIAL_IV in protected or _HDR_PARTIAL_IV in unprotected:
             raise DecodeError("Partial IV is not supported for tokens")
-        iv = protected.get(HDR_IV, unprotected.get(HDR_IV))
+        iv = protected.get(_HDR_IV, unprotected.get(_HDR_IV))
         if not isinstance(iv, bytes) or len(iv) != nonce_len:
             raise DecodeError("IV must be a %d-byte string" % nonce_len)
         if len(ciphertext) < tag_len:

@@ -11,29 +11,29 @@ from microace import cbor, claims as engine, cose
 from microace.errors import ClaimError, DecodeError
 
 # CWT Claims registry (RFC 8392 §9.1, RFC 9200 §8.13, RFC 8747 §3.1).
-CLAIM_ISS = const(1)
-CLAIM_SUB = const(2)
-CLAIM_AUD = const(3)
-CLAIM_EXP = const(4)
-CLAIM_NBF = const(5)
-CLAIM_IAT = const(6)
-CLAIM_CTI = const(7)
-CLAIM_CNF = const(8)
-CLAIM_SCOPE = const(9)
-CLAIM_ACE_PROFILE = const(38)
-CLAIM_CNONCE = const(39)
-CLAIM_EXI = const(40)
+_CLAIM_ISS = const(1)
+_CLAIM_SUB = const(2)
+_CLAIM_AUD = const(3)
+_CLAIM_EXP = const(4)
+_CLAIM_NBF = const(5)
+_CLAIM_IAT = const(6)
+_CLAIM_CTI = const(7)
+_CLAIM_CNF = const(8)
+_CLAIM_SCOPE = const(9)
+_CLAIM_ACE_PROFILE = const(38)
+_CLAIM_CNONCE = const(39)
+_CLAIM_EXI = const(40)
 
 # CWT Confirmation Methods registry (RFC 8747 §3.1, RFC 9203 §9.2).
-CNF_COSE_KEY = const(1)
-CNF_ENCRYPTED_COSE_KEY = const(2)
-CNF_KID = const(3)
-CNF_OSC = const(4)
+_CNF_COSE_KEY = const(1)
+_CNF_ENCRYPTED_COSE_KEY = const(2)
+_CNF_KID = const(3)
+_CNF_OSC = const(4)
 CNF_KCCS = 11  # draft default, not const: app.py sets the board's (codepoints.py)
 
 # The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of cti).
-NAMES = (CLAIM_ISS, CLAIM_SUB, CLAIM_AUD, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
-         CLAIM_SCOPE, CLAIM_ACE_PROFILE, CLAIM_CNONCE, CLAIM_EXI, bytes)
+NAMES = (_CLAIM_ISS, _CLAIM_SUB, _CLAIM_AUD, _CLAIM_EXP, _CLAIM_NBF, _CLAIM_IAT, _CLAIM_CTI,
+         _CLAIM_CNF, _CLAIM_SCOPE, _CLAIM_ACE_PROFILE, _CLAIM_CNONCE, _CLAIM_EXI, bytes)
 
 
 def _is_nested(payload):
@@ -48,24 +48,24 @@ def _is_nested(payload):
 def _parse_cnf(cnf, keystore, encrypted):
     """cnf (RFC 8747 §3.1) -> (method, value); secrets only inside a confidential token."""
     method, value = engine.one_method(cnf)
-    if method == CNF_COSE_KEY:
+    if method == _CNF_COSE_KEY:
         key = cose.parse_key(value)
         # RFC 8747 §3.3: a symmetric PoP key is only sent encrypted.
         if key.is_symmetric() and not encrypted:
             raise ClaimError("symmetric cnf key in an unencrypted token")
         return "key", key
-    if method == CNF_ENCRYPTED_COSE_KEY:
+    if method == _CNF_ENCRYPTED_COSE_KEY:
         if not isinstance(value, (list, cbor.Tag)):  # RFC 8747 §3.3: the COSE_Encrypt0 itself
             raise DecodeError("Encrypted_COSE_Key must be a COSE_Encrypt0 array")
         msg = cose.verify(value, keystore)
         if msg.structure != cose.TAG_ENCRYPT0:
             raise ClaimError("Encrypted_COSE_Key must be a COSE_Encrypt0")
         return "key", cose.parse_key(msg.payload)
-    if method == CNF_KID:
+    if method == _CNF_KID:
         if not isinstance(value, bytes):
             raise ClaimError("cnf kid must be a byte string")
         return "kid", value
-    if method == CNF_OSC:
+    if method == _CNF_OSC:
         return engine.check_osc(value, encrypted)
     if method == CNF_KCCS:  # EDHOC-OSCORE profile §3.1 (edhoc_oscore.py checks the CCS)
         return "kccs", value

@@ -15,6 +15,8 @@ Who may connect is the caller's decision: trust(kid, ccs, ead_3) -> (Credential,
 None (ERR_CODE 3). A trusted-clients list is `TrustedClients`; the EDHOC-OSCORE profile can
 pass its own resolver that reads the access token from EAD_3 (ead_labels says which EAD
 labels the caller consumes; other critical items abort, other non-critical ones are skipped).
+Likewise for EAD_1: ead_1(items) of the labels in ead_1_labels -> (ID_CRED_R by value?,
+EAD_2 bytes), the caller's answer to what message_1 asked for.
 """
 
 import hashlib
@@ -238,7 +240,7 @@ class Responder:
     an OSCORE Recipient ID (C_R must be usable as one, §3.3.3)."""
 
     def __init__(self, keys, handle, cred_r, trust, max_sessions=4, timeout_ms=60000,
-                 max_message=1024, ead_labels=(), in_use=None):
+                 max_message=1024, ead_labels=(), in_use=None, ead_1_labels=(), ead_1=None):
         self.keys = keys
         self.handle = handle
         self.cred_r = cred_r
@@ -248,6 +250,8 @@ class Responder:
         self.timeout_ms = timeout_ms
         self.max_message = max_message
         self.ead_labels = ead_labels
+        self.ead_1_labels = ead_1_labels
+        self.ead_1 = ead_1
         self.in_use = in_use
         self.sessions = []  # oldest first
 
@@ -284,7 +288,7 @@ class Responder:
         suites, _ = seq.next()
         g_x, _ = seq.next()
         c_i_value, c_i_raw = seq.next()
-        seq.ead(())  # EAD_1: parsed in full (nothing is consumed here) before any crypto
+        ead_1 = seq.ead(self.ead_1_labels)  # parsed in full before any crypto
         # §5.2.3: the selected suite is the last of SUITES_I; no suite before it may be
         # one the Responder supports (§6.3)
         if type(suites) is int:
@@ -307,6 +311,7 @@ class Responder:
         for s in self.sessions:  # §7: a duplicate gets the same message_2, no new session
             if s.digest_1 == digest_1 and not s.done:
                 return s.message_2
+        by_value, ead_2 = self.ead_1(ead_1) if ead_1 else (False, b"")
         if _ephemeral is None:
             y = ecdh.generate_scalar()
             c_r = self._new_c_r(c_i)
@@ -318,11 +323,14 @@ class Responder:
         th_2 = _h(_bstr(g_y), _bstr(digest_1))
         prk_2e = hkdf_extract(th_2, g_xy)
         prk_3e2m = hkdf_extract(kdf(prk_2e, _SALT_3E2M, th_2, _HASH_LEN), g_rx)
-        id_cred_r = cbor.encode({_HDR_KID: self.kid_r})
+        if by_value:  # {14: CCS} (§3.5.3: kccs), as ID_CRED_R and in PLAINTEXT_2
+            id_cred_r = id_plain = bytes((0xA1, _HDR_KCCS)) + self.cred_r
+        else:  # {4: kid}, sent compact (§3.5.3.2)
+            id_cred_r, id_plain = cbor.encode({_HDR_KID: self.kid_r}), encode_id(self.kid_r)
         c_r_enc = encode_id(c_r)
-        mac_2 = kdf(prk_3e2m, _MAC_2, c_r_enc + id_cred_r + _bstr(th_2) + self.cred_r,
+        mac_2 = kdf(prk_3e2m, _MAC_2, c_r_enc + id_cred_r + _bstr(th_2) + self.cred_r + ead_2,
                     _MAC_LEN)
-        plaintext_2 = c_r_enc + encode_id(self.kid_r) + _bstr(mac_2)
+        plaintext_2 = c_r_enc + id_plain + _bstr(mac_2) + ead_2
         keystream = kdf(prk_2e, _KS_2, th_2, len(plaintext_2))
         ciphertext_2 = bytes(a ^ b for a, b in zip(plaintext_2, keystream))
         message_2 = _bstr(g_y + ciphertext_2)

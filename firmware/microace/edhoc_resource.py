@@ -31,18 +31,21 @@ def handler(rs, store, board, links):
     front of rs when the store holds the board's EDHOC key, else rs alone. board: board.json's
     "edhoc" options {"message_4": bool, "max_sessions", "timeout_ms", "max_message"}. Where
     rs.profiles has the EDHOC-OSCORE profile (board.json "profiles"), clients bring an access
-    token in EAD_3 (edhoc_oscore.py); else the provisioned trusted clients connect."""
+    token in EAD_3 (profiles/edhoc_oscore.py); else the provisioned trusted clients connect."""
     key = store.edhoc_key()
+    profile = None
+    for p in rs.profiles:
+        if p.NUMBER == CODES["ace_profile_coap_edhoc_oscore"]:
+            profile = p
+    if profile is not None:  # its sessions made under another board key go (§4.11)
+        profile.start(rs, store.edhoc_credential() if key is not None else b"")
     if key is None:
         return rs.handle, rs.CRITICAL, links
     board = dict(board)
     message_4 = board.pop("message_4", False)
-    if CODES["ace_profile_coap_edhoc_oscore"] in rs.profiles:
-        from microace import edhoc_oscore
-
-        profile = edhoc_oscore.Profile(rs)
+    if profile is not None:
         trust, admit, labels = profile.trust, profile.admit, profile.EAD_LABELS
-        rs.update_access = profile.update
+        board["ead_1_labels"], board["ead_1"] = profile.EAD_1_LABELS, profile.ead_1
     else:
         clients = (store.status()["config"].get("edhoc") or {}).get("clients")
         trust, admit, labels = edhoc.TrustedClients(clients), _trusted_client(rs), ()

@@ -33,6 +33,10 @@ class KeyStoreError(MicroaceError):
     """The key store is missing, corrupt, sealed or asked for something it refuses."""
 
 
+class StorageError(MicroaceError):
+    """A stored record (storage.py) is damaged, or its file cannot be read (5.00)."""
+
+
 class NotInScopeError(MicroaceError):
     """The token does not cover this resource (4.03)."""
 

@@ -1,11 +1,17 @@
-"""OSCORE (RFC 8613), the server side: security context, request unprotect, response protect.
+"""OSCORE (RFC 8613): security contexts, and the protection of requests and responses in
+both roles, on CoAP messages (coap/message.py: its option codec encodes and decodes the
+plaintext, §5.3).
+
+    server: unprotect_request(lookup, request) -> (context, Partial IV, inner request)
+            protect_response(context, request_piv, response, use_own_piv) -> outer response
+    client: protect_request(context, request) -> (outer request, Partial IV)
+            unprotect_response(context, request_piv, response) -> inner response
 
 Only AES-CCM-16-64-128 with HKDF-SHA256, the mandatory algorithms (§3.2), and no Class I
 options (none are defined). A request is checked in the order of §8.2: OSCORE option, context,
 replay window, decryption; the replay window moves only after decryption succeeded (§7.4), so
-forged requests cannot shift it. Messages are neutral: the caller's CoAP layer hands in the
-OSCORE option value and payload and gets back the inner code, [(number, value)] options
-(values as bytes, numbers ascending) and payload.
+forged requests cannot shift it. Observe is not supported: a response is bound to its request
+(§7.4), and a client checks no replay window of responses.
 """
 
 import os
@@ -13,23 +19,22 @@ import os
 from micropython import const
 
 from microace import cbor
-from microace.ace import OSC_ALG, OSC_CONTEXT_ID, OSC_HKDF, OSC_MS, OSC_SALT, OSC_VERSION
+from microace.ace import OSC_CONTEXT_ID, OSC_MS, OSC_SALT
 from microace.coap import codes, options
+from microace.coap.message import Message, decode_options, encode_options, in_order
+from microace.cose import ALG_AES_CCM_16_64_128
 from microace.crypto import aes_ccm
 from microace.crypto.ct import ct_eq
 from microace.crypto.hkdf import hkdf_expand, hkdf_extract
 from microace.errors import (BadOptionError, ContextExhaustedError, DecodeError, DecryptError,
                              ReplayError, UnknownContextError, VerifyError)
 
-
-# The one AEAD (RFC 9053 §4.2) and its sizes. Its number is cose.ALG_AES_CCM_16_64_128, inlined
-# here: importing cose.py only for it costs a module on the heap of every OSCORE-only use.
-_ALG_AES_CCM_16_64_128 = const(10)
+# The one AEAD (RFC 9053 §4.2) and its sizes.
 _KEY_LEN = const(16)
 _NONCE_LEN = const(13)
 _TAG_LEN = const(8)
 _MAX_ID_LEN = const(7)  # nonce length - 6 (§3.3)
-SSN_MAX = const(0xFFFFFFFFFF)  # 2^40 - 1: the Partial IV has at most 5 bytes (§7.2.1)
+_SSN_MAX = const(0xFFFFFFFFFF)  # 2^40 - 1: the Partial IV has at most 5 bytes (§7.2.1)
 
 # OSCORE option flag bits (§6.1).
 _FLAG_N = const(0x07)  # Partial IV length
@@ -39,26 +44,22 @@ _FLAGS_RESERVED = const(0xE0)
 
 # The options OSCORE keeps outer only, Class U (§4.1, Figure 5). All others are Class E
 # (inner) - unknown ones too (§4.1).
-CLASS_U_ONLY = (options.URI_HOST, options.URI_PORT, options.OSCORE, options.PROXY_URI,
-                options.PROXY_SCHEME)
+_CLASS_U = (options.URI_HOST, options.URI_PORT, options.OSCORE, options.PROXY_URI,
+            options.PROXY_SCHEME)
 
 # Enc_structure ["Encrypt0", h'', external_aad] (RFC 9052 §5.3) up to external_aad, and
 # aad_array [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid.
 _ENC_HEAD = b"\x83\x68Encrypt0\x40"
-_AAD_ARRAY_HEAD = b"\x85\x01\x81\x0a"
+_AAD_ARRAY_HEAD = bytes((0x85, 0x01, 0x81, ALG_AES_CCM_16_64_128))  # alg below 24: one byte
 _NO_CLASS_I = const(0x40)  # the options bstr: h'' (no Class I options)
 
-# Identifiers of HKDF-SHA256 and the AEAD in OSCORE_Input_Material (RFC 9203 §3.2.1): integer
-# or text. HKDF is named by a COSE algorithm: implementations use -10 (direct+HKDF-SHA-256)
-# or 5 (HMAC 256/256), and RFC 8613's name for the default.
-_HKDF_SHA256 = (-10, 5, "HKDF SHA-256", "HKDF-SHA-256", "direct+HKDF-SHA-256")
-_AEAD_NAMES = (_ALG_AES_CCM_16_64_128, "AES-CCM-16-64-128")
 
-
-def _id_bits(ident):
-    """The nonce bits of a Partial IV generator's ID: its length in the first byte, the ID
-    left-padded to nonce length - 6 bytes, then room for the 5-byte Partial IV (§5.2)."""
-    return (len(ident) << 96) | (int.from_bytes(ident, "big") << 40)
+def _id_iv(common_iv, ident):
+    """Common IV XOR a Partial IV generator's ID bits: its length in the first byte, the ID
+    left-padded to nonce length - 6 bytes, then room for the 5-byte Partial IV (§5.2).
+    Made once a context: a nonce is then this with the Partial IV XORed into its end."""
+    bits = (len(ident) << 96) | (int.from_bytes(ident, "big") << 40)
+    return (int.from_bytes(common_iv, "big") ^ bits).to_bytes(_NONCE_LEN, "big")
 
 
 class Context:
@@ -71,10 +72,10 @@ class Context:
     """
 
     def __init__(self, master_secret, master_salt=b"", sender_id=b"", recipient_id=b"",
-                 id_context=None, alg=_ALG_AES_CCM_16_64_128, window=32, keys=None):
+                 id_context=None, alg=ALG_AES_CCM_16_64_128, window=32, keys=None):
         """keys: (sender key, recipient key, common IV) of a restored context, instead of
         deriving them from master_secret and master_salt."""
-        if alg != _ALG_AES_CCM_16_64_128:
+        if alg != ALG_AES_CCM_16_64_128:
             raise DecodeError("OSCORE AEAD algorithm not supported")
         if len(sender_id) > _MAX_ID_LEN or len(recipient_id) > _MAX_ID_LEN:
             raise DecodeError("OSCORE ID longer than 7 bytes")
@@ -93,9 +94,8 @@ class Context:
                                 _KEY_LEN),
                     hkdf_expand(prk, _info(b"", id_context, "IV", _NONCE_LEN), _NONCE_LEN))
         self.sender_key, self.recipient_key, self.common_iv = keys
-        iv = int.from_bytes(self.common_iv, "big")
-        self._sender_iv = iv ^ _id_bits(sender_id)
-        self._recipient_iv = iv ^ _id_bits(recipient_id)
+        self._sender_iv = _id_iv(self.common_iv, sender_id)
+        self._recipient_iv = _id_iv(self.common_iv, recipient_id)
         self.ssn = 0
         self.ssn_hook = None
         self.window_size = window
@@ -115,7 +115,7 @@ class Context:
         """The context of saved(), after a reboot: sending from ssn on, and with a replay
         window that cannot be trusted until a request proves fresh with Echo (App. B.1.2)."""
         sk, rk, iv, sid, rid, idc, window = saved
-        ctx = cls(None, b"", sid, rid, idc, _ALG_AES_CCM_16_64_128, window, (sk, rk, iv))
+        ctx = cls(None, b"", sid, rid, idc, ALG_AES_CCM_16_64_128, window, (sk, rk, iv))
         ctx.ssn = ssn
         ctx.echo = os.urandom(8)
         return ctx
@@ -136,39 +136,23 @@ class Context:
 
     @classmethod
     def from_ace(cls, osc, nonce1, nonce2, client_recipient_id, server_recipient_id):
-        """The RS's context from the token's OSCORE_Input_Material (cnf.osc, a dict with
-        integer labels) and the authz-info exchange (RFC 9203 §4.3).
-
-        Raises DecodeError for missing or malformed input and unsupported version,
-        HKDF or AEAD.
-        """
-        ms = osc.get(OSC_MS)
-        if type(ms) is not bytes or not ms:
-            raise DecodeError("OSCORE input material without ms")
-        salt = osc.get(OSC_SALT, b"")
-        context_id = osc.get(OSC_CONTEXT_ID)
-        for value in (salt, nonce1, nonce2, client_recipient_id, server_recipient_id):
-            if type(value) is not bytes:
-                raise DecodeError("OSCORE input material or nonce not a byte string")
-        if context_id is not None and type(context_id) is not bytes:
-            raise DecodeError("OSCORE contextId not a byte string")
-        if not _is_one_of(osc.get(OSC_VERSION, 1), (1,)):
-            raise DecodeError("OSCORE version not supported")
-        if not _is_one_of(osc.get(OSC_HKDF, -10), _HKDF_SHA256):
-            raise DecodeError("OSCORE HKDF not supported")
-        if not _is_one_of(osc.get(OSC_ALG, _ALG_AES_CCM_16_64_128), _AEAD_NAMES):
-            raise DecodeError("OSCORE AEAD algorithm not supported")
+        """The RS's context from the token's OSCORE_Input_Material and the authz-info
+        exchange (RFC 9203 §4.3). osc: the material as the token layer checked it
+        (claims.check_osc: types, ms, version, HKDF and AEAD, before any crypto); the nonces
+        and Recipient IDs: byte strings (the profile's parse, the RS's own)."""
         # §4.3 (Figure 13): Master Salt = bstr(salt) | bstr(N1) | bstr(N2), CBOR-encoded each.
-        master_salt = cbor.encode(salt) + cbor.encode(nonce1) + cbor.encode(nonce2)
+        master_salt = (cbor.encode(osc.get(OSC_SALT, b"")) + cbor.encode(nonce1)
+                       + cbor.encode(nonce2))
         # §4.3: the RS's Sender ID is ID1 = ace_client_recipientid (the client's Recipient
         # ID) and its Recipient ID is ID2 = ace_server_recipientid, which the client sends as
         # its kid.
-        return cls(ms, master_salt, client_recipient_id, server_recipient_id, context_id)
+        return cls(osc[OSC_MS], master_salt, client_recipient_id, server_recipient_id,
+                   osc.get(OSC_CONTEXT_ID))
 
     def next_ssn(self):
         """Take the next sender sequence number (§7.2.1)."""
         n = self.ssn
-        if n > SSN_MAX:
+        if n > _SSN_MAX:
             raise ContextExhaustedError("sender sequence number wrapped")
         if self.ssn_hook is not None:
             self.ssn_hook(self, n)
@@ -199,40 +183,45 @@ class Context:
 
 def _info(ident, id_context, kind, length):
     """info = [id, id_context, alg_aead, type, L] (§3.2.1)."""
-    return cbor.encode([ident, id_context, _ALG_AES_CCM_16_64_128, kind, length])
-
-
-def _is_one_of(value, allowed):
-    """value in allowed, with no True == 1 or 1.0 == 1 confusion across types."""
-    for candidate in allowed:
-        if type(value) is type(candidate) and value == candidate:
-            return True
-    return False
+    return cbor.encode([ident, id_context, ALG_AES_CCM_16_64_128, kind, length])
 
 
 def _aad(request_kid, request_piv):
     """The AAD: Enc_structure ["Encrypt0", h'', external_aad] with external_aad = bstr .cbor
     [1, [alg_aead], request_kid, request_piv, h''] (§5.4).
 
-    Built by hand on the hot path: the kid is a context's ID (at most 7 bytes) and the
-    Partial IV has at most 5, so every length fits in its CBOR head byte (below 24).
+    Built by hand on the hot path, sized first: the kid is a context's ID (at most 7 bytes)
+    and the Partial IV has at most 5, so every length fits in its CBOR head byte (below 24).
     """
     kid_len = len(request_kid)
     piv_len = len(request_piv)
-    aad = bytearray(_ENC_HEAD)
-    aad.append(0x40 + 7 + kid_len + piv_len)  # bstr of 4 + 1 + kid + 1 + piv + 1 bytes
-    aad.extend(_AAD_ARRAY_HEAD)
-    aad.append(0x40 + kid_len)
-    aad.extend(request_kid)
-    aad.append(0x40 + piv_len)
-    aad.extend(request_piv)
-    aad.append(_NO_CLASS_I)
+    aad = bytearray(19 + kid_len + piv_len)
+    aad[0:11] = _ENC_HEAD
+    aad[11] = 0x40 + 7 + kid_len + piv_len  # bstr of 4 + 1 + kid + 1 + piv + 1 bytes
+    aad[12:16] = _AAD_ARRAY_HEAD
+    aad[16] = 0x40 + kid_len
+    at = 17 + kid_len
+    aad[17:at] = request_kid
+    aad[at] = 0x40 + piv_len
+    aad[at + 1:at + 1 + piv_len] = request_piv
+    aad[at + 1 + piv_len] = _NO_CLASS_I
     return aad
 
 
+# The nonce of the message being protected or verified: rewritten for each one, and read
+# only inside its AEAD call (one buffer, no allocation per message).
+_nonce_buf = bytearray(_NONCE_LEN)
+
+
 def _nonce(id_iv, piv):
-    """AEAD nonce: Common IV XOR the generator's ID bits XOR the Partial IV (§5.2)."""
-    return (id_iv ^ int.from_bytes(piv, "big")).to_bytes(_NONCE_LEN, "big")
+    """AEAD nonce: Common IV XOR the generator's ID bits (id_iv, _id_iv) XOR the Partial IV,
+    right-aligned (§5.2), in _nonce_buf: valid until the next call."""
+    nonce = _nonce_buf
+    nonce[:] = id_iv
+    at = _NONCE_LEN - len(piv)
+    for i in range(len(piv)):
+        nonce[at + i] ^= piv[i]
+    return nonce
 
 
 def piv_bytes(n):
@@ -276,131 +265,145 @@ def parse_option(value):
     return piv, kid_context, kid
 
 
-def unprotect_request(lookup, option, payload):
-    """Verify and decrypt an OSCORE request (§8.2).
+def _option(piv, kid_context, kid):
+    """The OSCORE option value (§6.1) of these fields; None leaves one out, and a response
+    with none of them has the empty value."""
+    if piv is None and kid is None and kid_context is None:
+        return b""
+    flags = (0 if piv is None else len(piv)) | (0 if kid is None else _FLAG_K)
+    out = bytearray((flags,))
+    if piv is not None:
+        out.extend(piv)
+    if kid_context is not None:
+        out[0] |= _FLAG_H
+        out.append(len(kid_context))
+        out.extend(kid_context)
+    if kid is not None:
+        out.extend(kid)
+    return bytes(out)
 
-    lookup(kid, kid_context) returns the Context for the request's kid, or None. option is
-    the OSCORE option value, payload the outer payload (the ciphertext).
-    Returns (context, kid, partial_iv, code, options, payload) of the inner request; kid and
-    partial_iv are what protect_response needs. Raises BadOptionError, UnknownContextError,
-    ReplayError or DecryptError.
+
+def _class_e(message):
+    """The options of `message` that OSCORE protects, in order: all but Class U (§4.1); the
+    message's own list when it has none (the usual case: nothing allocated)."""
+    found = message.options
+    for o in found:
+        if o[0] in _CLASS_U:
+            found = [o for o in found if o[0] not in _CLASS_U]
+            break
+    return in_order(found)
+
+
+def _seal(key, id_iv, piv, request_kid, request_piv, message):
+    """The COSE ciphertext of message's code, Class E options and payload (§5.3), under key
+    with the nonce of id_iv and piv and the AAD of the request (§5.4)."""
+    plaintext = encode_options(_class_e(message), message.payload, 1)
+    plaintext[0] = message.code
+    return aes_ccm.encrypt(aes_ccm.held(key), _nonce(id_iv, piv),
+                           _aad(request_kid, request_piv), plaintext, _TAG_LEN)
+
+
+def _decrypt(key, id_iv, piv, request_kid, request_piv, ciphertext):
+    """The plaintext of ciphertext under key, the nonce of id_iv and piv and the AAD of the
+    request (§5.2-5.4); DecryptError when it does not verify."""
+    if len(ciphertext) <= _TAG_LEN:
+        raise BadOptionError("OSCORE ciphertext too short")  # the code byte and the tag
+    try:
+        return aes_ccm.decrypt(aes_ccm.held(key), _nonce(id_iv, piv),
+                               _aad(request_kid, request_piv), ciphertext, _TAG_LEN)
+    except VerifyError:
+        raise DecryptError("Decryption failed")
+
+
+def _inner(plaintext):
+    """The inner Message of a verified plaintext: code, options, 0xFF and payload (§5.3),
+    through CoAP's option codec; BadOptionError (4.02, §8.2) when malformed or holding a
+    Class U option."""
+    inner = Message(plaintext[0])
+    try:
+        at = decode_options(plaintext, 1, inner.options)
+    except DecodeError as e:
+        raise BadOptionError("inner message: " + e.args[0])
+    if at < len(plaintext):
+        inner.payload = plaintext[at:]
+    for number, _ in inner.options:
+        if number in _CLASS_U:
+            raise BadOptionError("Class U option inside OSCORE")  # §4.1: never inner
+    return inner
+
+
+def unprotect_request(lookup, request):
+    """Verify and decrypt an OSCORE request, the server's side (§8.2).
+
+    lookup(kid, kid_context) returns the Context for the request's kid, or None; request is
+    the outer Message. Returns (context, partial_iv, inner Message); the Partial IV is what
+    protect_response needs. Raises BadOptionError, UnknownContextError, ReplayError or
+    DecryptError; once it decrypted, the Partial IV is used up even when the inner message
+    is malformed (§7.4).
     """
-    piv, kid_context, kid = parse_option(option)
+    piv, kid_context, kid = parse_option(request.opt(options.OSCORE, b""))
     if piv is None or kid is None:
         raise BadOptionError("OSCORE request without Partial IV or kid")  # §5: both required
-    if len(payload) <= _TAG_LEN:
-        raise BadOptionError("OSCORE ciphertext too short")  # the code byte and the tag
+    if len(request.payload) <= _TAG_LEN:
+        raise BadOptionError("OSCORE ciphertext too short")  # before any lookup (§8.2)
     ctx = lookup(kid, kid_context)
     if (ctx is None or kid != ctx.recipient_id
             or (kid_context is not None and kid_context != ctx.id_context)):
         raise UnknownContextError("Security context not found")
     n = int.from_bytes(piv, "big")
     ctx.check_replay(n)
-    try:
-        plaintext = aes_ccm.decrypt(aes_ccm.held(ctx.recipient_key),
-                                    _nonce(ctx._recipient_iv, piv), _aad(kid, piv), payload,
-                                    _TAG_LEN)
-    except VerifyError:
-        raise DecryptError("Decryption failed")
+    plaintext = _decrypt(ctx.recipient_key, ctx._recipient_iv, piv, kid, piv, request.payload)
     ctx.accept(n)
-    code, options, inner_payload = _decode_plaintext(plaintext)
-    return ctx, kid, piv, code, options, inner_payload
+    return ctx, piv, _inner(plaintext)
 
 
-def protect_response(ctx, request_kid, request_piv, code, options, payload,
-                     use_own_piv=False):
-    """Encrypt a response to the request with request_kid and request_piv (§8.3).
+def protect_response(ctx, request_piv, response, use_own_piv=False):
+    """Protect `response` (a Message) to the request with request_piv, the server's side
+    (§8.3) -> the outer response Message.
 
     By default the nonce is the request's, and the response carries no Partial IV; with
     use_own_piv the nonce comes from the next sender sequence number, which the option
-    carries. options: [(number, bytes)] in ascending order, all Class E.
-    Returns (outer code, OSCORE option value, ciphertext): the outer code of a response
-    without Observe is 2.04 (§4.2).
+    carries. Class U options are left out (§4.1). The outer code of a response without
+    Observe is 2.04 (§4.2).
     """
     if use_own_piv:
         piv = piv_bytes(ctx.next_ssn())
-        nonce = _nonce(ctx._sender_iv, piv)
-        option = bytes((len(piv),)) + piv
+        ciphertext = _seal(ctx.sender_key, ctx._sender_iv, piv, ctx.recipient_id, request_piv,
+                           response)
+        option = _option(piv, None, None)
     else:
-        if request_kid != ctx.recipient_id:
-            raise ValueError("request kid of another context")
-        nonce = _nonce(ctx._recipient_iv, request_piv)
+        ciphertext = _seal(ctx.sender_key, ctx._recipient_iv, request_piv, ctx.recipient_id,
+                           request_piv, response)
         option = b""
-    ciphertext = aes_ccm.encrypt(aes_ccm.held(ctx.sender_key), nonce,
-                                 _aad(request_kid, request_piv),
-                                 encode_plaintext(code, options, payload), _TAG_LEN)
-    return codes.CHANGED, option, ciphertext
+    return Message(codes.CHANGED, ciphertext, [(options.OSCORE, option)])
 
 
-def encode_plaintext(code, options, payload):
-    """The plaintext: code, options (RFC 7252 §3.1 encoding), 0xFF and payload (§5.3)."""
-    out = bytearray((code,))
-    last = 0
-    for number, value in options:
-        if number < last:
-            raise ValueError("options not in ascending order")
-        at = len(out)
-        out.append(0)
-        delta = _put_nibble(out, number - last)  # extended delta bytes come first
-        out[at] = (delta << 4) | _put_nibble(out, len(value))
-        out.extend(value)
-        last = number
-    if payload:
-        out.append(0xFF)
-        out.extend(payload)
-    return out
+def protect_request(ctx, request, kid_context=None):
+    """Protect `request` (a Message) with the next sender sequence number, the client's side
+    (§8.1) -> (outer request Message, its Partial IV for unprotect_response). The outer
+    request is a POST (§4.2: no Observe) with the Class U options and the OSCORE option,
+    which carries kid_context when given; token, type and message ID are the request's."""
+    piv = piv_bytes(ctx.next_ssn())
+    ciphertext = _seal(ctx.sender_key, ctx._sender_iv, piv, ctx.sender_id, piv, request)
+    outer = [o for o in request.options if o[0] in _CLASS_U]
+    outer.append((options.OSCORE, _option(piv, kid_context, ctx.sender_id)))
+    return Message(codes.POST, ciphertext, in_order(outer), request.token, request.type,
+                   request.mid), piv
 
 
-def _put_nibble(out, value):
-    """Append the extended bytes of a delta or length; return its 4-bit nibble (RFC 7252)."""
-    if value < 13:
-        return value
-    if value < 269:
-        out.append(value - 13)
-        return 13
-    out.extend((value - 269).to_bytes(2, "big"))
-    return 14
-
-
-def _decode_plaintext(plaintext):
-    """(code, options, payload) from a decrypted plaintext; BadOptionError when malformed."""
-    options = []
-    number = 0
-    end = len(plaintext)
-    at = 1
-    while at < end:
-        head = plaintext[at]
-        at += 1
-        if head == 0xFF:
-            if at == end:
-                raise BadOptionError("payload marker without payload")  # RFC 7252 §3
-            return plaintext[0], options, plaintext[at:]
-        delta = head >> 4
-        size = head & 15
-        if delta >= 13:
-            delta, at = _nibble_ext(plaintext, at, delta)
-        if size >= 13:
-            size, at = _nibble_ext(plaintext, at, size)
-        if at + size > end:
-            raise BadOptionError("inner option truncated")
-        number += delta
-        if number > 0xFFFF:
-            raise BadOptionError("inner option number above 65535")
-        if number in CLASS_U_ONLY:
-            raise BadOptionError("Class U option inside OSCORE")  # §4.1: never inner
-        options.append((number, plaintext[at:at + size]))
-        at += size
-    return plaintext[0], options, b""
-
-
-def _nibble_ext(buf, at, nibble):
-    """(value, next offset) of an extended option delta or length (RFC 7252 §3.1)."""
-    if nibble == 13:
-        if at >= len(buf):
-            raise BadOptionError("inner option truncated")
-        return buf[at] + 13, at + 1
-    if nibble == 14:
-        if at + 2 > len(buf):
-            raise BadOptionError("inner option truncated")
-        return ((buf[at] << 8) | buf[at + 1]) + 269, at + 2
-    raise BadOptionError("inner option nibble 15")  # reserved, or a marker in the wrong place
+def unprotect_response(ctx, request_piv, response):
+    """Verify and decrypt the response to the request with request_piv, the client's side
+    (§8.4) -> the inner Message. Its nonce is the request's unless the response carries a
+    Partial IV of its own. BadOptionError for a response without a valid OSCORE option,
+    DecryptError when it does not verify."""
+    option = response.opt(options.OSCORE)
+    if option is None:
+        raise BadOptionError("response without OSCORE option")
+    piv = parse_option(option)[0]
+    if piv is None:
+        plaintext = _decrypt(ctx.recipient_key, ctx._sender_iv, request_piv, ctx.sender_id,
+                             request_piv, response.payload)
+    else:
+        plaintext = _decrypt(ctx.recipient_key, ctx._recipient_iv, piv, ctx.sender_id,
+                             request_piv, response.payload)
+    return _inner(plaintext)

@@ -19,20 +19,22 @@ body is reassembled first (coap/block.py, the server's own Reassembler), and a r
 than a block goes out in inner Block2 blocks. Every answer to a verified request is protected.
 """
 
+import gc
+
 from micropython import const
 
 from microace import access_token, cbor, oscore, scope
-from microace.ace import (ACE_PROFILE_COAP_OSCORE, HINT_ACE_PROFILE, HINT_AS, HINT_AUDIENCE,
-                          HINT_CNONCE)
+from microace.ace import HINT_ACE_PROFILE, HINT_AS, HINT_AUDIENCE, HINT_CNONCE
 from microace.admission import Admission
 from microace.coap import codes, formats, option_rules, options
 from microace.coap.block import Reassembler, block2, with_block1
-from microace.coap.message import Message, in_order
+from microace.coap.message import Message
 from microace.errors import (AudienceError, BadOptionError, ClaimError, ContextExhaustedError,
                              DecodeError, DecryptError, EdhocError, KeyStoreError,
                              MethodNotInScopeError, MicroaceError, NotAcceptableError,
                              NotInScopeError, PreconditionFailedError, ReplayError, ScopeError,
-                             StoreFullError, TooLargeError, UnknownContextError, VerifyError)
+                             StorageError, StoreFullError, TooLargeError, UnknownContextError,
+                             VerifyError)
 from microace.clock import SKEW, Clock
 from microace.profiles.ace_oscore import AceOscore
 from microace.token_store import TokenStore
@@ -67,6 +69,7 @@ CODES = (
     (DecodeError, codes.BAD_REQUEST),
     (EdhocError, codes.BAD_REQUEST),  # RFC 9528 A.2: the EDHOC error message in a 4.00
     (KeyStoreError, codes.INTERNAL_SERVER_ERROR),
+    (StorageError, codes.INTERNAL_SERVER_ERROR),
     (MicroaceError, codes.INTERNAL_SERVER_ERROR),
 )
 
@@ -88,12 +91,12 @@ def _error(error):
 class ResourceServer:
     CRITICAL = (options.OSCORE,)  # the critical option the handler processes itself
 
-    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0, profile=None):
+    def __init__(self, keystore, config, state=None, persist_tokens=True, gen=0, profiles=None):
         """config: the key store's RS configuration {audience, issuer, as_uri, scope_map,
         limits {max_tokens, max_token_bytes, max_store_bytes}}; state: a state.State that
         survives reboots (None: nothing does); persist_tokens: keep tokens in it (board.json
         "persist"); gen: the key store's generation, which the kept tokens are bound to;
-        profile: the ACE profile of the token upload (profiles/; ACE-OSCORE by default)."""
+        profiles: the ACE profiles offered (profiles/; ACE-OSCORE alone by default)."""
         self.keystore = keystore
         self.state = state
         self.audience = config["audience"]
@@ -116,12 +119,7 @@ class ResourceServer:
                                  state if persist_tokens else None, clock=self.clock, gen=gen,
                                  restore=oscore.Context.restore)
         self.admission = Admission(self.clock, self.tokens, self.audience, state, self.cnonces)
-        self.profile = profile or AceOscore()
-        # The EDHOC-OSCORE profile (edhoc_oscore.py, its tokens come in EDHOC message_3)
-        # plugs in here: its update of access rights, (inner, entry) -> Message, and the
-        # ace_profile values board.json offers (hints name them when there are several).
-        self.update_access = None
-        self.profiles = []
+        self.profiles = profiles or [AceOscore()]  # board.json's order (app.py)
         # path -> (allowed method codes, function, Content-Formats produced, etag function)
         self.resources = {}
         self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
@@ -145,11 +143,16 @@ class ResourceServer:
         try:
             if request.opt(options.OSCORE) is not None:
                 return self._protected(request)
-            if request.path() == self.profile.PATH:
-                if self.profiles and ACE_PROFILE_COAP_OSCORE not in self.profiles:
-                    return Message(codes.NOT_FOUND)  # board.json offers no ACE-OSCORE
-                return self._authz_info(request)
-            return self._hints(codes.UNAUTHORIZED)
+            path = request.path()
+            upload = None
+            for p in self.profiles:
+                if p.PATH == path and (upload is None or p.NEW):
+                    upload = p
+            if upload is None:
+                return self._hints(codes.UNAUTHORIZED)
+            if not upload.NEW:  # its profiles take new tokens another way (EAD_3)
+                return Message(codes.NOT_FOUND)
+            return self._authz_info(request, upload)
         except MicroaceError as e:
             if isinstance(e, UnknownContextError):
                 return self._hints(codes.UNAUTHORIZED)
@@ -158,28 +161,35 @@ class ResourceServer:
 
     def _hints(self, code):
         """AS Request Creation Hints (RFC 9200 §5.3): where to get a token, for which audience."""
-        hints = {HINT_AUDIENCE: self.audience}
+        return Message(code, cbor.encode(self.hints())).add(options.CONTENT_FORMAT,
+                                                             formats.ACE_CBOR)
+
+    def hints(self, audience=True):
+        """The hints map; without the audience where it would name the RS to an eavesdropper
+        (EAD_2 of EDHOC message_2: EDHOC-OSCORE profile §4.13)."""
+        hints = {HINT_AUDIENCE: self.audience} if audience else {}
         if self.as_uri:
             hints[HINT_AS] = self.as_uri
         if self.cnonces is not None:
             hints[HINT_CNONCE] = self.cnonces.fresh()
         if len(self.profiles) > 1:  # which profile to ask the AS for is the client's choice
-            hints[HINT_ACE_PROFILE] = list(self.profiles)
-        return Message(code, cbor.encode(hints)).add(options.CONTENT_FORMAT, formats.ACE_CBOR)
+            hints[HINT_ACE_PROFILE] = [p.NUMBER for p in self.profiles]
+        return hints
 
     # /authz-info
 
-    def _authz_info(self, request, entry=None):
+    def _authz_info(self, request, profile, entry=None):
         """POST /authz-info: parse -> verify -> admit -> bind (the profile) -> store.
         Unprotected: a new token, and its new context (RFC 9203 §4.1-4.3). Protected by the
         context of `entry`: an update of access rights (RFC 9203 §4.1, §4.2), the context's
         rights and lifetime replaced, same context; what the profile refuses is 4.01/4.00."""
         if request.code != codes.POST:
             return Message(codes.METHOD_NOT_ALLOWED)
-        profile = self.profile
         raw, body = profile.parse(request, self.max_token_bytes, entry)
         token = access_token.verify(raw, self.keystore, self.audience, self.clock.now(),
                                     self.issuer)
+        gc.collect()  # the verification's garbage goes before the token's state is made, so
+        # that state sits low and the heap above stays in one piece (docs/BENCHMARKS.md)
         seq = self.admission.admit(token)
         pop = profile.pop(token, entry)
         if token.scope is None:
@@ -199,9 +209,7 @@ class ResourceServer:
     # OSCORE-protected resources
 
     def _protected(self, request):
-        ctx, kid, piv, code, inner_options, payload = oscore.unprotect_request(
-            self.tokens.context, request.opt(options.OSCORE), request.payload)
-        inner = Message(code, payload, inner_options)
+        ctx, piv, inner = oscore.unprotect_request(self.tokens.context, request)
         fresh = ctx.fresh(inner.opt(options.ECHO), piv)
         if fresh:
             entry = self.tokens.verified(ctx)
@@ -218,15 +226,7 @@ class ResourceServer:
             # answer takes a Partial IV of its own.
             response = Message(codes.UNAUTHORIZED).add(options.ECHO, ctx.echo)
         # Everything after a verified request is answered protected (RFC 8613 §8.3).
-        out = response.options
-        for o in out:  # a new list only when there is a Class U option to leave out
-            if o[0] in oscore.CLASS_U_ONLY:
-                out = [o for o in out if o[0] not in oscore.CLASS_U_ONLY]
-                break
-        out = in_order(out)
-        outer_code, option, ciphertext = oscore.protect_response(
-            ctx, kid, piv, response.code, out, response.payload, not fresh)
-        return Message(outer_code, ciphertext, [(options.OSCORE, option)])
+        return oscore.protect_response(ctx, piv, response, not fresh)
 
     def _call(self, inner, entry, ctx):
         """The decrypted request through the checks of a plain one, then its resource. Every
@@ -236,11 +236,9 @@ class ResourceServer:
         if bad:
             raise BadOptionError("critical option %d not processed" % bad)  # RFC 7252 §5.4.1
         path = inner.path()
-        if path == self.profile.PATH:  # an update of access rights (RFC 9203 §4.1); an int
-            # in pop[0] is a session of the EDHOC-OSCORE profile (edhoc_oscore.py's own rules)
-            if self.update_access is not None and type(entry.pop[0]) is int:
-                return self.update_access(inner, entry)
-            return self._authz_info(inner, entry)
+        for p in self.profiles:  # an update of access rights, by the context's own profile
+            if p.PATH == path and p.owns(entry):  # (RFC 9203 §4.1, EDHOC-OSCORE §4.6)
+                return self._authz_info(inner, p, entry)
         scope.check(entry.perms, path, inner.code)
         found = self.resources.get(path)
         if found is None:
@@ -270,9 +268,9 @@ def _precondition(request, etag):
     """Raise PreconditionFailedError unless If-Match and If-None-Match hold (RFC 7252
     §5.10.8): If-Match needs a current representation whose ETag is one of its values, or
     any representation for the empty value; If-None-Match needs no current representation."""
+    if request.opt(options.IF_MATCH) is None and request.opt(options.IF_NONE_MATCH) is None:
+        return  # the usual case, without a list
     matches = request.opts(options.IF_MATCH)
-    if not matches and request.opt(options.IF_NONE_MATCH) is None:
-        return
     tag = etag() if etag is not None else b""  # b"": it exists; only If-Match b"" names it
     if tag is None:  # no current representation
         if matches:

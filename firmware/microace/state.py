@@ -1,11 +1,10 @@
 """Small persisted RS state: named values in one file, written atomically.
 
-The file is a keystore/record.py record with its own magic (version, length, CRC32, CBOR
-map of name -> value), written through keystore/file.py (temp file + rename). Names in use:
+The file is a storage.py record with its own magic (version, length, CRC32, CBOR map of
+name -> value), written through storage.File (temp file + rename). Names in use:
 "clock" (clock.py), "cti" (admission.py), "tokens" (token_store.py). Each writer decides when
 to write: never once per request. A missing file starts empty; a damaged one starts empty
-with one log line,
-so a power cut mid-write can never stop the board from booting.
+with one log line, so a power cut mid-write can never stop the board from booting.
 
 Values are held CBOR-encoded: one compact bytes object per name instead of a tree of small
 objects spread over the heap. A large value whose owner holds it anyway (the tokens) is not
@@ -15,10 +14,8 @@ behind on the heap but garbage.
 
 from micropython import const
 
-from microace import cbor
-from microace.errors import MicroaceError
-from microace.keystore import record
-from microace.keystore.file import FileMedium
+from microace import cbor, storage
+from microace.errors import MicroaceError, StorageError
 
 MAGIC = b"MAST"
 _MAX_ITEMS = const(4096)
@@ -35,13 +32,13 @@ class State:
         if path is None:
             return
         folder, _, name = path.rpartition("/")
-        self._medium = FileMedium(folder or ".", name)
+        self._medium = storage.File(folder or ".", name)
         try:
             blob = self._medium.read()
             if blob is not None:
-                values = record.load(blob, MAGIC)
+                values = storage.load(blob, MAGIC, "state")
                 if type(values) is not dict or not all(type(k) is str for k in values):
-                    raise MicroaceError("not a map of names")
+                    raise StorageError("not a map of names")
                 self._values = {k: cbor.encode(v) for k, v in values.items()}
         except (MicroaceError, OSError, MemoryError) as e:
             print("microace: %s corrupt, discarded (%s)" % (name, e))
@@ -82,5 +79,5 @@ class State:
             for k, v in pairs:
                 body.append(k)
                 body.append(v)
-            self._medium.write(record.frame(body, MAGIC))
+            self._medium.write(storage.frame(body, MAGIC))
         self.writes += 1

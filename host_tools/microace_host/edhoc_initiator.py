@@ -101,13 +101,21 @@ class Initiator:
         c_r = cbor2.dumps(c_r) if isinstance(c_r, int) else c_r
         self.c_r = c_r
         key_r = cbor2.loads(cred_r)[8][1]
+        if isinstance(id_cred_r, dict):  # by value (the profile's Credential By Value)
+            if id_cred_r != {14: cbor2.loads(cred_r)}:
+                raise ValueError("ID_CRED_R is not the expected credential")
+            id_map = id_plain = b"\xa1\x0e" + cred_r
+        else:
+            id_map, id_plain = cbor2.dumps({4: key_r[2]}), cbor2.dumps(id_cred_r)
+        self.id_cred_r_by_value = isinstance(id_cred_r, dict)
+        ead_2 = pt[len(encode_id(c_r) + id_plain + cbor2.dumps(mac_2)):]
+        self.ead_2 = items[3:]  # EAD_2 items, as decoded
         g_r = ec.EllipticCurvePublicNumbers(int.from_bytes(key_r[-2], "big"),
                                             int.from_bytes(key_r[-3], "big"),
                                             ec.SECP256R1()).public_key()
         self.prk_3e2m = extract(kdf(prk_2e, 1, th_2, 32), self.x.exchange(ec.ECDH(), g_r))
-        kid_r = key_r[2]
-        want = kdf(self.prk_3e2m, 2, encode_id(c_r) + cbor2.dumps({4: kid_r})
-                   + cbor2.dumps(th_2) + cred_r, 8)
+        want = kdf(self.prk_3e2m, 2, encode_id(c_r) + id_map + cbor2.dumps(th_2) + cred_r
+                   + ead_2, 8)
         if want != mac_2:
             raise ValueError("MAC_2 does not verify")
         self.th_3 = h(cbor2.dumps(th_2), pt, cred_r)

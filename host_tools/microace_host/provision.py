@@ -240,7 +240,7 @@ def open_store(board, edhoc=False):
     cfg = {"keystore": board.config["keystore"]}
     if edhoc or board.config.get("edhoc") is not None:
         cfg["edhoc"] = {}
-    board.exec("from microace import keystore\n%s = keystore.open_store(%r)" % (STORE, cfg))
+    board.exec("from microace import wiring\n%s = wiring.open_store(%r)" % (STORE, cfg))
     return board.eval("%s.status()" % STORE)
 
 

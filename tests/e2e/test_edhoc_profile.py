@@ -14,7 +14,7 @@ import pytest
 from aiocoap.message import Message
 from aiocoap.optiontypes import UintOption
 
-from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
+from tests.support.rs_peer import AS_KEY, AS_URI, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
 from tests.support.edhoc_peer import CRED_I, SK_I, oscore_call, post
 from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
 from microace_host.client import memory_context
@@ -71,9 +71,10 @@ def board(tmp_path_factory):
     assert "Traceback" not in output, output
 
 
-def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None):
+def handshake(peer, cred_r, ead_3, sk=SK_I, cred=CRED_I, id_cred_i=None, c_i=None, ead_1=b""):
     """message_1 .. message_3 -> (the Initiator, the response to message_3, message_3)."""
-    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i)
+    i = Initiator(sk, cred, c_i=c_i or os.urandom(1), ead_3=ead_3, id_cred_i=id_cred_i,
+                  ead_1=ead_1)
     m1 = i.message_1()
     for _ in range(5):  # the RS out of heap for the moment: again after Max-Age (RFC 7252)
         r = post(peer, b"\xf5" + m1)
@@ -99,6 +100,15 @@ def refused(r, reason):
     assert err == 1 and reason in info, info
 
 
+def gone(peer, ctx):
+    """The session's context is discarded: a request under it gets the unprotected 4.01 with
+    AS Request Creation Hints (RFC 9200 §5.3), both profiles named (§4.13)."""
+    r = peer.request(ctx.protect(Message(code=GET, uri_path=("temp",)))[0])
+    assert r.code == UNAUTHORIZED and r.opt.oscore is None, r
+    hints = cbor2.loads(r.payload)
+    assert hints[5] == AUDIENCE and hints[38] == [2, 4], hints
+
+
 def test_token_in_ead_3_then_oscore_with_its_rights(board):
     rs, cred_r, peer = board
     t = token()
@@ -110,6 +120,22 @@ def test_token_in_ead_3_then_oscore_with_its_rights(board):
     # a Sign1-only token (no confidentiality needed: the token travels encrypted in EAD_3)
     ctx = session(peer, cred_r, ead(token(nested=False, session_id=b"\x02")))
     assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_method_not_granted_and_replayed_request(board):
+    """4.05 from the token's rights, not the resource's: /led takes PUT, the token grants it
+    GET only. A request of the session sent again is a replay (RFC 8613 §7.4): 4.01, and the
+    session goes on."""
+    rs, cred_r, peer = board
+    ctx = session(peer, cred_r, ead(token(session_id=b"\x20", scope=cbor2.dumps([["/led", 1]]))))
+    assert oscore_call(peer, ctx, GET, "/led")[0] == CONTENT
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == METHOD_NOT_ALLOWED
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == FORBIDDEN
+    outer, _ = ctx.protect(Message(code=GET, uri_path=("led",)))
+    assert peer.request(outer).code == CHANGED  # OSCORE's outer code of a response
+    replay = peer.request(outer)
+    assert replay.code == UNAUTHORIZED and replay.opt.oscore is None
+    assert oscore_call(peer, ctx, GET, "/led")[0] == CONTENT
 
 
 @pytest.mark.parametrize("bad, reason", [
@@ -165,7 +191,7 @@ def test_older_session_of_the_series_deleted(board):
     assert oscore_call(peer, first, GET, "/temp") == (CONTENT, b"21.5")
     second = session(peer, cred_r, ead(token(session_id=b"\x07")))
     # §4.2: deleted with the new session, not once the new context is used
-    assert oscore_call(peer, first, GET, "/temp")[0] == UNAUTHORIZED
+    gone(peer, first)
     assert oscore_call(peer, second, GET, "/temp") == (CONTENT, b"21.5")
 
 
@@ -223,20 +249,33 @@ def test_hints_name_both_profiles(board):
     assert hints[5] == AUDIENCE and hints[38] == [2, 4]
 
 
-def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
-    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
-    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
-    is served; no new EDHOC run is needed."""
-    from microace_host import rs_runner
-
+def served_then_stopped(tmp_path):
+    """An RS of its own that served one session, then stopped -> (the RS, its credential, a
+    peer, the session's client context)."""
     server, cred_r = start(tmp_path)
     peer = Peer(server)
     try:
         ctx = session(peer, cred_r, ead(token()))
         assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    finally:
         assert "Traceback" not in server.stop()
-        server.process, server.where = rs_runner.start(
-            "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+    return server, cred_r, peer, ctx
+
+
+def restart(server, tmp_path):
+    from microace_host import rs_runner
+
+    server.process, server.where = rs_runner.start(
+        "unix:%s" % tmp_path, "127.0.0.1:%d" % server.port, PROFILE_HEAP)
+
+
+def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
+    """The session's token and OSCORE context persist as a token's do (tokens.py): after a
+    restart the first request gets 4.01 with Echo (RFC 8613 App. B.1.2), the request with it
+    is served; no new EDHOC run is needed."""
+    server, cred_r, peer, ctx = served_then_stopped(tmp_path)
+    try:
+        restart(server, tmp_path)
         inner = Message(code=GET, uri_path=("temp",))
         outer, request_id = ctx.protect(inner)
         response = peer.request(outer)
@@ -339,8 +378,8 @@ def test_expired_token_removes_the_session(board):
     ctx = session(peer, cred_r, ead(token(session_id=b"\x0b", lifetime=2)))
     assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
     time.sleep(3)  # past exp (a wait for a deadline, not a speed check)
-    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
-    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED  # the context is gone
+    assert oscore_call(peer, ctx, GET, "/temp") == (UNAUTHORIZED, b"token expired")
+    gone(peer, ctx)  # §4.10: the context went with the token
 
 
 def test_board_codepoints_override_the_defaults(tmp_path):
@@ -365,3 +404,117 @@ def test_board_codepoints_override_the_defaults(tmp_path):
     finally:
         peer.close()
         assert "Traceback" not in server.stop()
+
+
+def dated_cred(**times):
+    """The client's CCS with validity claims (RFC 8392 exp 4 / nbf 5), deterministic as the
+    RS re-encodes the token's kccs (the bytes MAC_3 covers as CRED_I)."""
+    m = cbor2.loads(CRED_I)
+    m.update({{"exp": 4, "nbf": 5}[k]: v for k, v in times.items()})
+    return cbor2.dumps(m, canonical=True)
+
+
+def test_client_credential_validity_checked_at_the_handshake(board):
+    """§4.11: AUTH_CRED_C is the CCS in the token's cnf; outside its exp / nbf it is no
+    credential and the handshake aborts with ERR_CODE 1, whatever the token's own lifetime."""
+    rs, cred_r, peer = board
+    now = int(time.time())
+    for times, reason in ((dict(exp=now - 10), "AUTH_CRED_C expired"),
+                          (dict(nbf=now + 600), "AUTH_CRED_C not yet valid")):
+        cred = dated_cred(**times)
+        _, r, _ = handshake(peer, cred_r, ead(token(cred=cred, session_id=b"\x0d")), cred=cred)
+        refused(r, reason)
+    cred = dated_cred(exp=now + 600, nbf=now - 10)
+    ctx = session(peer, cred_r, ead(token(cred=cred, session_id=b"\x0d")), cred=cred)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_client_credential_expiry_removes_the_session(board):
+    """§4.7, §4.11: the session ends when AUTH_CRED_C expires, before its token does, and an
+    update of access rights (a token of an hour) does not carry it past the credential."""
+    rs, cred_r, peer = board
+    cred = dated_cred(exp=int(time.time()) + 3)
+    ctx = session(peer, cred_r, ead(token(cred=cred, session_id=b"\x0e")), cred=cred)
+    assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    assert authz_info(peer, ctx, token(cred=cred, session_id=b"\x0e", scope=READ_WRITE)) \
+        == CREATED
+    assert oscore_call(peer, ctx, PUT, "/led", b"1")[0] == CHANGED
+    time.sleep(4)  # past the credential's exp (a wait for a deadline, not a speed check)
+    assert oscore_call(peer, ctx, GET, "/temp")[0] == UNAUTHORIZED
+    gone(peer, ctx)
+
+
+def test_new_board_key_ends_the_sessions_of_the_old(tmp_path):
+    """§4.11, AUTH_CRED_RS: a board wiped and provisioned anew makes a new EDHOC key; the
+    sessions kept in state.bin were made under the old credential and go at start-up (their
+    requests get 4.01 with hints), even where the new store's generation is the old one's.
+    The client holding the old rs_cnf cannot authenticate the board any more."""
+    from tests.support.rs_peer import provision
+
+    server, cred_r, peer, ctx = served_then_stopped(tmp_path)
+    try:
+        (tmp_path / "keystore.bin").unlink()  # a fresh store; state.bin stays
+        provision(tmp_path, {"max_tokens": 12, "max_token_bytes": 1024},
+                  edhoc=EdhocPlan(b"\x33", "rs1", tmp_path / "rs2.ccs", []),
+                  board={"edhoc": {}, "profiles": ["coap_oscore", "coap_edhoc_oscore"]})
+        new_cred = (tmp_path / "rs2.ccs").read_bytes()
+        assert new_cred != cred_r
+        restart(server, tmp_path)
+        gone(peer, ctx)
+        with pytest.raises(ValueError, match="MAC_2 does not verify"):
+            handshake(peer, cred_r, ead(token()))
+        ctx = session(peer, new_cred, ead(token()))
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+    finally:
+        peer.close()
+        assert "Traceback" not in server.stop()
+
+
+def test_ead_1_credential_by_value_and_request_creation_hints(board):
+    """EAD_1 items of message_1 without a value (critical or not, both are understood):
+    Credential By Value (15, §4.14) puts the board's CCS by value in ID_CRED_R; Request
+    Creation Hints (1, §4.13) comes back in EAD_2 with the hints, never the audience
+    (message_2 is open to active attackers). The Initiator checks MAC_2 over both."""
+    rs, cred_r, peer = board
+    cases = ((cbor2.dumps(15), True, False), (cbor2.dumps(-15), True, False),
+             (cbor2.dumps(1), False, True), (cbor2.dumps(-1) + cbor2.dumps(15), True, True))
+    for ead_1, by_value, asks_hints in cases:
+        i, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x20")),  # one series
+                            ead_1=ead_1)
+        assert r.code == CHANGED, (r.code, r.payload)
+        assert i.id_cred_r_by_value == by_value
+        if asks_hints:
+            label, value = i.ead_2
+            hints = cbor2.loads(value)
+            assert label == 1 and hints == {1: AS_URI, 38: [2, 4]}, hints
+        else:
+            assert i.ead_2 == []
+        ctx = memory_context(*i.oscore())
+        assert oscore_call(peer, ctx, GET, "/temp") == (CONTENT, b"21.5")
+
+
+def test_ead_1_items_with_a_value(board):
+    """The draft's EAD_1 items carry no value: one with a value is skipped when non-critical
+    (RFC 9528 §3.8), and aborts with ERR_CODE 1 when critical; an unknown critical item
+    aborts too."""
+    rs, cred_r, peer = board
+    i, r, _ = handshake(peer, cred_r, ead(token(session_id=b"\x20")),
+                        ead_1=cbor2.dumps(15) + cbor2.dumps(b"\x01") + cbor2.dumps(1)
+                        + cbor2.dumps(b"\xa0"))
+    assert r.code == CHANGED and not i.id_cred_r_by_value and i.ead_2 == []
+    for item, reason in (
+            (cbor2.dumps(-15) + cbor2.dumps(b"\x01"), "EAD_1 item -15 takes no value"),
+            (cbor2.dumps(-1) + cbor2.dumps(b"\xa0"), "EAD_1 item -1 takes no value"),
+            (cbor2.dumps(-16), "unsupported critical EAD item -16")):
+        i = Initiator(SK_I, CRED_I, c_i=os.urandom(1), ead_1=item)
+        refused(post(peer, b"\xf5" + i.message_1()), reason)
+
+
+def test_profile_offered_without_edhoc_fails_the_start(tmp_path):
+    """board.json offering coap_edhoc_oscore without "edhoc" (no EDHOC resource to run it):
+    the RS does not start (fail closed), with the reason."""
+    from microace_host.unix_port import UnixPortError
+
+    with pytest.raises(UnixPortError, match='coap_edhoc_oscore needs "edhoc"'):
+        RS(tmp_path, {"max_tokens": 4, "max_token_bytes": 1024}, heap=PROFILE_HEAP,
+           board={"profiles": ["coap_oscore", "coap_edhoc_oscore"]})

@@ -101,7 +101,7 @@ def _ks_try(f, *a):
 MP_SETUP = KS_TRY + """
 import os
 from microace import cbor
-from microace.keystore import open_store
+from microace.wiring import open_store
 from microace.keystore.file import FileMedium
 from microace.keystore.persistent import PersistentKeyStore
 def _ks_open(d):

@@ -1,13 +1,12 @@
 """An RS in one MicroPython process (rs.ResourceServer over a state.State file) and an OSCORE
-client of it made by hand (RFC 8613 §8.1, §8.4): tests/firmware/test_reboot_state.py and
-test_rs_protected.py."""
+client of it (oscore.py's client side, RFC 8613 §8.1, §8.4): tests/firmware/test_reboot_state.py
+and test_rs_protected.py."""
 
 from tests.support.mp_harness import skip_if_out_of_memory
 
 SETUP = """
 from microace import oscore, rs as rs_mod
 from microace.coap.message import Message
-from microace.crypto import aes_ccm
 from microace.keystore import SoftwareKeyStore
 from microace.state import State
 
@@ -21,12 +20,8 @@ def _rb_rs(path, gen=0):
 def _rb_request(cli, echo=None, code=1, extra=(), payload=b''):
     # A client's OSCORE request to /temp (RFC 8613 §8.1), GET unless `code` says otherwise,
     # with `extra` inner options -> (outer message, its Partial IV).
-    piv = oscore.piv_bytes(cli.next_ssn())
     options = sorted([(11, b'temp')] + ([(252, echo)] if echo else []) + list(extra))
-    pt = oscore.encode_plaintext(code, options, payload)
-    ct = aes_ccm.encrypt(cli.sender_key, oscore._nonce(cli._sender_iv, piv),
-                         bytes(oscore._aad(cli.sender_id, piv)), pt, 8)
-    return Message(2, ct, [(9, bytes((len(piv) | 8,)) + piv + cli.sender_id)]), piv
+    return oscore.protect_request(cli, Message(code, payload, options))
 
 def _rb_inner(cli, out, req_piv):
     # The client's reading of the response -> (inner code, options, payload, own PIV or
@@ -34,13 +29,8 @@ def _rb_inner(cli, out, req_piv):
     opt = out.opt(9)
     if opt is None:
         return out.code, None, None, None
-    own = opt[1:1 + (opt[0] & 7)] if opt else None
-    nonce = oscore._nonce(cli._recipient_iv, own) if own else oscore._nonce(cli._sender_iv,
-                                                                            req_piv)
-    pt = aes_ccm.decrypt(cli.recipient_key, nonce, bytes(oscore._aad(cli.sender_id, req_piv)),
-                         out.payload, 8)
-    code, options, payload = oscore._decode_plaintext(pt)
-    return code, [(n, bytes(v)) for n, v in options], bytes(payload), own
+    inner = oscore.unprotect_response(cli, req_piv, out)
+    return inner.code, inner.options, inner.payload, oscore.parse_option(opt)[0]
 
 def _rb_answer(cli, out, req_piv):
     # -> (inner code, Echo or None, own PIV or None).

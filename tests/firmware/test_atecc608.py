@@ -29,6 +29,7 @@ UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash w
 SETUP = """
 import hashlib
 from microace.keystore import atecc608 as se
+from microace.keystore.secure_element import AteccVerifier
 from microace.errors import KeyStoreError, VerifyError
 _hx = bytes.fromhex
 
@@ -101,7 +102,7 @@ def provisioned(se):
     (slot 9) -> (mp, the AS signing key)."""
     key = ec.generate_private_key(ec.SECP256R1())
     x, y = public_xy(key)
-    se.exec("m = AteccModel()\nv = se.AteccVerifier(m, slot=%d)\n"
+    se.exec("m = AteccModel()\nv = AteccVerifier(m, slot=%d)\n"
             "v.configure_public_key_slot(%d)\nv.chip.lock_config()\nv.chip.lock_data()\n"
             "v.provision_public_key(%d, _hx(%r), _hx(%r))\nv.lock_slot(%d)"
             % (SLOT, SLOT, SLOT, x.hex(), y.hex(), SLOT))
@@ -202,7 +203,7 @@ def test_driver_methods_send_the_documented_packets(provisioned):
     assert got == [w[1:] for w in want]
 
     # the provisioning sequence from a blank chip, replayed with a log
-    mp.exec("m2 = AteccModel()\nv2 = se.AteccVerifier(m2, slot=%d)\n"
+    mp.exec("m2 = AteccModel()\nv2 = AteccVerifier(m2, slot=%d)\n"
             "v2.configure_public_key_slot(%d)\nv2.chip.lock_config()\nv2.chip.lock_data()\n"
             "v2.provision_public_key(%d, _hx(%r), _hx(%r))\nv2.lock_slot(%d)"
             % (SLOT, SLOT, SLOT, x.hex(), y.hex(), SLOT))
@@ -356,7 +357,7 @@ def test_polling_is_bounded(se):
 def test_zone_and_lock_rules(se):
     key = ec.generate_private_key(ec.SECP256R1())
     x, y = public_xy(key)
-    se.exec("m = AteccModel()\nv = se.AteccVerifier(m, slot=%d)\nc = v.chip\n"
+    se.exec("m = AteccModel()\nv = AteccVerifier(m, slot=%d)\nc = v.chip\n"
             "_x, _y = _hx(%r), _hx(%r)" % (SLOT, x.hex(), y.hex()))
     exec_error = "AteccError:15:ATECC608 status 0x0f: execution error"
 
@@ -475,7 +476,7 @@ def test_mac_command_digest_and_record_mac(provisioned):
                + sn[0:2] + sn[2:4])
     assert got == hashlib.sha256(message).digest()
     # a verifier with a record MAC key: configured before the locks, secret, MACs, locks
-    mp.exec("m2 = AteccModel()\nv2 = se.AteccVerifier(m2, slot=9, mac_slot=5)\n"
+    mp.exec("m2 = AteccModel()\nv2 = AteccVerifier(m2, slot=9, mac_slot=5)\n"
             "v2.configure_public_key_slot(9)\nv2.configure_mac_key_slot(5)\n"
             "v2.chip.lock_config()\nv2.chip.lock_data()\nv2.new_record_key()")
     assert mp.eval("_outcome(v2.chip.read, se.ZONE_DATA, se.data_address(5, 0), 32)").startswith(
@@ -487,7 +488,7 @@ def test_mac_command_digest_and_record_mac(provisioned):
     assert mp.eval("v2.mac_slot_locked()") is True
     assert mp.eval("_outcome(v2.new_record_key)").startswith("AteccError:15:")  # locked
     assert mp.eval("v2.record_mac(b'record')") == one  # same key, same MAC
-    assert mp.eval("_outcome(se.AteccVerifier, m2, 0x60, 9, None, 9)").startswith(
+    assert mp.eval("_outcome(AteccVerifier, m2, 0x60, 9, None, 9)").startswith(
         "KeyStoreError:None:ATECC608 mac_slot")
 
 
@@ -495,9 +496,9 @@ def test_slot_problems_are_reported(se):
     key = ec.generate_private_key(ec.SECP256R1())
     x, y = public_xy(key)
     for slot in ("3", "16", "None", "'9'"):
-        assert se.eval("_outcome(se.AteccVerifier, AteccModel(), 0x60, %s)" % slot).startswith(
+        assert se.eval("_outcome(AteccVerifier, AteccModel(), 0x60, %s)" % slot).startswith(
             "KeyStoreError:None:ATECC608 public key slot must be 8..15")
-    se.exec("m = AteccModel()\nv = se.AteccVerifier(m, slot=10)\n"
+    se.exec("m = AteccModel()\nv = AteccVerifier(m, slot=10)\n"
             "v.chip.lock_config()\nv.chip.lock_data()")
     problems = se.eval("v.state()['problems']")
     assert problems == ["KeyConfig 0x001c is not a P-256 public key (KeyType 4, Private 0)",
@@ -507,9 +508,9 @@ def test_slot_problems_are_reported(se):
     assert se.eval("_outcome(v.provision_public_key, 10, _hx(%r), _hx(%r))"
                    % (x.hex(), y.hex())) == (
         "KeyStoreError:None:ATECC608 slot 10 cannot take the AS key: " + "; ".join(problems))
-    se.exec("m = AteccModel(revision=_hx('00005000'))\nv = se.AteccVerifier(m, slot=9)")
+    se.exec("m = AteccModel(revision=_hx('00005000'))\nv = AteccVerifier(m, slot=9)")
     assert se.eval("v.state()['problems'][-1]") == "Info revision 00005000 is not an ATECC608"
-    se.exec("v = se.AteccVerifier(AteccModel(address=0x36), slot=9)")
+    se.exec("v = AteccVerifier(AteccModel(address=0x36), slot=9)")
     assert se.eval("v.describe()") == ("ATECC608 not usable: ATECC608 at 0x60: no wake response "
                                        "(got no ACK)")
 
@@ -522,13 +523,13 @@ def test_heap_32k(mpy_firmware, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     x, y = public_xy(key)
     imports = ("import gc, time\nfrom atecc_model import AteccModel\n"
-               "from microace.keystore import atecc608 as se\ngc.collect()\n")
+               "from microace.keystore.secure_element import AteccVerifier\ngc.collect()\n")
     code_heap = int(run_micropython(imports + "print(gc.mem_alloc())", mpy_firmware, heap="512k",
                                     path=tmp_path))
     code = imports + """
 m = AteccModel()
 m.log = None
-v = se.AteccVerifier(m, slot=9)
+v = AteccVerifier(m, slot=9)
 v.configure_public_key_slot(9)
 v.chip.lock_config()
 v.chip.lock_data()

@@ -299,6 +299,25 @@ def test_osc_fields(fw):
     validate(fw, rows)
 
 
+def test_osc_values_are_checked_once_here(fw):
+    """What the context is derived from is checked at the token layer, before any crypto
+    (oscore.Context.from_ace takes it as checked): an empty ms, or a version, HKDF or AEAD
+    this firmware does not implement, is a DecodeError (4.00); the ones it does, by number
+    or by name (RFC 9203 §3.2.1), pass."""
+    o = tf.osc
+    unsupported = [("ms empty", o(ms=b"")), ("version 2", o(version=2)),
+                   ("hkdf -11", o(hkdf=-11)), ("hkdf SHA-512", o(hkdf="HKDF SHA-512")),
+                   ("alg 11", o(alg=11)), ("alg A128GCM", o(alg="A128GCM"))]
+    accepted = [("version 1", o(version=1)), ("hkdf -10", o(hkdf=-10)), ("hkdf 5", o(hkdf=5)),
+                ("hkdf name", o(hkdf="HKDF SHA-256")), ("hkdf other name", o(hkdf="HKDF-SHA-256")),
+                ("hkdf COSE name", o(hkdf="direct+HKDF-SHA-256")), ("alg 10", o(alg=10)),
+                ("alg name", o(alg="AES-CCM-16-64-128")), ("salt empty", o(salt=b""))]
+    validate(fw, [case("osc " + n, tf.claims(cnf={4: m}), "DecodeError", encrypted=True)
+                  for n, m in unsupported]
+             + [case("osc " + n, tf.claims(cnf={4: m}), "ok", encrypted=True)
+                for n, m in accepted])
+
+
 def test_symmetric_cnf_needs_an_encrypt0_layer(fw):
     """RFC 8747 §3.3 / RFC 9203 §3.2: a symmetric PoP key travels only encrypted."""
     sym = tf.claims(cnf={1: SYM_POP})

@@ -139,7 +139,7 @@ def chip(mp):
                                "more heap than this"):
         mp.exec(MODEL.read_text())
         mp.exec(ATECC_SETUP + EDHOC_SETUP)
-    mp.exec("m = AteccModel()\nv = se.AteccVerifier(m, slot=%d)\n"
+    mp.exec("m = AteccModel()\nv = AteccVerifier(m, slot=%d)\n"
             "v.configure_public_key_slot(%d)\nv.configure_private_key_slot(%d)\n"
             "v.chip.lock_config()\nv.chip.lock_data()" % (AS_SLOT, AS_SLOT, EDHOC_SLOT))
     return mp

@@ -86,7 +86,8 @@ def test_store_on_littlefs(ks):
 STORE_IMPORTS = """
 import gc
 from microace import cose, cwt
-from microace.keystore import open_store, persistent, file, record
+from microace.keystore import persistent, file, record
+from microace.wiring import open_store
 from microace.crypto import p256
 gc.collect()
 """

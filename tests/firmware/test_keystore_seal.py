@@ -354,7 +354,7 @@ def test_atecc608_holds_the_es256_as_key(mp, tmp_path):
 
     mp.exec(MP_SETUP)
     mp.exec(Path(__file__).with_name("atecc_model.py").read_text())
-    mp.exec("from microace.keystore.atecc608 import AteccVerifier, PROTECTION, UNMACED\n"
+    mp.exec("from microace.keystore.secure_element import AteccVerifier, PROTECTION, UNMACED\n"
             "PROTECTION = PROTECTION + '; ' + UNMACED  # no record MAC key: said so\n"
             "_m = AteccModel()\n_v = AteccVerifier(_m, slot=9)\n_v.configure_public_key_slot(9)\n"
             "_v.chip.lock_config()\n_v.chip.lock_data()\n"
@@ -440,7 +440,7 @@ def test_atecc608_record_mac_covers_every_trust_relevant_field(mp, tmp_path):
 
     mp.exec(MP_SETUP)
     mp.exec(Path(__file__).with_name("atecc_model.py").read_text())
-    mp.exec("from microace.keystore.atecc608 import AteccVerifier, PROTECTION, MACED\n"
+    mp.exec("from microace.keystore.secure_element import AteccVerifier, PROTECTION, MACED\n"
             "_m = AteccModel()\n_v = AteccVerifier(_m, slot=9, mac_slot=5)\n"
             "_v.configure_public_key_slot(9)\n_v.configure_mac_key_slot(5)\n"
             "_v.chip.lock_config()\n_v.chip.lock_data()\n"

@@ -5,6 +5,8 @@ reference, signatures from pyca/cryptography, and a run at a 32 KB heap."""
 import hashlib
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -13,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.support.mp_harness import run_micropython, skip_if_out_of_memory
-from tests.support.vectors import vector_file
+from tests.support.vectors import ROOT, vector_file
 
 WYCHEPROOF = "ecdsa_secp256r1_sha256_p1363_test.json"
 TEETH = 6  # the comb geometry of microace.crypto.p256 (its _TEETH)
@@ -306,6 +308,21 @@ def test_table_format_against_reference(p256):
         for at in range(0, len(want), 512):
             assert p256.eval("bytes(_p256_blob[%d:%d]) == %s" % (
                 at, at + 512, hx(want[at:at + 512]))), "bytes %d.. of the table" % at
+
+
+def test_g_table_constant_is_gs_comb_table(p256):
+    """p256_g.TABLE (a bytes constant, so that a frozen firmware keeps it in flash) is G's
+    comb table by the CPython reference, and by the firmware's own table builder; and
+    build-support/p256_g_table.py, which writes it, writes this module."""
+    want = b"".join(raw(e) for e in comb_entries(G, TEETH))
+    assert p256.eval("len(p256._G_COMB)") == len(want)
+    for at in range(0, len(want), 512):
+        assert p256.eval("p256._G_COMB[%d:%d] == %s" % (at, at + 512, hx(want[at:at + 512])))
+    p256.exec("_p256_g = bytearray(%d)\np256._comb_table(%d, %d, _p256_g, 0)" % ((len(want),) + G))
+    assert p256.eval("bytes(_p256_g) == p256._G_COMB") is True
+    tool = ROOT / "build-support" / "p256_g_table.py"
+    assert subprocess.run([sys.executable, str(tool), "--check"]).returncode == 0, (
+        "firmware/microace/crypto/p256_g.py is not what %s writes" % tool.name)
 
 
 def test_load_table_rejections(p256):

@@ -22,7 +22,7 @@ def test_wlan_on_a_port_without_network_is_a_one_line_oserror(mp, tmp_path):
 
 
 def test_atecc608_on_a_port_without_machine_i2c_is_a_key_store_error(mp, tmp_path):
-    mp.exec(TRY + "from microace.keystore import open_store")
+    mp.exec(TRY + "from microace.wiring import open_store")
     cfg = {"keystore": {"backend": "atecc608", "i2c": {"scl": 9, "sda": 8},
                         "medium": {"backend": "file", "dir": str(tmp_path)}}}
     assert mp.eval("_pd_try(lambda: open_store(%r))" % cfg) == (

@@ -7,7 +7,8 @@ from tests.support.mp_harness import skip_if_out_of_memory
 EXPECTED = {
     "MicroaceError": "5.00", "DecodeError": "4.00", "VerifyError": "4.01",
     "ClaimError": "4.01", "AudienceError": "4.03", "ScopeError": "4.00",
-    "KeyStoreError": "5.00", "NotInScopeError": "4.03", "MethodNotInScopeError": "4.05",
+    "KeyStoreError": "5.00", "StorageError": "5.00", "NotInScopeError": "4.03",
+    "MethodNotInScopeError": "4.05",
     "BadOptionError": "4.02", "UnknownContextError": "4.01", "ReplayError": "4.01",
     "DecryptError": "4.00", "ContextExhaustedError": "5.03", "TooLargeError": "4.13",
     "StoreFullError": "5.03", "PreconditionFailedError": "4.12", "NotAcceptableError": "4.06",

@@ -11,7 +11,11 @@ import pytest
 
 @pytest.fixture
 def st(mp):
-    mp.exec("from microace.state import State")
+    mp.exec("from microace.state import State, MAGIC\nfrom microace import storage\n"
+            "from microace.errors import KeyStoreError\n"
+            "def _st_error(blob):\n"
+            "    try:\n        storage.load(blob, MAGIC, 'state')\n"
+            "    except Exception as e:\n        return e")
     return mp
 
 
@@ -101,6 +105,22 @@ def test_unreadable_file_is_discarded(st, tmp_path):
     (tmp_path / "state.bin").mkdir()  # a directory where the file should be
     out, values = _open(st, tmp_path / "state.bin")
     assert values == {} and out.startswith("microace: state.bin corrupt, discarded"), out
+
+
+def test_damage_is_a_storage_error_not_a_key_store_error(st, tmp_path):
+    """state.bin shares the record frame with the key store (storage.py), not its errors: a
+    damaged file is a StorageError that names the state, never "store corrupt"."""
+    path = tmp_path / "state.bin"
+    good = _record({"boot": 5})
+    for blob, why in ((b"MACE" + good[4:], "not a microace state record"),
+                      (good[:-1], "length %d, %d bytes present (truncated or torn write)"
+                       % (len(good) - 13, len(good) - 14))):
+        path.write_bytes(blob)
+        out, _ = _open(st, path)
+        assert out.strip() == "microace: state.bin corrupt, discarded (%s)" % why
+        st.send("_st_blob", blob)
+        assert st.eval("(lambda e: (type(e).__name__, isinstance(e, KeyStoreError)))"
+                       "(_st_error(_st_blob))") == ("StorageError", False)
 
 
 def test_bound_value_is_supplied_at_each_write(st, tmp_path):

@@ -16,32 +16,21 @@ LAYERS = [
      "microace.codepoints"],
     ["microace.crypto", "microace.crypto.*"],
     ["microace.cbor", "microace.jsonstrict"],
+    ["microace.storage"],
     ["microace.coap", "microace.coap.*"],
     ["microace.cose", "microace.ccs"],
     ["microace.claims", "microace.scope"],
     ["microace.keystore", "microace.keystore.*"],
     ["microace.state"],
+    ["microace.wiring"],
     ["microace.cwt", "microace.jwt", "microace.jwe", "microace.access_token"],
     ["microace.oscore", "microace.edhoc"],
     ["microace.cnonce", "microace.admission", "microace.token_store"],
-    ["microace.profiles", "microace.profiles.*", "microace.edhoc_oscore"],
+    ["microace.profiles", "microace.profiles.*"],
     ["microace.rs"],
     ["microace.edhoc_resource"],
     ["microace.app"],
 ]
-# Arrows §4 of issue 14 has still to break (the key store's backends and its bundle check
-# import each other); nothing may be added here.
-KNOWN_CYCLE = {
-    ("microace.keystore", "microace.keystore.persistent"),
-    ("microace.keystore", "microace.keystore.own"),
-    ("microace.keystore.persistent", "microace.keystore"),
-    ("microace.keystore.persistent", "microace.keystore.bundle"),
-    ("microace.keystore.persistent", "microace.keystore.own"),
-    ("microace.keystore.own", "microace.keystore"),
-    ("microace.keystore.own", "microace.keystore.persistent"),
-    ("microace.keystore.bundle", "microace.keystore.persistent"),
-    ("microace.keystore.bundle", "microace.keystore.own"),
-}
 
 
 def modules():
@@ -84,8 +73,6 @@ def upward(edges):
     bad = []
     for name, deps in sorted(edges.items()):
         for dep in sorted(deps):
-            if (name, dep) in KNOWN_CYCLE:
-                continue
             a, b = layer_of(name), layer_of(dep)
             if b > a:
                 bad.append("%s -> %s" % (name, dep))
@@ -99,8 +86,6 @@ def cycle(edges):
     def visit(name, stack):
         state[name] = 1
         for dep in sorted(edges[name]):
-            if (name, dep) in KNOWN_CYCLE:
-                continue
             if state.get(dep) == 1:
                 return stack[stack.index(dep):] + [dep]
             if dep not in state:
@@ -127,12 +112,6 @@ def test_imports_point_down_the_layers_without_a_cycle():
     edges = graph()
     assert upward(edges) == []
     assert cycle(edges) is None
-
-
-def test_the_known_cycle_is_still_there():
-    """KNOWN_CYCLE lists arrows that exist: one that went must leave the list too."""
-    edges = graph()
-    assert sorted(e for e in KNOWN_CYCLE if e[1] not in edges[e[0]]) == []
 
 
 def test_the_check_sees_an_upward_arrow_and_a_cycle():

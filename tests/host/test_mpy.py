@@ -17,11 +17,14 @@ from microace_host import board, deploy, firmware, unix_port
 BOARD_NAMES = sorted(p.parent.name for p in firmware.BOARDS.glob("*/manifest.py"))
 IMPORT = re.compile(r"^\s*(?:from\s+(microace[\w.]*)\s+import\s+(\([^)]*\)|[^\n]*)"
                     r"|import\s+(microace[\w.]*))", re.M)
-BACKENDS = {"file": "microace/keystore/file.py", "nvs": "microace/keystore/nvs.py",
-            "atecc608": "microace/keystore/atecc608.py"}
-# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py, and the
-# key store's own key); edhoc.py, ccs.py and crypto/ecdh.py are reached only through them
-EDHOC = {"microace/edhoc_resource.py", "microace/keystore/own.py"}
+BACKENDS = {"file": {"microace/keystore/file.py"}, "nvs": {"microace/keystore/nvs.py"},
+            "atecc608": {"microace/keystore/atecc608.py", "microace/keystore/secure_element.py"}}
+# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py: the EDHOC
+# resource and the EDHOC-OSCORE profile, which needs "edhoc"; the key store's own key), or
+# whose key store record or bundle has EDHOC fields (edhoc_record.py); edhoc.py, ccs.py and
+# crypto/ecdh.py are reached only through them
+EDHOC = {"microace/edhoc_resource.py", "microace/profiles/edhoc_oscore.py",
+         "microace/keystore/own.py", "microace/keystore/edhoc_record.py"}
 
 
 def module_file(dotted):
@@ -52,11 +55,11 @@ def imports(rel):
 
 def closure(board_name):
     """What main.py reaches on this board: every static import, but of the key store
-    backends only those its board.json names (open_store imports the one configured)."""
+    backends only those its board.json names (wiring.open_store imports the one configured)."""
     store = board.board_config(board_name)["keystore"]
     backends = {store["backend"], (store.get("medium") or {}).get("backend")}
-    skip = {path for name, path in BACKENDS.items() if name not in backends}
-    skip.discard(BACKENDS["file"])  # also the medium of state.py (state.bin) on every board
+    skip = {path for name, paths in BACKENDS.items() if name not in backends for path in paths}
+    skip -= BACKENDS["file"]  # the core package's own backend: on every board
     if "edhoc" not in board.board_config(board_name):
         skip |= EDHOC
     seen, todo = set(), ["main.py"]
@@ -83,18 +86,18 @@ def test_manifest_names_exactly_what_the_board_imports(name):
     assert len(modules) == len(set(modules))
     assert all((firmware.FIRMWARE / m).is_file() for m in modules)
     assert set(modules) == closure(name)
-    if name != "unix":  # an ESP32 keeps its keys in NVS (file.py: for state.bin only), no
-        assert "microace/keystore/nvs.py" in modules  # ATECC608 driver
-        assert "microace/keystore/atecc608.py" not in modules
+    if name != "unix":  # an ESP32 keeps its keys in NVS, no ATECC608 driver
+        assert "microace/keystore/nvs.py" in modules
+        assert not BACKENDS["atecc608"] & set(modules)
 
 
 def test_closure_follows_the_board_json_backend(monkeypatch):
     """The check above can fail: a board configured for the ATECC608 needs its driver."""
-    assert "microace/keystore/atecc608.py" not in closure("esp32_generic")
+    assert not BACKENDS["atecc608"] & closure("esp32_generic")
     config = dict(board.board_config("esp32_generic"),
                   keystore={"backend": "atecc608", "medium": {"backend": "nvs"}})
     monkeypatch.setattr(board, "board_config", lambda name: config)
-    assert "microace/keystore/atecc608.py" in closure("esp32_generic")
+    assert BACKENDS["atecc608"] <= closure("esp32_generic")
 
 
 def test_closure_takes_edhoc_where_board_json_enables_it(monkeypatch):
@@ -103,7 +106,8 @@ def test_closure_takes_edhoc_where_board_json_enables_it(monkeypatch):
     config = dict(board.board_config("esp32_generic"), edhoc={})
     monkeypatch.setattr(board, "board_config", lambda name: config)
     assert {"microace/edhoc.py", "microace/edhoc_resource.py", "microace/ccs.py",
-            "microace/crypto/ecdh.py", "microace/keystore/own.py"} <= closure("esp32_generic")
+            "microace/crypto/ecdh.py", "microace/keystore/own.py",
+            "microace/profiles/edhoc_oscore.py"} <= closure("esp32_generic")
 
 
 def test_mip_package_json_agrees_with_the_manifests():

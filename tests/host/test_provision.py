@@ -54,9 +54,9 @@ def store_status(state_dir):
 
 
 VERIFY = """
-from microace import cwt, keystore
+from microace import cwt, wiring
 from microace.errors import MicroaceError
-_ks = keystore.open_store({"keystore": {"backend": "file", "dir": %r}})
+_ks = wiring.open_store({"keystore": {"backend": "file", "dir": %r}})
 for _t in %r:
     try:
         _tok = cwt.verify(bytes.fromhex(_t), _ks, %r, now=%d, issuer=%r)

@@ -1,10 +1,11 @@
-"""Hostile input to the EDHOC-OSCORE profile (edhoc_oscore.py), on an RS of its own that offers
-it: access-token items in EAD_3 that are malformed or carry malformed tokens (no value, empty,
-not a token, cnf kccs that is no CCS, a CCS without a kid or with another curve, two cnf
-methods, no edhoc_info, a session_id of the wrong type, a JWT, three COSE layers), each inside
-a correctly encrypted message_3 so it reaches the profile; Uri-Path-Abbrev values the RS does
-not know; and a message_1 flood. Every case gets its EDHOC error (ERR_CODE 1) or 4.02, and a
-live EDHOC session keeps being served throughout (no rate is asserted anywhere)."""
+"""Hostile input to the EDHOC-OSCORE profile (profiles/edhoc_oscore.py), on an RS of its own
+that offers it: access-token items in EAD_3 that are malformed or carry malformed tokens (no
+value, empty, not a token, cnf kccs that is no CCS, a CCS without a kid or with another curve,
+a CCS exp / nbf that is no NumericDate or a float, two cnf methods, no edhoc_info, a
+session_id of the wrong type, a JWT, three COSE layers), each inside a correctly encrypted
+message_3 so it reaches the profile; Uri-Path-Abbrev values the RS does not know; and a
+message_1 flood. Every case gets its EDHOC error (ERR_CODE 1) or 4.02, and a live EDHOC
+session keeps being served throughout (no rate is asserted anywhere)."""
 
 import os
 import threading
@@ -65,6 +66,10 @@ EAD_CASES = {
     "CCS without a kid": (ead(token_with(c8={11: NO_KID})), "kid"),
     "CCS with an Ed25519 key": (ead(token_with(c8={11: OKP})), "access token"),
     "two cnf methods": (ead(token_with(c8={11: CCS, 3: b"\x2b"})), "exactly one"),
+    "CCS exp text": (ead(token_with(c8={11: {**CCS, 4: "soon"}})),
+                     "exp must be a NumericDate"),
+    "CCS nbf NaN": (ead(token_with(c8={11: {**CCS, 5: float("nan")}})), "a float"),
+    "CCS exp a float": (ead(token_with(c8={11: {**CCS, 4: 4e9 + 0.5}})), "a float"),
     "no edhoc_info": (ead(token_with(c41=None)), "no edhoc_info"),
     "session_id text": (ead(token_with(c41={0: "s"})), "session_id"),
     "edhoc_info not a map": (ead(token_with(c41=[0, b"\x01"])), "no edhoc_info"),

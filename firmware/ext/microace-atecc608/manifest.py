@@ -3,4 +3,6 @@
 metadata(version="0.1.0", description="microace key store backend: ATECC608 secure element")
 add_library("microace", "../..")
 require("firmware", library="microace")  # the core package: firmware/manifest.py
-package("microace", files=["keystore/atecc608.py"], base_path="../..")
+# keystore/atecc608.py: the chip driver; keystore/secure_element.py: the key store's use of it.
+package("microace", files=["keystore/atecc608.py", "keystore/secure_element.py"],
+        base_path="../..")

@@ -4,5 +4,6 @@
 metadata(version="0.1.0", description="microace EDHOC responder (RFC 9528), the board's EDHOC key")
 add_library("microace", "../..")
 require("firmware", library="microace")  # the core package: firmware/manifest.py
-package("microace", files=["ccs.py", "crypto/ecdh.py", "edhoc.py", "edhoc_oscore.py",
-                           "edhoc_resource.py", "keystore/own.py"], base_path="../..")
+package("microace", files=["ccs.py", "crypto/ecdh.py", "edhoc.py", "edhoc_resource.py",
+                           "keystore/edhoc_record.py", "keystore/own.py",
+                           "profiles/edhoc_oscore.py"], base_path="../..")

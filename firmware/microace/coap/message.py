@@ -1,4 +1,5 @@
-"""CoAP messages (RFC 7252 §3): a strict decoder for untrusted datagrams and an encoder.
+"""CoAP messages (RFC 7252 §3): a strict decoder for untrusted datagrams and an encoder, and
+their option codec (decode_options, encode_options), which OSCORE's plaintext uses too.
 
 decode() raises DecodeError with one reason per message format error:
   "truncated header"  fewer than the 4 fixed bytes
@@ -154,7 +155,18 @@ def decode(buf):
     if code == 0 and end > 4:
         raise DecodeError("non-empty empty")
     msg = Message(code, b"", [], bytes(buf[4:pos]), (first >> 4) & 3, buf[2] << 8 | buf[3])
-    options = msg.options
+    pos = decode_options(buf, pos, msg.options)
+    if pos < end:
+        msg.payload = bytes(buf[pos:])
+    return msg
+
+
+def decode_options(buf, pos, options):
+    """The options of buf from offset pos on (RFC 7252 §3.1), appended to `options` as
+    (number, bytes) in message order -> the offset of the payload (len(buf): none).
+    DecodeError(reason) as the module doc says, from "reserved delta" to "empty payload".
+    The one option decoder: of datagrams (decode) and of OSCORE plaintexts (RFC 8613 §5.3)."""
+    end = len(buf)
     number = 0
     while pos < end:
         byte = buf[pos]
@@ -162,8 +174,7 @@ def decode(buf):
         if byte == _MARKER:
             if pos == end:
                 raise DecodeError("empty payload")
-            msg.payload = bytes(buf[pos:])
-            break
+            return pos
         delta = byte >> 4
         length = byte & 0x0F
         if delta >= 13:
@@ -181,7 +192,7 @@ def decode(buf):
             raise DecodeError("option past end")
         options.append((number, bytes(buf[pos : pos + length])))
         pos += length
-    return msg
+    return end
 
 
 def _extended(buf, pos, end, nibble):
@@ -215,32 +226,42 @@ def encode(msg, token=None, kind=None, mid=None):
     if len(token) > 8:
         raise ValueError("token longer than 8 bytes")
     mid = msg.mid if mid is None else mid
-    options = in_order(msg.options)
-    payload = msg.payload
-    size = 4 + len(token) + (1 + len(payload) if payload else 0)
-    number = 0
-    for n, value in options:
-        size += 1 + _ext_size(n - number) + _ext_size(len(value)) + len(value)
-        number = n
-    out = bytearray(size)
+    at = 4 + len(token)
+    out = encode_options(in_order(msg.options), msg.payload, at)
     out[0] = 0x40 | ((msg.type if kind is None else kind) & 3) << 4 | len(token)
     out[1] = msg.code
     out[2] = mid >> 8
     out[3] = mid & 0xFF
-    at = 4 + len(token)
     out[4:at] = token
+    return bytes(out)
+
+
+def encode_options(options, payload, head):
+    """A bytearray of `head` zero bytes (the caller's header goes there), then `options`
+    [(number, bytes)] in ascending order (ValueError otherwise), encoded as RFC 7252 §3.1
+    says, then 0xFF and the payload when there is one. Sized first: one allocation. The one
+    option encoder: of datagrams (encode) and of OSCORE plaintexts (RFC 8613 §5.3)."""
+    size = head + (1 + len(payload) if payload else 0)
     number = 0
     for n, value in options:
-        head = at
+        if n < number:
+            raise ValueError("options not in ascending order")
+        size += 1 + _ext_size(n - number) + _ext_size(len(value)) + len(value)
+        number = n
+    out = bytearray(size)
+    at = head
+    number = 0
+    for n, value in options:
+        start = at
         at = _put_ext(out, _put_ext(out, at + 1, n - number), len(value))
-        out[head] = _nibble(n - number) << 4 | _nibble(len(value))
+        out[start] = _nibble(n - number) << 4 | _nibble(len(value))
         out[at:at + len(value)] = value
         at += len(value)
         number = n
     if payload:
-        out[at] = 0xFF
+        out[at] = _MARKER
         out[at + 1:] = payload
-    return bytes(out)
+    return out
 
 
 def _nibble(n):

@@ -9,7 +9,7 @@ see docs/SECURITY.md.
 from micropython import const
 
 from microace.crypto.p256 import (
-    _comb_events, _g_table, _inv, _odd_multiples, _run, _wnaf_events)
+    _G_COMB, _comb_events, _inv, _odd_multiples, _run, _wnaf_events)
 from microace.errors import DecodeError
 
 # p256.py's curve constants (const() names cannot be imported)
@@ -57,7 +57,7 @@ def multiply_base(k):
     _check_scalar(k)
     events = _comb_events(k, 0)
     events.reverse()  # one a column, lowest first; _run adds highest first
-    X, Y, Z = _run(events, (_g_table(),))
+    X, Y, Z = _run(events, (_G_COMB,))
     return _to_affine(X, Y, Z)
 
 

@@ -13,18 +13,17 @@ does all the point arithmetic of a verification.
 - The result is compared as X == r*Z^2 (mod p): Z is never inverted.
 
 Tables are bytes (x || y big-endian per entry), read entry by entry: a table costs
-its size in RAM and no more.  G's table (2 KB) is allocated at import and filled on
-first use.
+its size in RAM and no more.  G's table (2 KB) is a bytes constant (p256_g.py): frozen
+into a firmware it stays in flash and costs no heap.
 """
 
 from micropython import const
+from microace.crypto.p256_g import TABLE as _G_COMB
 from microace.errors import DecodeError
 
 _P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 _B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
-_GX = const(0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296)
-_GY = const(0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5)
 
 # Comb geometry: _TEETH rows of _COLS signed digits cover the scalar; a table holds
 # the 2^(_TEETH - 1) column sums whose top digit is +1.  6 teeth: 2 KB tables, 42
@@ -56,10 +55,6 @@ _SWAPS = (
     (252, int.from_bytes(bytes(32) + b"\xf0" * 32, "big")),
 )
 
-# G's comb table: its 2 KB are taken at import, while the heap is in one piece,
-# and filled on first use (about 5 ms on the unix port).
-_g_comb = memoryview(bytearray(_COMB_SIZE))
-_g_built = False
 
 
 def _inv(a, m):
@@ -189,14 +184,6 @@ def _comb_table(x, y, out, at):
         if len(zs) == _BATCH:
             _affine(out, at + 64 * (i + 1 - _BATCH), zs)
             zs = []
-
-
-def _g_table():
-    global _g_built
-    if not _g_built:
-        _comb_table(_GX, _GY, _g_comb, 0)
-        _g_built = True
-    return _g_comb
 
 
 def _comb_events(k, sel):
@@ -342,7 +329,6 @@ class _Stored:
 
 def load_table(blob, Q, entries=True):
     """Check that blob is make_table(Q); return the table for verify.
-    Fills G's table now too, so that the first verify is not the slow one.
     Every entry is checked, not just the header: a table of another key Q' under Q's
     header would make verify accept Q''s signatures, and one changed entry lets whoever
     chose it forge. The entries are built again, a batch at a time (the time of a
@@ -364,7 +350,6 @@ def load_table(blob, Q, entries=True):
         gc.collect()  # its garbage is spread over the heap: free it while it is one piece
     if not stored.same:
         raise DecodeError("not a P-256 table for this key (its entries are another key's)")
-    _g_table()
     return memoryview(blob)[_HEADER:]
 
 
@@ -382,10 +367,10 @@ def verify(Q, digest, sig, table=None):
     u2 = r * w % n  # never 0
     if table is None:
         events = _wnaf_events(u2, _Q)
-        tabs = (_g_table(), _odd_multiples(Q[0], Q[1]))
+        tabs = (_G_COMB, _odd_multiples(Q[0], Q[1]))
     else:
         events = _comb_events(u2, _Q)
-        tabs = (_g_table(), table)
+        tabs = (_G_COMB, table)
     if u1:
         events += _comb_events(u1, 0)
     events.sort(reverse=True)

@@ -1,18 +1,18 @@
-"""Microchip ATECC608A/B on I2C: the command layer (`Atecc608`) and `AteccVerifier`, which runs
-ES256 verification in the chip against the AS public key held in a locked slot.
+"""Microchip ATECC608A/B on I2C: the chip driver. `Atecc608` speaks the chip's command protocol
+(wake, CRC-16, command packets, status codes, polling) and offers its commands: Read, Write,
+Lock, Nonce, Verify, Random, MAC, GenKey, ECDH; the module functions read the configuration
+zone. It knows slots and zones, not keys: what the key store keeps in which slot is
+secure_element.py's.
 
 Section names in the comments are those of Microchip's public ATECC608A/B data sheets
 (TrustFLEX / Trust&GO, onlinedocs.microchip.com); packet details follow cryptoauthlib
 (lib/calib). Nothing here has run against a real chip yet: see docs/ATECC608.md.
 """
 
-import hashlib
 import time
 
 from micropython import const
 
-from microace.cose import ALG_ES256
-from microace.crypto import p256
 from microace.errors import KeyStoreError, VerifyError
 
 ADDRESS = const(0x60)  # 7-bit default I2C address (0xC0 with the R/W bit)
@@ -42,16 +42,10 @@ _EXEC_MS[OP_GENKEY] = 653
 _EXEC_MS[OP_ECDH] = 531
 _T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
 
-# MAC (the key store record's MAC under a key in a secret slot).
+# MAC: SHA-256 over a key in a secret slot and a challenge.
 OP_MAC = const(0x08)
 _EXEC_MS[OP_MAC] = 35  # MAC: 14 ms at the fastest clock divider; polled, so a safe bound
 MAC_MODE_SN = const(0x40)  # Mode bit 6: SN[2:3] and SN[4:7] enter the digest too
-# A slot for the record MAC key: KeyConfig KeyType 7 (not an ECC key, 7 << 2) and Lockable
-# (bit 5); SlotConfig IsSecret (bit 7: never read out), MAC allowed (NoMac, bit 4, clear),
-# WriteConfig Always until the slot is locked.
-MAC_KEY_KEY_CONFIG = const(0x003C)
-MAC_KEY_SLOT_CONFIG = const(0x0080)
-_RECORD_LABEL = b"microace-record-mac1"
 
 ZONE_CONFIG = const(0)
 ZONE_DATA = const(2)
@@ -79,20 +73,9 @@ _CFG_LOCK_CONFIG = const(87)  # configuration zone: same values
 _CFG_SLOT_LOCKED = const(88)  # 2 bytes, bit n == 0: slot n is locked
 _CFG_KEY_CONFIG = const(96)  # 16 x 2 bytes, little-endian
 
-# What a slot for the AS public key needs: KeyConfig KeyType P-256 (4 << 2) and Lockable (bit 5),
-# nothing else; SlotConfig 0: readable in the clear, WriteConfig Always until the slot is locked.
-PUBKEY_KEY_CONFIG = const(0x0030)
-PUBKEY_SLOT_CONFIG = const(0x0000)
-
-# The board's EDHOC key: GenKey makes it in a private-key slot, ECDH uses it there.
+# GenKey makes a private key in a slot, ECDH uses it there.
 GENKEY_PRIVATE = const(0x04)  # GenKey Mode: create a random private key, output its public key
 ECDH_OUTPUT_BUFFER = const(0x0C)  # ECDH Mode: key from the slot, result in the clear (calib_ecdh)
-# KeyConfig: Private, PubInfo, KeyType 4 (P-256), Lockable.  SlotConfig: ReadKey 0b0100 (ECDH
-# permitted, result in the clear), IsSecret (never read), WriteConfig 0b0010 (GenKey may write).
-PRIVKEY_KEY_CONFIG = const(0x0033)
-PRIVKEY_SLOT_CONFIG = const(0x2084)
-
-_N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)  # P-256 order
 
 # Status/Error Codes: what a 4-byte response means.
 _STATUS = {
@@ -106,9 +89,6 @@ _STATUS = {
     0xEE: "watchdog about to expire: the command could not start in time",
     0xFF: "the chip saw a CRC or communication error in the command",
 }
-
-PROTECTION = ("AS public key in a locked ATECC608 slot: cannot be swapped; "
-              "ES256 verify runs in the chip")
 
 
 class AteccError(KeyStoreError):
@@ -339,6 +319,54 @@ class Atecc608:
         The key never leaves the chip."""
         return bytes(self.execute(OP_MAC, mode, slot, challenge, size=32))
 
+    def genkey(self, slot):
+        """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves
+        -> its public key, 64 bytes x || y (not checked here: the caller decides)."""
+        return bytes(self.execute(OP_GENKEY, GENKEY_PRIVATE, slot, size=64))
+
+    def ecdh(self, slot, x, y):
+        """ECDH with the private key in `slot` and the public (x, y), result in the clear
+        -> the 32-byte shared secret (its x coordinate)."""
+        return bytes(self.execute(OP_ECDH, ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
+                                  size=32))
+
+    def configure_slot(self, slot, slot_config, key_config):
+        """Patch SlotConfig and KeyConfig of `slot`, each into its 4-byte word (configuration
+        zone unlocked; takes effect once it is locked)."""
+        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
+                              (_CFG_KEY_CONFIG + 2 * slot, key_config)):
+            word = bytearray(self.read(ZONE_CONFIG, config_address(offset)))
+            word[offset & 3] = value & 0xFF
+            word[(offset & 3) + 1] = value >> 8
+            self.write(ZONE_CONFIG, config_address(offset), word)
+
+    def is_slot_locked(self, slot):
+        """Whether `slot` is locked (its SlotLocked bit, read from the configuration zone)."""
+        return slot_locked(self.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED)), slot, 0)
+
+    def lock_slot(self, slot):
+        """Lock `slot` for good (Lock, SlotLock mode); a no-op when it already is."""
+        if not self.is_slot_locked(slot):
+            self.lock(LOCK_SLOT | slot << 2)
+
+    def write_public_key(self, slot, x, y):
+        """Write x, y (32 bytes each, big-endian) in the Stored Public Key Format: each padded
+        to 36 bytes with 4 leading zeros, 72 bytes written as three 32-byte blocks (as
+        cryptoauthlib calib_write_pubkey)."""
+        stored = bytearray(96)
+        stored[4:36] = x
+        stored[40:72] = y
+        for block in range(3):
+            self.write(ZONE_DATA, data_address(slot, block), stored[32 * block:32 * block + 32])
+
+    def read_public_key(self, slot):
+        """The (x, y) stored in `slot` (data zone locked, slot readable)."""
+        stored = b"".join(self.read(ZONE_DATA, data_address(slot, block), 32)
+                          for block in range(3))
+        if stored[0:4] != bytes(4) or stored[36:40] != bytes(4):
+            raise KeyStoreError("ATECC608 slot %d holds no stored public key" % slot)
+        return stored[4:36], stored[40:72]
+
 
 def _le16(config, offset):
     return config[offset] | config[offset + 1] << 8
@@ -350,7 +378,8 @@ def slot_locked(config, slot, at=_CFG_SLOT_LOCKED):
 
 
 def public_key_slot_problems(config, slot):
-    """Why `slot` cannot (yet) hold a usable, lockable AS public key: [] when it can."""
+    """Why `slot` cannot (yet) hold a P-256 public key written in the clear, read back and
+    locked: [] when it can."""
     problems = []
     if config[_CFG_LOCK_CONFIG]:
         problems.append("configuration zone not locked")
@@ -369,222 +398,3 @@ def public_key_slot_problems(config, slot):
     if sc >> 12 and not slot_locked(config, slot):
         problems.append("SlotConfig 0x%04x: WriteConfig is not Always, no clear write" % sc)
     return problems
-
-
-class AteccVerifier:
-    """ES256 verification in the chip against the AS public key in `slot` (8..15: the 72-byte
-    slots), with the provisioning steps that put the key there and lock it."""
-
-    def __init__(self, i2c, address=ADDRESS, slot=None, wake=None, mac_slot=None):
-        _check_slot(slot)
-        self.chip = Atecc608(i2c, address, wake)
-        self.slot = slot
-        self.mac_slot = _check_mac_slot(mac_slot, slot)  # None: the record is not MACed
-
-    def verify(self, handle, alg, tbs, sig):
-        """The key store's verify() for the AS key: SHA-256 in the MCU, ECDSA in the chip."""
-        if alg != ALG_ES256 or handle.alg != ALG_ES256:
-            raise VerifyError("alg %r is not the algorithm bound to the key" % (alg,))
-        return self.verify_es256(hashlib.sha256(tbs).digest(), sig)
-
-    def verify_es256(self, digest, sig):
-        """Nonce pass-through of the digest into the message digest buffer, then Verify Stored
-        from that buffer, as cryptoauthlib calib_verify_stored does on the ATECC608."""
-        if len(digest) != 32 or len(sig) != 64:
-            return False
-        r = int.from_bytes(sig[:32], "big")
-        s = int.from_bytes(sig[32:], "big")
-        if not (0 < r < _N and 0 < s < _N):
-            return False  # SEC 1 4.1.4 step 1, decided here rather than left to the chip
-        self.chip.nonce_load(digest, NONCE_MSGDIGBUF)
-        return self.chip.verify_stored(self.slot, sig, VERIFY_SOURCE_MSGDIGBUF)
-
-    def state(self):
-        """What the chip says about the AS key slot (for `doctor`); never key bytes."""
-        revision = self.chip.info()
-        config = self.chip.read_config()
-        problems = public_key_slot_problems(config, self.slot)
-        if revision[2] != 0x60:
-            problems.append("Info revision %s is not an ATECC608" % revision.hex())
-        return {"address": self.chip.address, "slot": self.slot, "revision": revision.hex(),
-                "slot_locked": slot_locked(config, self.slot), "problems": problems}
-
-    def describe(self):
-        try:
-            st = self.state()
-        except KeyStoreError as exc:
-            return "ATECC608 not usable: %s" % exc
-        if st["problems"] or not st["slot_locked"]:
-            return "AS public key in ATECC608 slot %d NOT protected: %s" % (
-                self.slot, "; ".join(st["problems"] or ["slot not locked"]))
-        if self.mac_slot is None:
-            return PROTECTION + "; " + UNMACED
-        if not self.mac_slot_locked():
-            return PROTECTION + "; record MAC key in slot %d not locked yet (seal)" \
-                % self.mac_slot
-        return PROTECTION + "; " + MACED
-
-    def configure_public_key_slot(self, slot):
-        """Set SlotConfig and KeyConfig of `slot` for the AS key (configuration zone unlocked;
-        takes effect once it is locked). Each value is patched into its 4-byte word."""
-        _check_slot(slot)
-        self.configure_slot(slot, PUBKEY_SLOT_CONFIG, PUBKEY_KEY_CONFIG)
-
-    def configure_slot(self, slot, slot_config, key_config):
-        """Patch SlotConfig and KeyConfig of `slot`, each into its 4-byte word."""
-        for offset, value in ((_CFG_SLOT_CONFIG + 2 * slot, slot_config),
-                              (_CFG_KEY_CONFIG + 2 * slot, key_config)):
-            word = bytearray(self.chip.read(ZONE_CONFIG, config_address(offset)))
-            word[offset & 3] = value & 0xFF
-            word[(offset & 3) + 1] = value >> 8
-            self.chip.write(ZONE_CONFIG, config_address(offset), word)
-
-    def provision_public_key(self, slot, x, y):
-        """Write x, y (32 bytes each, big-endian) in the Stored Public Key Format: each padded to
-        36 bytes with 4 leading zeros, 72 bytes written as three 32-byte blocks (as
-        cryptoauthlib calib_write_pubkey); then read back and compare."""
-        _check_slot(slot)
-        p256.decode_point(x, y)  # DecodeError unless on the curve
-        config = self.chip.read_config()
-        if slot_locked(config, slot):
-            raise KeyStoreError("ATECC608 slot %d is locked: its key cannot be replaced" % slot)
-        problems = public_key_slot_problems(config, slot)
-        if problems:
-            raise KeyStoreError("ATECC608 slot %d cannot take the AS key: %s"
-                                % (slot, "; ".join(problems)))
-        stored = bytearray(96)
-        stored[4:36] = x
-        stored[40:72] = y
-        for block in range(3):
-            self.chip.write(ZONE_DATA, data_address(slot, block),
-                            stored[32 * block:32 * block + 32])
-        if self.read_public_key(slot) != (bytes(x), bytes(y)):
-            raise KeyStoreError("ATECC608 slot %d reads back a different key" % slot)
-
-    def read_public_key(self, slot):
-        """The (x, y) stored in `slot` (data zone locked, slot readable)."""
-        _check_slot(slot)
-        stored = b"".join(self.chip.read(ZONE_DATA, data_address(slot, block), 32)
-                          for block in range(3))
-        if stored[0:4] != bytes(4) or stored[36:40] != bytes(4):
-            raise KeyStoreError("ATECC608 slot %d holds no stored public key" % slot)
-        return stored[4:36], stored[40:72]
-
-    def lock_slot(self, slot):
-        """Lock `slot` for good (Lock, SlotLock mode); a no-op when it already is."""
-        _check_slot(slot)
-        word = self.chip.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED))
-        if slot_locked(word, slot, 0):
-            return
-        self.chip.lock(LOCK_SLOT | slot << 2)
-
-    # -- the board's EDHOC key (RFC 9528 static DH): made in the chip, used there -----------
-    edhoc_slot = None  # board.json "edhoc_slot" (0..7): the private-key slot, or None
-
-    def configure_private_key_slot(self, slot):
-        """Set SlotConfig and KeyConfig of `slot` for the EDHOC key (configuration zone
-        unlocked; takes effect once it is locked)."""
-        _check_private_slot(slot)
-        self.configure_slot(slot, PRIVKEY_SLOT_CONFIG, PRIVKEY_KEY_CONFIG)
-
-    def generate_private_key(self, slot):
-        """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves
-        -> its public (x, y), checked to be on the curve (the bus is not trusted)."""
-        _check_private_slot(slot)
-        out = bytes(self.chip.execute(OP_GENKEY, GENKEY_PRIVATE, slot, size=64))
-        p256.decode_point(out[:32], out[32:])
-        return out[:32], out[32:]
-
-    def ecdh(self, slot, x, y):
-        """ECDH in the chip with the private key in `slot` and the peer's public (x, y)
-        -> the 32-byte shared secret (its x coordinate)."""
-        _check_private_slot(slot)
-        return bytes(self.chip.execute(OP_ECDH, ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
-                                       size=32))
-
-
-    # The key store record's MAC: every trust-relevant field of the record (all keys, issuer,
-    # audience, scope map, limits, sealed flag, owner) under a key only the chip holds.
-
-    def configure_mac_key_slot(self, slot):
-        """SlotConfig and KeyConfig of the record MAC key slot (configuration zone unlocked)."""
-        _check_mac_slot(slot, self.slot)
-        if slot == self.edhoc_slot:
-            raise KeyStoreError("ATECC608 mac_slot must not be the EDHOC key's slot")
-        self.configure_slot(slot, MAC_KEY_SLOT_CONFIG, MAC_KEY_KEY_CONFIG)
-
-    def new_record_key(self):
-        """A fresh random record MAC key into its slot (refused by the chip once locked)."""
-        import os
-
-        self.chip.write(ZONE_DATA, data_address(self.mac_slot, 0), os.urandom(32))
-
-    def mac_slot_locked(self):
-        word = self.chip.read(ZONE_CONFIG, config_address(_CFG_SLOT_LOCKED))
-        return slot_locked(word, self.mac_slot, 0)
-
-    def lock_mac_slot(self):
-        """Lock the record MAC key for good (seal); a no-op when it already is, or with no
-        mac_slot."""
-        if self.mac_slot is not None and not self.mac_slot_locked():
-            self.chip.lock(LOCK_SLOT | self.mac_slot << 2)
-
-    def record_mac(self, body):
-        """The MAC of a record body (bytes) under the slot key."""
-        return self.chip.mac(self.mac_slot, hashlib.sha256(_RECORD_LABEL + body).digest())
-
-    def maced(self, state, first):
-        """The key store state to write, with the chip's MAC over the rest of it (none without
-        mac_slot). `first`: the board's first record, which gets a key of its own."""
-        if self.mac_slot is None:
-            return state
-        from microace import cbor
-
-        if first and not self.mac_slot_locked():
-            self.new_record_key()
-        return dict(state, mac=self.record_mac(cbor.encode(state)))
-
-    def check_record(self, state):
-        """Take the MAC out of a record's `state` read at boot; refuse (KeyStoreError) one
-        whose MAC is missing or not the chip's over the rest of it, or that is unsealed once
-        the MAC key is locked: seal() locks it after writing the sealed record, so that is an
-        older record put back."""
-        mac = state.pop("mac", None)
-        if self.mac_slot is None:
-            return
-        from microace import cbor
-        from microace.crypto.ct import ct_eq
-
-        if type(mac) is not bytes or not ct_eq(self.record_mac(cbor.encode(state)), mac):
-            raise KeyStoreError("store unusable: the record's MAC is not the ATECC608's")
-        if not state["sealed"] and self.mac_slot_locked():
-            raise KeyStoreError("store unusable: an unsealed record, but the ATECC608 was "
-                                "sealed (an older record put back)")
-
-
-UNMACED = ("the rest of the record is NOT authenticated (no mac_slot): a flash writer can add "
-           "keys (EdDSA, HMAC, AES) for the issuer, change issuer, audience, scope map and "
-           "limits, and clear sealed")
-MACED = ("the rest of the record is MACed by the chip: a flash writer cannot change it, but "
-         "can put back an older sealed record of this board, and code run on the board can "
-         "have the chip MAC any record")
-
-
-def _check_mac_slot(slot, pubkey_slot):
-    if slot is not None and (not isinstance(slot, int) or not 0 <= slot <= 15
-                             or slot == pubkey_slot):
-        raise KeyStoreError("ATECC608 mac_slot must be 0..15 and not the public key slot, "
-                            "not %r" % (slot,))
-    return slot
-
-
-def _check_slot(slot):
-    if not isinstance(slot, int) or not 8 <= slot <= 15:
-        raise KeyStoreError("ATECC608 public key slot must be 8..15 (the 72-byte slots), not %r"
-                            % (slot,))
-
-
-def _check_private_slot(slot):
-    if not isinstance(slot, int) or not 0 <= slot <= 7:
-        raise KeyStoreError("ATECC608 EDHOC key slot must be 0..7 (a 36-byte slot), not %r"
-                            % (slot,))

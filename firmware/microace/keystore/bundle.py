@@ -11,7 +11,7 @@ from microace import cbor, cose
 from microace.crypto.ct import ct_eq
 from microace.crypto.hmac import hmac_sha256
 from microace.errors import KeyStoreError, MicroaceError
-from microace.keystore.persistent import hex_kid, parse_key
+from microace.keystore import hex_kid, parse_key
 
 PROOF_LABEL = b"microace-reprovision"
 _MAX_ITEMS = 4096
@@ -35,7 +35,6 @@ def check_proof(owner, bundle, given, challenge):
     if type(given) is not bytes or not ct_eq(proof(owner, bundle, challenge), given):
         raise KeyStoreError("store is sealed: the proof does not match (owner secret, bundle "
                             "or challenge)")
-
 
 
 def _fields(m, allowed, what):
@@ -90,7 +89,7 @@ def _config(c):
             raise KeyStoreError("config cnonce must be true when given")
         config["cnonce"] = True
     if c.get("edhoc") is not None:  # only when given, as cnonce
-        from microace.keystore.own import edhoc_config
+        from microace.keystore.edhoc_record import edhoc_config
 
         config["edhoc"] = edhoc_config(c["edhoc"], _fields)
     return config

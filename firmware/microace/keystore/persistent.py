@@ -6,7 +6,7 @@ then open (provisioning mode: provision, put, erase, list, seal), then sealed: f
 only provision() with a proof made from the owner secret changes it. Every change is
 checked in full (bundle.py) before one write, so a refused change leaves nothing behind.
 
-With a secure element (atecc608.AteccVerifier) every ES256 verification runs in the chip,
+With a secure element (secure_element.AteccVerifier) every ES256 verification runs in the chip,
 against the key in its slot: an ES256 key on the medium that is not the chip's is refused, so
 rewriting the medium cannot swap the AS key. provision() writes a new ES256 AS key into the
 slot while it is unlocked; seal() locks the slot for good.
@@ -14,24 +14,9 @@ slot while it is unlocked; seal() locks the slot for good.
 
 import os
 
-from microace import cbor, cose
+from microace import cose
 from microace.errors import DecodeError, KeyStoreError, MicroaceError, VerifyError
-from microace.keystore import SoftwareKeyStore, fingerprint, record
-
-
-def hex_kid(kid):
-    return kid.hex() if kid else "(none)"
-
-
-def parse_key(raw):
-    """COSE_Key bytes -> (cose.Key, its map), refused unless it names its kid and alg."""
-    m = cbor.decode(raw)
-    key = cose.parse_key(m)
-    if not key.kid:
-        raise KeyStoreError("COSE_Key has no kid")
-    if key.alg is None:
-        raise KeyStoreError("COSE_Key has no alg: a stored key is bound to one algorithm")
-    return key, m
+from microace.keystore import SoftwareKeyStore, fingerprint, hex_kid, parse_key, record
 
 
 class PersistentKeyStore(SoftwareKeyStore):
@@ -84,8 +69,8 @@ class PersistentKeyStore(SoftwareKeyStore):
               "protection": self.describe(),
               "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
               "keys": keys, "config": s["config"] if s else None}
-        if s and "own" in s:  # the board's EDHOC key (keystore/own.py)
-            from microace.keystore.own import status
+        if s and "own" in s:  # the board's EDHOC key (keystore/edhoc_record.py)
+            from microace.keystore.edhoc_record import status
 
             st["edhoc"] = status(s["own"], self._chip, self._medium)
         return st

@@ -1,59 +1,27 @@
-"""The key store record: one self-checking blob that a medium writes atomically.
-
-    b"MACE" | version (1 byte) | body length (4 bytes BE) | CRC32 of body (4 bytes BE) | body
+"""The key store record: the state of the store in one storage.py record (magic b"MACE"),
+which a medium writes atomically.
 
 The body is the state as deterministic CBOR (a map with text keys: gen, sealed, owner, keys,
 config, own: the board's EDHOC key when it has one, and mac: a secure element's MAC over the
-rest, when the board has one). A torn, truncated or bit-flipped record is caught here, so a
+rest, when the board has one). A damaged record is "store corrupt" here (KeyStoreError), so a
 medium can tell a good slot from a bad one and the store fails closed instead of trusting half
 a write.
 """
 
-import struct
-from binascii import crc32
-
-from micropython import const
-
-from microace import cbor
-from microace.errors import DecodeError, KeyStoreError
+from microace import cbor, storage
+from microace.errors import DecodeError, KeyStoreError, StorageError
 
 MAGIC = b"MACE"
-VERSION = const(1)
-_HEAD = const(13)  # magic, version, length, CRC
-_MAX_ITEMS = const(4096)  # the state is ours, but a scope map can hold many entries
+_WHAT = "key store"
 
 
 def pack(state):
     """The record of `state` (a dict that cbor.encode takes)."""
-    return frame([cbor.encode(state)])
-
-
-def frame(body, magic=MAGIC):
-    """The record around a CBOR body given as a list of byte strings (state.py: its own
-    magic, and a body in pieces that it need not join first)."""
-    size = crc = 0
-    for part in body:
-        size += len(part)
-        crc = crc32(part, crc)
-    return b"".join([magic, struct.pack(">BII", VERSION, size, crc)] + body)
+    return storage.frame([cbor.encode(state)], MAGIC)
 
 
 def _corrupt(why):
-    return KeyStoreError("store corrupt: " + why)
-
-
-def _check(blob, magic=MAGIC):
-    """Raise unless blob is a whole record of this version with an intact body."""
-    if len(blob) < _HEAD or bytes(blob[:4]) != magic:
-        raise _corrupt("not a microace key store record")
-    version, length, crc = struct.unpack_from(">BII", blob, 4)
-    if version != VERSION:
-        raise _corrupt("record version %d, this firmware reads %d" % (version, VERSION))
-    if length != len(blob) - _HEAD:
-        raise _corrupt("length %d, %d bytes present (truncated or torn write)"
-                       % (length, len(blob) - _HEAD))
-    if crc32(memoryview(blob)[_HEAD:]) != crc:
-        raise _corrupt("CRC mismatch")
+    return KeyStoreError("store corrupt: %s" % why)
 
 
 def gen(blob):
@@ -62,8 +30,11 @@ def gen(blob):
     Deterministic CBOR sorts map keys by their encoding (RFC 8949 §4.2.1), so "gen", the
     shortest key, always comes first.
     """
-    _check(blob)
-    head = bytes(blob[_HEAD : _HEAD + 16])
+    try:
+        storage.check(blob, MAGIC, _WHAT)
+    except StorageError as e:
+        raise _corrupt(e)
+    head = bytes(blob[storage.HEAD : storage.HEAD + 16])
     try:
         if head[0] & 0xE0 != 0xA0:
             raise DecodeError("not a map")
@@ -82,7 +53,7 @@ def _is(value, kind, size=None):
 
 def _check_state(s):
     """The shape a store state must have; the medium may hold anything."""
-    # "own": the board's EDHOC key, checked in full by keystore/own.py where it is used;
+    # "own": the board's EDHOC key, checked in full by keystore/edhoc_record.py where it is used;
     # "mac": the record MAC of a secure element (persistent.py), when the board has one.
     if not (isinstance(s, dict) and len(s) == 5 + ("own" in s) + ("mac" in s)
             and _is(s.get("own", {}), dict) and _is(s.get("gen"), int) and s["gen"] >= 0
@@ -97,23 +68,12 @@ def _check_state(s):
     return None
 
 
-def load(blob, magic=MAGIC):
-    """The CBOR body of an intact record; KeyStoreError("store corrupt: ...") for anything else."""
-    _check(blob, magic)
-    if type(blob) is not bytes:
-        blob = bytes(blob)  # decode_prefix would copy it anyway
-    try:
-        body, end = cbor.decode_prefix(blob, _HEAD, 16, _MAX_ITEMS)
-    except DecodeError as e:
-        raise _corrupt("body is not CBOR (%s)" % e)
-    if end != len(blob):
-        raise _corrupt("trailing bytes")
-    return body
-
-
 def unpack(blob):
     """The key store state a record holds; KeyStoreError("store corrupt: ...") otherwise."""
-    state = load(blob)
+    try:
+        state = storage.load(blob, MAGIC, _WHAT)
+    except StorageError as e:
+        raise _corrupt(e)
     why = _check_state(state)
     if why:
         raise _corrupt(why)

@@ -13,8 +13,8 @@ import os
 from micropython import const
 
 from microace import cbor, oscore
-from microace.ace import (ACCESS_TOKEN, ACE_CLIENT_RECIPIENTID, ACE_SERVER_RECIPIENTID, NONCE1,
-                          NONCE2, OSC_ID)
+from microace.ace import (ACCESS_TOKEN, ACE_CLIENT_RECIPIENTID, ACE_PROFILE_COAP_OSCORE,
+                          ACE_SERVER_RECIPIENTID, NONCE1, NONCE2, OSC_ID)
 from microace.coap import codes, formats, options
 from microace.coap.message import Message
 from microace.errors import ClaimError, DecodeError, StoreFullError, TooLargeError
@@ -27,9 +27,16 @@ _UPDATE_KEYS = (ACCESS_TOKEN,)
 
 class AceOscore:
     PATH = "/authz-info"
+    NEW = True  # a new token comes to PATH unprotected
+    NUMBER = ACE_PROFILE_COAP_OSCORE
 
     def __init__(self):
         self._next_id = 0
+
+    def owns(self, entry):
+        """Entries keyed (issuer text or None, OSCORE id); an int there is another
+        profile's (profiles/edhoc_oscore.py)."""
+        return type(entry.pop[0]) is not int
 
     def parse(self, request, limit, entry):
         """The upload's ace+cbor body, strictly -> (the access token's bytes, the body);
