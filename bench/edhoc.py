@@ -26,21 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: tests.support
 
 from microace_host.edhoc_initiator import Initiator  # noqa: E402  (the RFC-exact one)
 from microace_host.firmware import build_mpy  # noqa: E402
 from microace_host.unix_port import micropython_command  # noqa: E402
+from tests.support.edhoc_vectors import CRED_I, CRED_R, SK_I, SK_R  # noqa: E402  (RFC 9529 Trace 2)
 
-H = bytes.fromhex
-SK_R = H("72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac")
-SK_I = H("fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b")
-CRED_R = H("a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad"
-           "2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7a"
-           "fda64fcde0108c224c51eabf6072")
-CRED_I = H("a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820"
-           "ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de61138"
-           "8a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8")
 ESP32_FACTOR = (30, 60)  # the assumed bytecode-speed ratio of docs/BENCHMARKS.md
 
 
@@ -99,7 +91,8 @@ def micropython_side(heap, runs, batch_ms):
                  "print(r.message_1(%r, _ephemeral=(%d, b\"'\")).hex())\n"
                  % (int.from_bytes(SK_R, "big"), CRED_R, m1, int.from_bytes(y, "big")))
         argv, env = micropython_command("-c", probe, heap="256k", path=HERE, firmware=tmp)
-        m2 = H(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
+        m2 = bytes.fromhex(subprocess.run(argv, env=env, capture_output=True, text=True,
+                                          check=True).stdout)
         assert i.message_2(m2, CRED_R) == b"\x27"
         data["message_3"] = i.message_3()
         data["prk_out"] = i.prk_out

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from microace_host import authz_server as asv
-from microace_host import client, demo_edhoc, rs_runner
+from microace_host import client, demo_edhoc, rs_runner, wire
 from microace_host.demo_flow import AUDIENCE, CLIENT_ID, _free_port, stop
 
 CONTENT = 0x45
@@ -50,8 +50,8 @@ async def flow(profile, uri, grant, key):
         if profile == "edhoc":
             await session.edhoc(uri, grant, key)
         else:
-            await session.use_token(uri, grant[asv.P_ACCESS_TOKEN],
-                                    grant[asv.P_CNF][client.CNF_OSC])
+            await session.use_token(uri, grant[wire.P_ACCESS_TOKEN],
+                                    grant[wire.P_CNF][wire.CNF_OSC])
         response = await session.request("GET", uri)
         elapsed = time.perf_counter() - start
         if response.code != CONTENT:

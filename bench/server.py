@@ -34,15 +34,15 @@ from aiocoap import oscore as aioscore
 from aiocoap.message import Direction, Message
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the e2e suite's RS, peer and token helpers
+sys.path.insert(0, str(HERE.parent))  # the repository root: tests.support (RS, peer, tokens)
 
-import tokenfactory as tf  # noqa: E402
-from e2e.e2e_peer import AS_KEY, RS_KEY, Peer, Session, claims, free_port, mint  # noqa: E402
-from e2e.e2e_peer import provision  # noqa: E402
 from microace_host import rs_runner  # noqa: E402
 from microace_host.client import memory_context  # noqa: E402
 from microace_host.firmware import compiled  # noqa: E402
 from microace_host.unix_port import micropython_command  # noqa: E402
+from tests.support import tokenfactory as tf  # noqa: E402
+from tests.support.rs_peer import (AS_KEY, RS_KEY, Peer, Session, claims,  # noqa: E402
+                                   free_port, mint, provision)
 
 GET, PUT = 1, 3
 CON = 0
@@ -317,7 +317,7 @@ class UnixProcess:
 def provision_device(port):
     """Provision a board with the e2e suite's AS keys and configuration (a spare board: a
     store sealed with other keys refuses, and nothing changes)."""
-    from e2e.e2e_peer import AS_URI, AUDIENCE, ISSUER, SCOPE_MAP
+    from tests.support.rs_peer import AS_URI, AUDIENCE, ISSUER, SCOPE_MAP
     from microace_host import keys
     from microace_host import provision as provision_host
 

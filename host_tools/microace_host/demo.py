@@ -23,7 +23,7 @@ from cwt import COSE, COSEKey
 from rich.console import Console
 from rich.table import Table
 
-from . import demo_edhoc, demo_flow, keys, tokens
+from . import demo_edhoc, demo_flow, keys, tokens, wire
 from .demo_flow import AUDIENCE, ISSUER
 
 
@@ -56,7 +56,7 @@ def verdicts(console):
     cose = COSE.new()
 
     def signed(claims):
-        return cose.encode(cbor2.dumps(claims), signer, protected={1: -7},
+        return cose.encode(cbor2.dumps(claims), signer, protected={wire.HDR_ALG: wire.ALG_ES256},
                            unprotected={4: b"as-key-1"})
 
     with tempfile.TemporaryDirectory() as tmp:

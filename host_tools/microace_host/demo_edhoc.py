@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from . import authz_server, client, keys, provision, rs_runner
+from . import authz_server, client, keys, provision, rs_runner, wire
 from .demo_flow import AUDIENCE, CLIENT_ID, ISSUER, _free_port, flow_table, resource_steps, stop
 from .firmware import BOARDS
 
@@ -88,7 +88,7 @@ async def _flow(config, rs_uri, as_port, console):
         grant = await session.connect(rs_uri + "/temp", CLIENT_ID, secret, as_uri, AUDIENCE,
                                       edhoc_key=key)
         rows.append((PREFIX + "token (kccs) in EAD_3 of message_3",
-                     "2.04, %d-byte token" % len(grant[authz_server.P_ACCESS_TOKEN]), True))
+                     "2.04, %d-byte token" % len(grant[wire.P_ACCESS_TOKEN]), True))
         await resource_steps(session, rs_uri, console, rows, PREFIX)
     finally:
         await session.shutdown()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from . import authz_server, client, keys, provision, rs_runner
+from . import authz_server, client, keys, provision, rs_runner, wire
 
 # The demo's AS and RS (part 1 mints its tokens for them too).
 AUDIENCE = "coap://rs1.example"
@@ -73,7 +73,7 @@ async def _flow(config, rs_uri, as_port, console):
         console.print("[bold]client[/]: a second token, one bit flipped, to /authz-info")
         grant = await session.token("coap://127.0.0.1:%d" % as_port, CLIENT_ID, secret,
                                     AUDIENCE)
-        forged = bytearray(grant[authz_server.P_ACCESS_TOKEN])
+        forged = bytearray(grant[wire.P_ACCESS_TOKEN])
         forged[-3] ^= 0x01  # one bit of the ciphertext/tag
         try:
             await session.authz_info(rs_uri, bytes(forged))

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-from . import keys
+from . import keys, wire
 
 P = 2**256 - 2**224 + 2**192 + 2**96 - 1
 B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
@@ -61,8 +61,8 @@ def point(x):
 def ccs(sub, kid, key):
     """The CCS of a cryptography private key (keys.ccs)."""
     n = key.public_key().public_numbers()
-    return keys.ccs({keys.KID: kid, keys.X: n.x.to_bytes(32, "big"),
-                     keys.Y: n.y.to_bytes(32, "big")}, sub)
+    return keys.ccs({wire.KID: kid, wire.X: n.x.to_bytes(32, "big"),
+                     wire.Y: n.y.to_bytes(32, "big")}, sub)
 
 
 class Initiator:

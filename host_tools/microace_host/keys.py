@@ -10,32 +10,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-# COSE labels (RFC 9052 §7, RFC 9053 §7); the firmware has the same table in cose.py.
-KTY, KID, ALG = 1, 2, 3
-CRV, X, Y, D, K = -1, -2, -3, -4, -1
-KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
-CRV_P256, CRV_ED25519 = 1, 6
-ALG_ES256, ALG_EDDSA = -7, -8
-ALG_A128KW = -3  # AES Key Wrap (RFC 9053 §6.2.1): the wrap key of nested JWTs (JWE)
+from .wire import (KTY, KID, ALG, CRV, X, Y, D, K, KTY_OKP, KTY_EC2, KTY_SYMMETRIC, CRV_P256,
+                   CRV_ED25519, ALG_ES256, ALG_EDDSA, ALG_HS256, ALG_A128CCM, ALG_A128KW,
+                   ALGORITHMS)
 
-# The algorithms the firmware implements (cose.ALGORITHMS): alg -> (name, kty, secret length).
-ALGORITHMS = {
-    -7: ("ES256", KTY_EC2, None),
-    -8: ("EdDSA", KTY_OKP, None),
-    4: ("HMAC 256/64", KTY_SYMMETRIC, 32),
-    5: ("HS256", KTY_SYMMETRIC, 32),
-    10: ("A128CCM", KTY_SYMMETRIC, 16),  # AES-CCM-16-64-128, the ACE-OSCORE default
-    11: ("AES-CCM-16-64-256", KTY_SYMMETRIC, 32),
-    12: ("AES-CCM-64-64-128", KTY_SYMMETRIC, 16),
-    13: ("AES-CCM-64-64-256", KTY_SYMMETRIC, 32),
-    30: ("AES-CCM-16-128-128", KTY_SYMMETRIC, 16),
-    31: ("AES-CCM-16-128-256", KTY_SYMMETRIC, 32),
-    32: ("AES-CCM-64-128-128", KTY_SYMMETRIC, 16),
-    33: ("AES-CCM-64-128-256", KTY_SYMMETRIC, 32),
-    -3: ("A128KW", KTY_SYMMETRIC, 16),  # nested JWTs: wraps the JWE content key
-}
 # `microace keys new`
-NEW_KEY_ALGS = {"ES256": -7, "EdDSA": -8, "HS256": 5, "A128CCM": 10, "A128KW": -3}
+NEW_KEY_ALGS = {"ES256": ALG_ES256, "EdDSA": ALG_EDDSA, "HS256": ALG_HS256, "A128CCM": ALG_A128CCM,
+                "A128KW": ALG_A128KW}
 KTY_NAMES = {KTY_OKP: "OKP", KTY_EC2: "EC2", KTY_SYMMETRIC: "Symmetric"}
 
 

@@ -22,14 +22,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import __version__, keys
+from . import __version__, keys, wire
+from .wire import PROOF_LABEL
 from .board import Board, BoardError
 from .firmware import codepoints
 
 BUNDLE_VERSION = 1
 OWNER_FILE = "owner.secret"  # default: next to the first AS key
 OWNER_SIZE = 32
-PROOF_LABEL = b"microace-reprovision"
 STORE = "_mace_ks"  # names of the board-side variables
 BUNDLE = "_mace_bundle"
 PROVISION_TIMEOUT = 120  # the board builds the ES256 table: seconds on a slow MCU
@@ -97,7 +97,7 @@ class Plan:
             raise ProvisionError("audience and issuer must not be empty")
         if not as_keys:
             raise ProvisionError("give at least one AS key")
-        kids = [k[keys.KID] for k in as_keys]
+        kids = [k[wire.KID] for k in as_keys]
         twice = sorted({kid.hex() for kid in kids if kids.count(kid) > 1})
         if twice:
             raise ProvisionError("kid %s names two AS keys: each key needs its own kid"
@@ -164,7 +164,7 @@ def load_edhoc_client(spec):
         raise ProvisionError("cannot read client CCS %s: %s" % (path, exc.strerror)) from None
     try:
         key = cbor2.loads(cred)[8][1]
-        ok = key[1] == keys.KTY_EC2 and key[-1] == 1 and isinstance(key.get(2), bytes)
+        ok = key[1] == wire.KTY_EC2 and key[-1] == 1 and isinstance(key.get(2), bytes)
     except (ValueError, TypeError, KeyError, IndexError, cbor2.CBORDecodeError):
         ok = False
     if not ok:
@@ -194,7 +194,7 @@ def _edhoc_key(board, plan, after):
 def _load_as_key(path, kid, several):
     """One --as-key file -> board key; with several keys the kid must come from the file."""
     key = keys.load_cose_key(path)
-    if several and not key.get(keys.KID):
+    if several and not key.get(wire.KID):
         raise ProvisionError("AS key %s has no kid: with several --as-key each must be a "
                              "COSE_Key with its kid (label 2), e.g. a .pub.cose from "
                              "`microace keys new`" % path)
@@ -260,7 +260,7 @@ CLOCK_SOURCES = {"wall": "wall clock (set: NTP or the host)",
 def _holds(status, plan, config):
     """Does a status show exactly the plan's keys (each fingerprint confirmed) and config?"""
     return ([(k.get("kid"), k.get("fingerprint"), k.get("issuer")) for k in status["keys"]]
-            == [(k[keys.KID].hex(), fp, plan.issuer)
+            == [(k[wire.KID].hex(), fp, plan.issuer)
                 for k, fp in zip(plan.keys, plan.fingerprints)]
             and status.get("config") == config)
 

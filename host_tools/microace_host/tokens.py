@@ -8,13 +8,9 @@ import time
 
 import cbor2
 
-from . import keys, unix_port
-from .wire import (ACE_PROFILE_COAP_OSCORE, CNF_COSE_KEY, CNF_OSC, OSC_ALG,  # noqa: F401
-                   OSC_CONTEXT_ID, OSC_HKDF, OSC_ID, OSC_MS, OSC_SALT)
-
-# COSE header labels and tags (RFC 9052).
-HDR_KID = 4
-COSE_TAGS = (16, 17, 18)
+from . import keys, unix_port, wire
+from .wire import (HDR_KID, COSE_TAGS, ALG_ES256, ALG_EDDSA, ALG_HS256, ALGORITHMS, CNF_OSC,
+                   OSC_MS)
 
 
 def is_jwt(token):
@@ -49,10 +45,10 @@ def check(token, key, audience, issuer=None, now=None, heap=None):
     A single key without a kid is bound to the kid the token names, as provisioning would do.
     """
     trusted = [keys.verification_key(k) for k in (key if isinstance(key, list) else [key])]
-    if len(trusted) == 1 and keys.KID not in trusted[0]:
+    if len(trusted) == 1 and wire.KID not in trusted[0]:
         kid = token_kid(token)
         if kid is not None:
-            trusted[0][keys.KID] = kid
+            trusted[0][wire.KID] = kid
     request = {"token": token.hex(), "keys": [cbor2.dumps(k).hex() for k in trusted],
                "audience": audience, "issuer": issuer,
                "now": int(time.time()) if now is None else now}
@@ -73,7 +69,7 @@ FORMS = ("encrypt0", "encrypt0+sign1", "encrypt0+mac0", "sign1", "mac0", "jwt")
 # CWT labels -> JWT claim names (RFC 7519 §4.1, RFC 9200 §8.14, RFC 7800 §3.1).
 JWT_NAMES = {1: "iss", 2: "sub", 3: "aud", 4: "exp", 5: "nbf", 6: "iat", 7: "jti", 8: "cnf",
              9: "scope", 38: "ace_profile", 39: "cnonce", 40: "exi"}
-JWS_ALGS = {-7: "ES256", -8: "EdDSA", 5: "HS256"}
+JWS_ALGS = {alg: ALGORITHMS[alg][0] for alg in (ALG_ES256, ALG_EDDSA, ALG_HS256)}
 # The one JWE algorithm pair the board accepts (jwe.py): RFC 7518 §4.4 and §5.2.3.
 JWE_HEADER = {"alg": "A128KW", "enc": "A128CBC-HS256", "cty": "JWT"}  # RFC 7519 §5.2
 # OSCORE_Input_Material labels -> JSON member names (RFC 9203 §3.2.1, Figure 9).
@@ -93,7 +89,7 @@ def _cwt_key(key):
     try:
         return cwt.COSEKey.new(dict(key))
     except Exception as exc:  # python-cwt raises ValueError/KeyError/... for bad maps
-        raise MintError("unusable key (kid %s): %s" % (key.get(keys.KID, b"").hex() or "none",
+        raise MintError("unusable key (kid %s): %s" % (key.get(wire.KID, b"").hex() or "none",
                                                        type(exc).__name__)) from None
 
 
@@ -101,7 +97,7 @@ def _layer(payload, key):
     """One tagged COSE layer (Sign1, Mac0 or Encrypt0 by the key's kty/alg), alg protected and
     kid unprotected as the firmware expects."""
     import cwt
-    alg, kid = key.get(keys.ALG), key.get(keys.KID)
+    alg, kid = key.get(wire.ALG), key.get(wire.KID)
     if not isinstance(kid, bytes) or not kid:
         raise MintError("every token key needs a kid (COSE_Key label 2)")
     return cwt.COSE.new().encode(payload, _cwt_key(key), protected={1: alg},
@@ -120,12 +116,12 @@ def b64url_decode(text):
 def _jwk(key):
     """joserfc key from a COSE_Key map (EC2 P-256, OKP Ed25519 or an HMAC secret)."""
     from joserfc.jwk import ECKey, OctKey, OKPKey
-    kty = key.get(keys.KTY)
-    if kty == keys.KTY_SYMMETRIC:
+    kty = key.get(wire.KTY)
+    if kty == wire.KTY_SYMMETRIC:
         return OctKey.import_key({"kty": "oct", "k": b64url(key[-1])})
     if -4 not in key:
         raise MintError("a JWT signing key needs its private part")
-    if kty == keys.KTY_EC2:
+    if kty == wire.KTY_EC2:
         return ECKey.import_key({"kty": "EC", "crv": "P-256", "x": b64url(key[-2]),
                                  "y": b64url(key[-3]), "d": b64url(key[-4])})
     return OKPKey.import_key({"kty": "OKP", "crv": "Ed25519", "x": b64url(key[-2]),
@@ -157,7 +153,7 @@ def jwt_claims(claims, confidential=False):
 
 
 def text_kid(key, what):
-    kid = key.get(keys.KID)
+    kid = key.get(wire.KID)
     try:
         kid = kid.decode("utf-8") if isinstance(kid, bytes) and kid else None
     except UnicodeDecodeError:
@@ -168,7 +164,7 @@ def text_kid(key, what):
 
 
 def is_wrap_key(key):
-    return key is not None and key.get(keys.ALG) == keys.ALG_A128KW
+    return key is not None and key.get(wire.ALG) == wire.ALG_A128KW
 
 
 def mint_jwt(claims, key, wrap_key=None):
@@ -177,11 +173,11 @@ def mint_jwt(claims, key, wrap_key=None):
     A128KW COSE_Key shared with the RS) nested in a JWE (RFC 7519 §5.2, sign then encrypt)."""
     from joserfc import jwe, jwt
     from joserfc.jwk import OctKey
-    alg = JWS_ALGS.get(key.get(keys.ALG))
+    alg = JWS_ALGS.get(key.get(wire.ALG))
     if alg is None:
         raise MintError("a JWT key must be ES256, EdDSA or HS256")
     if wrap_key is not None and not (is_wrap_key(wrap_key)
-                                     and isinstance(wrap_key.get(keys.K), bytes)):
+                                     and isinstance(wrap_key.get(wire.K), bytes)):
         raise MintError("a nested JWT's encryption key must be an A128KW key")
     header = {"alg": alg, "kid": text_kid(key, "a JWT"), "typ": "at+jwt"}  # RFC 9068 §2.1
     jws = jwt.encode(header, jwt_claims(claims, wrap_key is not None), _jwk(key),
@@ -189,7 +185,7 @@ def mint_jwt(claims, key, wrap_key=None):
     if wrap_key is None:
         return jws.encode()
     outer = dict(JWE_HEADER, kid=text_kid(wrap_key, "a nested JWT"))
-    return jwe.encrypt_compact(outer, jws, OctKey.import_key(wrap_key[keys.K]),
+    return jwe.encrypt_compact(outer, jws, OctKey.import_key(wrap_key[wire.K]),
                                algorithms=[outer["alg"], outer["enc"]]).encode()
 
 
@@ -220,11 +216,11 @@ def mint(claims, form, signing_key=None, mac_key=None, encryption_key=None):
     for layer in layers:
         if need[layer] is None:
             raise MintError("token form %s needs a %s key" % (form, layer))
-    if "sign1" in layers and signing_key.get(keys.KTY) not in (keys.KTY_EC2, keys.KTY_OKP):
+    if "sign1" in layers and signing_key.get(wire.KTY) not in (wire.KTY_EC2, wire.KTY_OKP):
         raise MintError("the signing key must be ES256 or EdDSA")
-    if "mac0" in layers and mac_key.get(keys.ALG) not in (4, 5):
+    if "mac0" in layers and mac_key.get(wire.ALG) not in (4, 5):
         raise MintError("the MAC key must be HMAC 256/64 or HS256")
-    if "encrypt0" in layers and encryption_key.get(keys.ALG) not in (10, 11, 12, 13, 30, 31,
+    if "encrypt0" in layers and encryption_key.get(wire.ALG) not in (10, 11, 12, 13, 30, 31,
                                                                         32, 33):
         raise MintError("the encryption key must be an AES-CCM key (e.g. A128CCM)")
     payload = cbor2.dumps(claims)
@@ -269,11 +265,11 @@ def _unwrap_jwe(token, header, decrypt_keys):
     from joserfc import jwe
     from joserfc.jwk import OctKey
     kid = header.get("kid")
-    wrap = [k for k in decrypt_keys if is_wrap_key(k) and isinstance(k.get(keys.K), bytes)]
-    usable = [k for k in wrap if k.get(keys.KID) == (kid or "").encode()] or wrap
+    wrap = [k for k in decrypt_keys if is_wrap_key(k) and isinstance(k.get(wire.K), bytes)]
+    usable = [k for k in wrap if k.get(wire.KID) == (kid or "").encode()] or wrap
     for key in usable:
         try:
-            return jwe.decrypt_compact(token, OctKey.import_key(key[keys.K]),
+            return jwe.decrypt_compact(token, OctKey.import_key(key[wire.K]),
                                        algorithms=[JWE_HEADER["alg"], JWE_HEADER["enc"]]).plaintext
         except Exception:  # wrong key or a token that does not decrypt: try the next
             continue
@@ -371,7 +367,7 @@ def inspect(token, decrypt_keys=()):
         layers.append((names[tag], protected, unprotected))
         if tag == 16:
             kid = unprotected.get(HDR_KID) if isinstance(unprotected, dict) else None
-            usable = [k for k in decrypt_keys if k.get(keys.KID) == kid] or list(decrypt_keys)
+            usable = [k for k in decrypt_keys if k.get(wire.KID) == kid] or list(decrypt_keys)
             for key in usable:
                 try:
                     data = cwt.COSE.new().decode(data, _cwt_key(key))

@@ -1,2 +1,2 @@
-"""End-to-end tests: the RS on the unix port over UDP loopback (a package, so that its
-conftest does not shadow tests/conftest.py for `from conftest import ...`)."""
+"""End-to-end tests: the RS on the unix port over UDP loopback (a package, so that its test
+modules, named like other directories', import as tests.e2e.*)."""

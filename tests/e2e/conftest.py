@@ -1,8 +1,8 @@
-"""Fixtures of the end-to-end tests: RS processes on the unix port (see e2e_peer.py)."""
+"""Fixtures of the end-to-end tests: RS processes on the unix port (tests/support/rs_peer.py)."""
 
 import pytest
 
-from e2e.e2e_peer import RS
+from tests.support.rs_peer import RS
 
 @pytest.fixture(scope="session")
 def rs(tmp_path_factory):

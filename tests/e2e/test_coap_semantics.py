@@ -14,7 +14,7 @@ from aiocoap.message import Message
 from aiocoap.numbers import OptionNumber
 from aiocoap.optiontypes import OpaqueOption
 
-from e2e.e2e_peer import RS, Peer, Session, claims
+from tests.support.rs_peer import RS, Peer, Session, claims
 
 GET, POST, PUT = 1, 2, 3
 # /temp read, /led read+write, /config read+write (AIF, RFC 9237: GET=1, PUT=4).

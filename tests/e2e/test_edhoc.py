@@ -9,7 +9,8 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-from e2e.e2e_peer import RS, Peer
+from tests.support.edhoc_peer import CRED_I, SK_I, lakers_handshake, oscore_call, post
+from tests.support.rs_peer import RS, Peer
 from microace_host.edhoc_initiator import Initiator, encode_id
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan
@@ -19,12 +20,7 @@ lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements
 POST, GET, PUT = 2, 1, 3
 CHANGED, CONTENT, BAD_REQUEST, FORBIDDEN, METHOD_NOT_ALLOWED = 0x44, 0x45, 0x80, 0x83, 0x85
 EDHOC_HEAP = os.environ.get("MICROACE_EDHOC_HEAP", "256k")
-# RFC 9529 Trace 2's Initiator: its static key and CCS (kid 0x2b); trusted with scope "read"
-SK_I = bytes.fromhex("fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b")
-CRED_I = bytes.fromhex(
-    "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9"
-    "ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211"
-    "334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8")
+# RFC 9529 Trace 2's Initiator (SK_I, CRED_I: kid 0x2b) is trusted with scope "read".
 
 
 def start(tmp_path, message_4=False):
@@ -41,59 +37,6 @@ def edhoc_rs(tmp_path):
     yield server, cred_r
     output = server.stop()
     assert "Traceback" not in output, output
-
-
-def post(peer, payload, path=(".well-known", "edhoc"), code=POST):
-    m = Message(code=code, uri_path=path, payload=payload)
-    m.opt.content_format = 65  # application/cid-edhoc+cbor-seq
-    return peer.request(m)
-
-
-def c_i_of(message_1):
-    """C_I (as bytes) of a message_1: its fourth CBOR item."""
-    import io
-    decoder = cbor2.CBORDecoder(io.BytesIO(message_1))
-    for _ in range(3):
-        decoder.decode()
-    start = decoder.fp.tell()
-    value = decoder.decode()
-    return message_1[start:decoder.fp.tell()] if isinstance(value, int) else value
-
-
-def lakers_handshake(peer, cred_r, ead_1=None, ead_3=None, message_4=False):
-    """lakers as Initiator over CoAP -> (aiocoap client context, response to message_3)."""
-    i = lakers.EdhocInitiator()
-    m1 = i.prepare_message_1(c_i=None, ead_1=ead_1)
-    r = post(peer, b"\xf5" + m1)
-    assert r.code == CHANGED, (r.code, r.payload)
-    c_r, id_cred_r, _ = i.parse_message_2(r.payload)
-    i.verify_message_2(SK_I, CRED_I, lakers.credential_check_or_fetch(id_cred_r, cred_r))
-    m3, prk_out = i.prepare_message_3(lakers.CredentialTransfer.ByReference, ead_3)
-    c_r = bytes([c_r]) if isinstance(c_r, int) else bytes(c_r)
-    r = post(peer, encode_id(c_r) + m3)
-    if r.code != CHANGED:
-        return None, r
-    if message_4:
-        i.process_message_4(r.payload)
-    else:
-        assert r.payload == b""
-        i.completed_without_message_4()
-    c_i = c_i_of(m1)
-    ctx = memory_context(bytes(i.edhoc_exporter(0, [], 16)), bytes(i.edhoc_exporter(1, [], 8)),
-                         c_r, c_i)
-    return ctx, r
-
-
-def oscore_call(peer, ctx, code, path, payload=b""):
-    inner = Message(code=code, payload=payload, uri_path=tuple(path.strip("/").split("/")))
-    outer, request_id = ctx.protect(inner)
-    response = peer.request(outer)
-    if response.opt.oscore is None:
-        return response.code, None
-    from aiocoap.message import Direction
-    response.direction = Direction.INCOMING
-    plain, _ = ctx.unprotect(response, request_id)
-    return plain.code, plain.payload
 
 
 def test_lakers_handshake_then_oscore_with_the_clients_rights(edhoc_rs):

@@ -14,8 +14,8 @@ import pytest
 from aiocoap.message import Message
 from aiocoap.optiontypes import UintOption
 
-from e2e.e2e_peer import AS_KEY, AS_URI, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
-from e2e.test_edhoc import CRED_I, SK_I, oscore_call, post
+from tests.support.rs_peer import AS_KEY, AS_URI, AUDIENCE, ISSUER, RS, RS_KEY, Peer, mint
+from tests.support.edhoc_peer import CRED_I, SK_I, oscore_call, post
 from microace_host.edhoc_initiator import Initiator, ccs, encode_id, private_key
 from microace_host.client import memory_context
 from microace_host.provision import EdhocPlan
@@ -298,7 +298,7 @@ def test_reboot_keeps_the_session_with_echo_recovery(tmp_path):
 def test_lakers_message_3_without_token_item(board):
     """lakers-python as Initiator (its contexts stay under 256 bytes without a token): a
     message_3 without the access-token item aborts with ERR_CODE 1."""
-    from e2e.test_edhoc import lakers_handshake
+    from tests.support.edhoc_peer import lakers_handshake
 
     lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
     rs, cred_r, peer = board
@@ -311,7 +311,7 @@ def test_as_emulator_token_drives_the_handshake(board):
     """The AS emulator's EDHOC-OSCORE token response (authz_server.py): ace_profile 4, rs_cnf
     the board's CCS, edhoc_info with the session_id, the client's CCS bound as kccs in a
     nested Encrypt0(Sign1) token; the token carried in EAD_3 opens the session."""
-    import tokenfactory as tf
+    from tests.support import tokenfactory as tf
     from microace_host import authz_server as asv
 
     rs, cred_r, peer = board
@@ -336,8 +336,8 @@ def test_client_runs_the_whole_flow(board, tmp_path):
     EAD_3, then OSCORE. An AS naming another RS credential: the client stops at message_2."""
     import asyncio
 
-    import tokenfactory as tf
-    from e2e.e2e_peer import free_port
+    from tests.support import tokenfactory as tf
+    from tests.support.rs_peer import free_port
     from microace_host import authz_server as asv
     from microace_host import client, keys
 
@@ -449,7 +449,7 @@ def test_new_board_key_ends_the_sessions_of_the_old(tmp_path):
     sessions kept in state.bin were made under the old credential and go at start-up (their
     requests get 4.01 with hints), even where the new store's generation is the old one's.
     The client holding the old rs_cnf cannot authenticate the board any more."""
-    from e2e.e2e_peer import provision
+    from tests.support.rs_peer import provision
 
     server, cred_r, peer, ctx = served_then_stopped(tmp_path)
     try:

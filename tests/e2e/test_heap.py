@@ -12,7 +12,7 @@ import subprocess
 import cbor2
 from aiocoap.message import Message
 
-from conftest import ROOT
+from tests.support.vectors import ROOT
 
 _spec = importlib.util.spec_from_file_location("bench_server", ROOT / "bench" / "server.py")
 bench = importlib.util.module_from_spec(_spec)
@@ -55,7 +55,7 @@ def test_the_whole_flow_at_48k_on_the_board_proxy_with_the_firmware_frozen(board
                                                                            tmp_path):
     """Token upload, OSCORE GET and PUT, a forged token, a request out of scope, a replay,
     then a reboot after which the context comes back through Echo (RFC 8613 App. B.1.2)."""
-    from e2e.e2e_peer import OTHER_KEY, Peer, Session, claims, free_port, mint, provision
+    from tests.support.rs_peer import OTHER_KEY, Peer, Session, claims, free_port, mint, provision
     from microace_host import rs_runner
     from microace_host.unix_port import micropython_command
 

@@ -14,8 +14,8 @@ import time
 import cbor2
 import pytest
 
-import jwtfactory as jf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, RS, Session, claims
+from tests.support import jwtfactory as jf
+from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, RS, Session, claims
 from microace_host import tokens
 
 CONTENT, CHANGED, GET, PUT = 0x45, 0x44, 1, 3

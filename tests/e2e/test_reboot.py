@@ -20,7 +20,7 @@ import cbor2
 import pytest
 from aiocoap.message import Direction, Message
 
-from e2e.e2e_peer import HEAP, Peer, claims, free_port, memory_context, mint, provision
+from tests.support.rs_peer import HEAP, Peer, claims, free_port, memory_context, mint, provision
 from microace_host import rs_runner
 
 GET = 1

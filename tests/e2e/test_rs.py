@@ -11,8 +11,8 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-import tokenfactory as tf
-from e2e.e2e_peer import AIF_ALL, AS_URI, AUDIENCE, OTHER_KEY, Peer, Session, claims, mint
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AIF_ALL, AS_URI, AUDIENCE, OTHER_KEY, Peer, Session, claims, mint
 
 GET, POST, PUT, DELETE = 1, 2, 3, 4
 CREATED, CHANGED, CONTENT = 0x41, 0x44, 0x45
@@ -352,7 +352,7 @@ def test_microace_rs_command_serves_until_interrupted(tmp_path):
     import sys
     from pathlib import Path
 
-    from e2e.e2e_peer import HEAP, free_port, provision
+    from tests.support.rs_peer import HEAP, free_port, provision
 
     provision(tmp_path, {"max_tokens": 2, "max_token_bytes": 1024})
     port = free_port()

@@ -13,8 +13,8 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-from e2e import e2e_peer
-from e2e.e2e_peer import AUDIENCE, RS, Peer, Session, claims, mint
+from tests.support import rs_peer
+from tests.support.rs_peer import AUDIENCE, RS, Peer, Session, claims, mint
 from microace_host import rs_runner
 
 GET = 1
@@ -36,15 +36,15 @@ class TimeRS(RS):
     """An RS that can be restarted over the same state directory (a reboot)."""
 
     def __init__(self, directory, require_cnonce=False):
-        e2e_peer.provision(directory, LIMITS, require_cnonce=require_cnonce)
+        rs_peer.provision(directory, LIMITS, require_cnonce=require_cnonce)
         self.directory = directory
         self.start()
 
     def start(self):
-        self.port = e2e_peer.free_port()
+        self.port = rs_peer.free_port()
         self.address = ("127.0.0.1", self.port)
         self.process, self.where = rs_runner.start("unix:%s" % self.directory,
-                                                   "127.0.0.1:%d" % self.port, e2e_peer.HEAP)
+                                                   "127.0.0.1:%d" % self.port, rs_peer.HEAP)
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_as_emulator_exi_tokens_with_cnonce_through_the_client(tmp_path):
     import asyncio
 
     import cwt
-    from host.ace_setup import as_public_key, rs_key, write_config
+    from tests.support.ace_setup import as_public_key, rs_key, write_config
     from microace_host import authz_server as asrv
     from microace_host import client
 
@@ -177,11 +177,11 @@ def test_as_emulator_exi_tokens_with_cnonce_through_the_client(tmp_path):
     trusted = [cwt.COSEKey.new(k) for k in (as_public_key(tmp_path), rs_key(tmp_path))]
     board = tmp_path / "board"
     board.mkdir()
-    e2e_peer.provision(board, LIMITS, trusted, require_cnonce=True)
+    rs_peer.provision(board, LIMITS, trusted, require_cnonce=True)
     server = TimeRS.__new__(TimeRS)
     server.directory = board
     server.start()
-    as_bind = "127.0.0.1:%d" % e2e_peer.free_port()
+    as_bind = "127.0.0.1:%d" % rs_peer.free_port()
     log = []
 
     async def flow():

@@ -6,13 +6,13 @@ import hmac
 
 import cbor2
 
-import tokenfactory as tf
+from microace_host.wire import PROOF_LABEL
+from tests.support import tokenfactory as tf
 
 OWNER = hashlib.sha256(b"microace-test-owner").digest()
 CONFIG = {"audience": tf.AUD, "issuer": tf.ISS, "as_uri": "coaps://as.example/token",
           "scope_map": {"read": [["/temp", 1]], "admin": [["/temp", 5], ["/led", 12]]},
           "limits": {"max_tokens": 8, "max_token_bytes": 1024}}
-PROOF_LABEL = b"microace-reprovision"
 
 ES = tf.signing_key("ES256", b"as-es256")
 ED = tf.signing_key("EdDSA", b"as-ed25519")

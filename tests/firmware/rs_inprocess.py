@@ -2,7 +2,7 @@
 client of it (oscore.py's client side, RFC 8613 §8.1, §8.4): tests/firmware/test_reboot_state.py
 and test_rs_protected.py."""
 
-from conftest import skip_if_out_of_memory
+from tests.support.mp_harness import skip_if_out_of_memory
 
 SETUP = """
 from microace import oscore, rs as rs_mod

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from conftest import run_micropython, skip_if_out_of_memory, vector_file
+from tests.support.mp_harness import run_micropython, skip_if_out_of_memory
+from tests.support.vectors import vector_file
 
 # COSE AES-CCM algorithms (RFC 9053 §4.2): alg -> (key, nonce, tag) sizes in bytes.
 COSE_CCM = {10: (16, 13, 8), 11: (32, 13, 8), 12: (16, 7, 8), 13: (32, 7, 8),

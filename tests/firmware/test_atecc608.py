@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from conftest import run_micropython, skip_if_out_of_memory
+from tests.support.mp_harness import run_micropython, skip_if_out_of_memory
 from microace_host import firmware
 
 MODEL = Path(__file__).with_name("atecc_model.py")

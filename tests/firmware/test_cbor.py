@@ -14,7 +14,7 @@ import cbor2
 import cbor2._types
 import pytest
 
-from conftest import shared_vectors
+from tests.support.vectors import shared_vectors
 
 MP_HELPERS = r'''
 import gc, struct

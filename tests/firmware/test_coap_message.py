@@ -21,7 +21,7 @@ from aiocoap.numbers import Code, OptionNumber
 from aiocoap.numbers.types import Type
 from aiocoap.optiontypes import OpaqueOption, StringOption
 
-from conftest import run_micropython
+from tests.support.mp_harness import run_micropython
 
 SETUP = """
 from microace.coap.message import Message, decode, encode, uint_encode, uint_decode

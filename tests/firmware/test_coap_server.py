@@ -23,7 +23,7 @@ from aiocoap.message import UndecidedRemote
 from aiocoap.numbers import Code, OptionNumber
 from aiocoap.numbers.types import Type
 
-from conftest import ROOT
+from tests.support.vectors import ROOT
 from microace_host.unix_port import micropython_command
 
 CON, NON = 0, 1

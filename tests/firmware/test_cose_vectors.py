@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
-from conftest import vector_file
+from tests.support.vectors import vector_file
 from cose_vector_util import Example, cose_key, jwk_bytes, rfc8392_claims, rfc8392_key
 
 SETUP = """

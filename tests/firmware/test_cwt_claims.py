@@ -11,8 +11,8 @@ import struct
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from tokenfactory import AUD, ISS, NOW
+from tests.support import tokenfactory as tf
+from tests.support.tokenfactory import AUD, ISS, NOW
 
 ES = tf.signing_key("ES256", b"claims-es256")
 HMAC = tf.symmetric_key(5, b"claims-hmac")

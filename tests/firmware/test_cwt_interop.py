@@ -7,8 +7,8 @@ Verdicts come back from MicroPython as ("ok", claims, cnf, encrypted) or "ErrorC
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from tokenfactory import AUD, NOW
+from tests.support import tokenfactory as tf
+from tests.support.tokenfactory import AUD, NOW
 
 ES = tf.signing_key("ES256", b"as-es256")
 ED = tf.signing_key("EdDSA", b"as-ed25519")

@@ -8,7 +8,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey, Ed25519PublicKey)
 
-from conftest import run_micropython, vector_file
+from tests.support.mp_harness import run_micropython
+from tests.support.vectors import vector_file
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493

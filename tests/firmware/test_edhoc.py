@@ -8,7 +8,7 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-import edhoc_vectors as v
+from tests.support import edhoc_vectors as v
 
 SETUP = """
 from microace import edhoc

@@ -12,7 +12,7 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import skip_if_out_of_memory
+from tests.support.mp_harness import skip_if_out_of_memory
 from keystore_util import ES, HS, MP_SETUP, bundle
 from microace_host.keys import fingerprint as host_fingerprint
 from microace_host.unix_port import micropython_command

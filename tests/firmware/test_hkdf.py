@@ -5,7 +5,8 @@ import json
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from conftest import skip_if_out_of_memory, vector_file, vector_records
+from tests.support.mp_harness import skip_if_out_of_memory
+from tests.support.vectors import vector_file, vector_records
 
 SETUP = """
 from microace.crypto.hkdf import hkdf, hkdf_expand, hkdf_extract

@@ -5,7 +5,7 @@ import hmac
 import json
 import random
 
-from conftest import vector_file, vector_records
+from tests.support.vectors import vector_file, vector_records
 
 SETUP = """
 from microace.crypto.hmac import hmac_sha256

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-import jwtfactory as jf
-import tokenfactory as tf
+from tests.support import jwtfactory as jf
+from tests.support import tokenfactory as tf
 
 ES = tf.signing_key("ES256", b"jwe-es")
 KW_KID = b"jwe-kw"

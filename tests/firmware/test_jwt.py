@@ -14,9 +14,9 @@ import json
 import cbor2
 import pytest
 
-import jwtfactory as jf
-import tokenfactory as tf
-from tokenfactory import AUD, ISS, NOW
+from tests.support import jwtfactory as jf
+from tests.support import tokenfactory as tf
+from tests.support.tokenfactory import AUD, ISS, NOW
 
 ES = tf.signing_key("ES256", b"jwt-es")
 ED = tf.signing_key("EdDSA", b"jwt-ed")

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import run_micropython
+from tests.support.mp_harness import run_micropython
 from keystore_util import ES, HS, MP_SETUP, RAM_BLOCKS, bundle, key_status
 
 
@@ -98,7 +98,7 @@ def test_store_loads_and_verifies_in_32k_of_working_heap(mpy_firmware, tmp_path,
     process with -X heapsize = its code + 32 KB (the method of test_memory.py: on a board the
     code is frozen into flash), then a python-cwt token verified with it. What the loaded
     store keeps is about its record (mostly the table) and small change."""
-    import tokenfactory as tf
+    from tests.support import tokenfactory as tf
 
     mp.exec(MP_SETUP)
     mp.send("_ks_b", bundle([ES]))

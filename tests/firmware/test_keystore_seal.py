@@ -5,7 +5,7 @@ python-cwt verified with the provisioned keys."""
 import cbor2
 import pytest
 
-import tokenfactory as tf
+from tests.support import tokenfactory as tf
 from keystore_util import (CCM, CONFIG, ED, ES, HS, MP_SETUP, OWNER, bundle, cose_key,
                            entry, key_bytes, key_status, proof)
 

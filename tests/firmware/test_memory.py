@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-import tokenfactory as tf
-from conftest import run_micropython
+from tests.support import tokenfactory as tf
+from tests.support.mp_harness import run_micropython
 
 WORKING_HEAP = 32 * 1024
 

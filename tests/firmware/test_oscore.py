@@ -8,7 +8,8 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-from conftest import run_micropython, vector_file
+from tests.support.mp_harness import run_micropython
+from tests.support.vectors import vector_file
 
 SETUP = """
 from microace import cbor, oscore

@@ -13,7 +13,7 @@ import pytest
 from aiocoap.message import Direction, Message
 from aiocoap.optiontypes import OpaqueOption
 
-from conftest import skip_if_out_of_memory
+from tests.support.mp_harness import skip_if_out_of_memory
 from test_oscore import load_setup
 from microace_host.client import memory_context
 

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from conftest import ROOT, run_micropython, skip_if_out_of_memory, vector_file
+from tests.support.mp_harness import run_micropython, skip_if_out_of_memory
+from tests.support.vectors import ROOT, vector_file
 
 WYCHEPROOF = "ecdsa_secp256r1_sha256_p1363_test.json"
 TEETH = 6  # the comb geometry of microace.crypto.p256 (its _TEETH)

@@ -10,7 +10,7 @@ import random
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from conftest import vector_file
+from tests.support.vectors import vector_file
 
 WYCHEPROOF = "ecdh_secp256r1_ecpoint_test.json"
 P = 2**256 - 2**224 + 2**192 + 2**96 - 1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import skip_if_out_of_memory
+from tests.support.mp_harness import skip_if_out_of_memory
 
 EXPECTED = {
     "MicroaceError": "5.00", "DecodeError": "4.00", "VerifyError": "4.01",

@@ -8,10 +8,10 @@ import cbor2
 import cwt
 import pytest
 
-from ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
-                       write_config, write_jwt_config)
+from tests.support.ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
+                                     write_config, write_jwt_config)
 from microace_host import authz_server as asrv
-from microace_host import tokens
+from microace_host import tokens, wire
 
 pytest.importorskip("aiocoap")
 
@@ -27,8 +27,8 @@ def issuer(config_dir, **kw):
 
 
 def request(client="client1", secret=b"s3cret-one", extra=None):
-    r = {asrv.P_GRANT_TYPE: asrv.GRANT_CLIENT_CREDENTIALS, asrv.P_CLIENT_ID: client,
-         asrv.P_CLIENT_SECRET: secret, asrv.P_AUDIENCE: AUDIENCE}
+    r = {wire.P_GRANT_TYPE: wire.GRANT_CLIENT_CREDENTIALS, wire.P_CLIENT_ID: client,
+         wire.P_CLIENT_SECRET: secret, wire.P_AUDIENCE: AUDIENCE}
     r.update(extra or {})
     return {k: v for k, v in r.items() if v is not None}
 
@@ -43,24 +43,24 @@ def open_token(token, config_dir):
 
 def test_token_response_carries_the_same_osc_as_the_token(config_dir):
     response = issuer(config_dir).token(request())
-    assert response[asrv.P_ACE_PROFILE] == 2 and response[asrv.P_TOKEN_TYPE] == 2
-    assert response[asrv.P_EXPIRES_IN] == 600
-    osc = response[asrv.P_CNF][4]
+    assert response[wire.P_ACE_PROFILE] == 2 and response[wire.P_TOKEN_TYPE] == 2
+    assert response[wire.P_EXPIRES_IN] == 600
+    osc = response[wire.P_CNF][4]
     assert sorted(osc) == [0, 2, 5] and len(osc[2]) == 16 and len(osc[5]) == 8
-    claims = open_token(response[asrv.P_ACCESS_TOKEN], config_dir)
+    claims = open_token(response[wire.P_ACCESS_TOKEN], config_dir)
     assert claims[8] == {4: osc}
     assert claims[1] == ISSUER and claims[3] == AUDIENCE and claims[38] == 2
     assert cbor2.loads(claims[9]) == [["/temp", 1], ["/led", 5]]
     assert claims[4] == claims[6] + 600 and 40 not in claims
-    assert response[asrv.P_SCOPE] == claims[9]  # scope not requested: the AS says what it gave
+    assert response[wire.P_SCOPE] == claims[9]  # scope not requested: the AS says what it gave
 
 
 def test_fresh_material_and_growing_cti_per_token(config_dir):
     iss = issuer(config_dir)
     a, b = (iss.token(request()) for _ in range(2))
-    assert a[asrv.P_CNF][4][2] != b[asrv.P_CNF][4][2]
-    assert a[asrv.P_CNF][4][0] != b[asrv.P_CNF][4][0]
-    ca, cb = (open_token(r[asrv.P_ACCESS_TOKEN], config_dir)[7] for r in (a, b))
+    assert a[wire.P_CNF][4][2] != b[wire.P_CNF][4][2]
+    assert a[wire.P_CNF][4][0] != b[wire.P_CNF][4][0]
+    ca, cb = (open_token(r[wire.P_ACCESS_TOKEN], config_dir)[7] for r in (a, b))
     assert int.from_bytes(cb, "big") > int.from_bytes(ca, "big")
 
 
@@ -74,8 +74,8 @@ def test_exi_mode_cti_is_audience_plus_a_sequence_number_per_rs(tmp_path):
     def seqs(audience, n, who=iss, client="client1", secret=b"s3cret-one"):
         out = []
         for _ in range(n):
-            r = who.token(request(client, secret, extra={asrv.P_AUDIENCE: audience}))
-            claims = open_token(r[asrv.P_ACCESS_TOKEN], tmp_path)
+            r = who.token(request(client, secret, extra={wire.P_AUDIENCE: audience}))
+            claims = open_token(r[wire.P_ACCESS_TOKEN], tmp_path)
             assert claims[40] == 600 and 4 not in claims
             prefix, seq = claims[7][:-8], int.from_bytes(claims[7][-8:], "big")
             assert prefix == audience.encode()
@@ -93,20 +93,20 @@ def test_exi_mode_cti_is_audience_plus_a_sequence_number_per_rs(tmp_path):
 
 def test_cnonce_from_the_token_request_goes_into_the_token(config_dir):
     iss = issuer(config_dir)
-    r = iss.token(request(extra={asrv.P_CNONCE: b"\x01" * 8}))
-    assert open_token(r[asrv.P_ACCESS_TOKEN], config_dir)[39] == b"\x01" * 8
-    assert 39 not in open_token(iss.token(request())[asrv.P_ACCESS_TOKEN], config_dir)
+    r = iss.token(request(extra={wire.P_CNONCE: b"\x01" * 8}))
+    assert open_token(r[wire.P_ACCESS_TOKEN], config_dir)[39] == b"\x01" * 8
+    assert 39 not in open_token(iss.token(request())[wire.P_ACCESS_TOKEN], config_dir)
     for bad in (b"", "text", b"x" * 65):
         with pytest.raises(asrv.TokenRequestError) as e:
-            iss.token(request(extra={asrv.P_CNONCE: bad}))
-        assert e.value.code == asrv.INVALID_REQUEST
+            iss.token(request(extra={wire.P_CNONCE: bad}))
+        assert e.value.code == wire.INVALID_REQUEST
 
 
 @pytest.mark.parametrize("alg,form", [("EdDSA", "encrypt0+sign1"), ("ES256", "encrypt0"),
                                       ("ES256", "encrypt0+mac0")])
 def test_token_forms(tmp_path, alg, form):
     write_config(tmp_path, alg=alg, form=form)
-    token = issuer(tmp_path).token(request())[asrv.P_ACCESS_TOKEN]
+    token = issuer(tmp_path).token(request())[wire.P_ACCESS_TOKEN]
     outer = cbor2.loads(token)
     assert outer.tag == 16
     inner = cwt.COSE.new().decode(token, cwt.COSEKey.new(rs_key(tmp_path)))
@@ -118,12 +118,12 @@ def test_token_forms(tmp_path, alg, form):
 
 def test_firmware_accepts_an_issued_encrypt0_token(config_dir):
     response = issuer(config_dir).token(request("client2", b"s3cret-two",
-                                                extra={asrv.P_AUDIENCE: "coap://rs2.example"}))
-    verdict = tokens.check(response[asrv.P_ACCESS_TOKEN], rs_key(config_dir),
+                                                extra={wire.P_AUDIENCE: "coap://rs2.example"}))
+    verdict = tokens.check(response[wire.P_ACCESS_TOKEN], rs_key(config_dir),
                            "coap://rs2.example", issuer=ISSUER)
     assert verdict["accepted"], verdict
     assert "osc" in str(verdict["cnf"])
-    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    ms = response[wire.P_CNF][wire.CNF_OSC][2]
     assert ms.hex() not in str(verdict) and verdict["claims"]["8"] == "<not shown: osc>"
 
 
@@ -131,35 +131,35 @@ def test_token_format_jwt_issues_nested_jwts_the_firmware_accepts(tmp_path):
     """token_format = "jwt" with an A128KW encryption key: the AS answers with a nested JWT
     (JWE around the JWS) that carries the same OSCORE material as the response's cnf."""
     write_jwt_config(tmp_path)
-    response = issuer(tmp_path).token(request(extra={asrv.P_AUDIENCE: JWT_AUDIENCE}))
-    token = response[asrv.P_ACCESS_TOKEN]
+    response = issuer(tmp_path).token(request(extra={wire.P_AUDIENCE: JWT_AUDIENCE}))
+    token = response[wire.P_ACCESS_TOKEN]
     assert token.count(b".") == 4 and tokens.token_kid(token) == b"rs3-kw"
-    assert response[asrv.P_CNF][tokens.CNF_OSC][2]  # the client gets the master secret
+    assert response[wire.P_CNF][wire.CNF_OSC][2]  # the client gets the master secret
     verdict = tokens.check(token, [kw_key(tmp_path), as_public_key(tmp_path)], JWT_AUDIENCE,
                            issuer=ISSUER)
     assert verdict["accepted"], verdict
     assert verdict["cnf"] == "osc" and verdict["encrypted"] is True
     assert verdict["claims"]["aud"] == JWT_AUDIENCE
     # The master secret is not in the verdict (token check prints it).
-    ms = response[asrv.P_CNF][tokens.CNF_OSC][2]
+    ms = response[wire.P_CNF][wire.CNF_OSC][2]
     assert tokens.b64url(ms) not in str(verdict) and ms.hex() not in str(verdict)
     assert verdict["claims"]["cnf"] == "<not shown: osc>"
 
 
 @pytest.mark.parametrize("params,code", [
-    ({asrv.P_CLIENT_SECRET: b"wrong"}, asrv.INVALID_CLIENT),
-    ({asrv.P_CLIENT_SECRET: None}, asrv.INVALID_CLIENT),
-    ({asrv.P_CLIENT_ID: "mallory"}, asrv.INVALID_CLIENT),
-    ({asrv.P_GRANT_TYPE: 0}, asrv.UNSUPPORTED_GRANT_TYPE),
-    ({asrv.P_REQ_CNF: {3: b"k"}}, asrv.UNSUPPORTED_POP_KEY),
-    ({asrv.P_ACE_PROFILE: 1}, asrv.INCOMPATIBLE_ACE_PROFILES),
-    ({asrv.P_SCOPE: cbor2.dumps([["/config", 4]])}, asrv.INVALID_SCOPE),
-    ({asrv.P_SCOPE: cbor2.dumps([["/led", 8]])}, asrv.INVALID_SCOPE),  # DELETE not granted
-    ({asrv.P_SCOPE: b"\xff"}, asrv.INVALID_SCOPE),
-    ({asrv.P_SCOPE: "read_temp"}, asrv.INVALID_SCOPE),  # client1 has no text scopes
-    ({asrv.P_SCOPE: 7}, asrv.INVALID_REQUEST),
-    ({asrv.P_AUDIENCE: "coap://rs2.example"}, asrv.INVALID_SCOPE),  # no policy
-    ({asrv.P_AUDIENCE: "coap://nowhere"}, asrv.INVALID_SCOPE),
+    ({wire.P_CLIENT_SECRET: b"wrong"}, wire.INVALID_CLIENT),
+    ({wire.P_CLIENT_SECRET: None}, wire.INVALID_CLIENT),
+    ({wire.P_CLIENT_ID: "mallory"}, wire.INVALID_CLIENT),
+    ({wire.P_GRANT_TYPE: 0}, wire.UNSUPPORTED_GRANT_TYPE),
+    ({wire.P_REQ_CNF: {3: b"k"}}, wire.UNSUPPORTED_POP_KEY),
+    ({wire.P_ACE_PROFILE: 1}, wire.INCOMPATIBLE_ACE_PROFILES),
+    ({wire.P_SCOPE: cbor2.dumps([["/config", 4]])}, wire.INVALID_SCOPE),
+    ({wire.P_SCOPE: cbor2.dumps([["/led", 8]])}, wire.INVALID_SCOPE),  # DELETE not granted
+    ({wire.P_SCOPE: b"\xff"}, wire.INVALID_SCOPE),
+    ({wire.P_SCOPE: "read_temp"}, wire.INVALID_SCOPE),  # client1 has no text scopes
+    ({wire.P_SCOPE: 7}, wire.INVALID_REQUEST),
+    ({wire.P_AUDIENCE: "coap://rs2.example"}, wire.INVALID_SCOPE),  # no policy
+    ({wire.P_AUDIENCE: "coap://nowhere"}, wire.INVALID_SCOPE),
 ])
 def test_token_errors(config_dir, params, code):
     with pytest.raises(asrv.TokenRequestError) as exc:
@@ -170,36 +170,36 @@ def test_token_errors(config_dir, params, code):
 def test_scopes_within_policy(config_dir):
     iss = issuer(config_dir)
     narrow = cbor2.dumps([["/led", 1]])
-    got = iss.token(request(extra={asrv.P_SCOPE: narrow}))
-    assert open_token(got[asrv.P_ACCESS_TOKEN], config_dir)[9] == narrow
-    assert asrv.P_SCOPE not in got  # as requested
-    text = iss.token(request("client2", b"s3cret-two", extra={asrv.P_SCOPE: "led"}))
-    assert open_token(text[asrv.P_ACCESS_TOKEN], config_dir)[9] == "led"
+    got = iss.token(request(extra={wire.P_SCOPE: narrow}))
+    assert open_token(got[wire.P_ACCESS_TOKEN], config_dir)[9] == narrow
+    assert wire.P_SCOPE not in got  # as requested
+    text = iss.token(request("client2", b"s3cret-two", extra={wire.P_SCOPE: "led"}))
+    assert open_token(text[wire.P_ACCESS_TOKEN], config_dir)[9] == "led"
 
 
 def test_audience_defaults_only_when_unambiguous(config_dir):
     iss = issuer(config_dir)
-    got = iss.token(request(extra={asrv.P_AUDIENCE: None}))
-    assert open_token(got[asrv.P_ACCESS_TOKEN], config_dir)[3] == AUDIENCE
+    got = iss.token(request(extra={wire.P_AUDIENCE: None}))
+    assert open_token(got[wire.P_ACCESS_TOKEN], config_dir)[3] == AUDIENCE
     with pytest.raises(asrv.TokenRequestError) as exc:
-        iss.token(request("client2", b"s3cret-two", extra={asrv.P_AUDIENCE: None}))
-    assert exc.value.code == asrv.INVALID_REQUEST
+        iss.token(request("client2", b"s3cret-two", extra={wire.P_AUDIENCE: None}))
+    assert exc.value.code == wire.INVALID_REQUEST
 
 
 def test_introspection(config_dir):
     now = [1_800_000_000]
     iss = issuer(config_dir, clock=lambda: now[0])
-    token = iss.token(request())[asrv.P_ACCESS_TOKEN]
-    rs = {asrv.P_CLIENT_ID: AUDIENCE, asrv.P_CLIENT_SECRET: b"rs-introspect"}
-    got = iss.introspect({**rs, asrv.P_TOKEN: token})
-    assert got[asrv.P_ACTIVE] is True and got[3] == AUDIENCE and got[4] == now[0] + 600
-    assert iss.introspect({**rs, asrv.P_TOKEN: b"x" + token}) == {asrv.P_ACTIVE: False}
+    token = iss.token(request())[wire.P_ACCESS_TOKEN]
+    rs = {wire.P_CLIENT_ID: AUDIENCE, wire.P_CLIENT_SECRET: b"rs-introspect"}
+    got = iss.introspect({**rs, wire.P_TOKEN: token})
+    assert got[wire.P_ACTIVE] is True and got[3] == AUDIENCE and got[4] == now[0] + 600
+    assert iss.introspect({**rs, wire.P_TOKEN: b"x" + token}) == {wire.P_ACTIVE: False}
     now[0] += 600
-    assert iss.introspect({**rs, asrv.P_TOKEN: token}) == {asrv.P_ACTIVE: False}
-    for bad in ({asrv.P_CLIENT_SECRET: b"nope"}, {asrv.P_CLIENT_ID: "coap://rs2.example"}):
+    assert iss.introspect({**rs, wire.P_TOKEN: token}) == {wire.P_ACTIVE: False}
+    for bad in ({wire.P_CLIENT_SECRET: b"nope"}, {wire.P_CLIENT_ID: "coap://rs2.example"}):
         with pytest.raises(asrv.TokenRequestError) as exc:
-            iss.introspect({**rs, **bad, asrv.P_TOKEN: token})
-        assert exc.value.code == asrv.INVALID_CLIENT
+            iss.introspect({**rs, **bad, wire.P_TOKEN: token})
+        assert exc.value.code == wire.INVALID_CLIENT
 
 
 CONFIG_ERRORS = [
@@ -272,9 +272,9 @@ def test_shipped_example_loads(tmp_path):
     config = asrv.Config.load(tmp_path / "as.toml")
     assert config.clients == {"client1": b"c2VjcmV0"}
     assert config.rss["coap://rs1.example"].form == "encrypt0+sign1"
-    response = asrv.Issuer(config).token({asrv.P_CLIENT_ID: "client1",
-                                          asrv.P_CLIENT_SECRET: b"c2VjcmV0"})
-    assert 4 in response[asrv.P_CNF]
+    response = asrv.Issuer(config).token({wire.P_CLIENT_ID: "client1",
+                                          wire.P_CLIENT_SECRET: b"c2VjcmV0"})
+    assert 4 in response[wire.P_CNF]
 
 
 @pytest.mark.parametrize("bind", ["0.0.0.0:5684", "192.168.1.2:5684", "localhost:5684",
@@ -312,14 +312,14 @@ def test_over_coap(config_dir):
             ok = await post("/token", request())
             bad_secret = await post("/token", request(secret=b"guess"))
             bad_scope = await post("/token",
-                                   request(extra={asrv.P_SCOPE: cbor2.dumps([["/x", 1]])}))
+                                   request(extra={wire.P_SCOPE: cbor2.dumps([["/x", 1]])}))
             not_cbor = await post("/token", None, raw=b"\xff\x00")
             wrong_format = await post("/token", request(), content_format=50)
-            token = cbor2.loads(ok.payload)[asrv.P_ACCESS_TOKEN]
-            active = await post("/introspect", {asrv.P_CLIENT_ID: AUDIENCE,
-                                                asrv.P_CLIENT_SECRET: b"rs-introspect",
-                                                asrv.P_TOKEN: token})
-            anonymous = await post("/introspect", {asrv.P_TOKEN: token})
+            token = cbor2.loads(ok.payload)[wire.P_ACCESS_TOKEN]
+            active = await post("/introspect", {wire.P_CLIENT_ID: AUDIENCE,
+                                                wire.P_CLIENT_SECRET: b"rs-introspect",
+                                                wire.P_TOKEN: token})
+            anonymous = await post("/introspect", {wire.P_TOKEN: token})
         finally:
             await client.shutdown()
             await server.shutdown()
@@ -328,17 +328,17 @@ def test_over_coap(config_dir):
     ok, bad_secret, bad_scope, not_cbor, wrong_format, active, anonymous, logged = \
         asyncio.run(scenario())
     assert ok.code == aiocoap_code("CREATED") and ok.opt.content_format == 19
-    assert 4 in cbor2.loads(ok.payload)[asrv.P_CNF]
+    assert 4 in cbor2.loads(ok.payload)[wire.P_CNF]
     assert bad_secret.code == aiocoap_code("UNAUTHORIZED")
-    assert cbor2.loads(bad_secret.payload)[asrv.P_ERROR] == asrv.INVALID_CLIENT
+    assert cbor2.loads(bad_secret.payload)[wire.P_ERROR] == wire.INVALID_CLIENT
     assert bad_scope.code == aiocoap_code("BAD_REQUEST")
-    assert cbor2.loads(bad_scope.payload)[asrv.P_ERROR] == asrv.INVALID_SCOPE
+    assert cbor2.loads(bad_scope.payload)[wire.P_ERROR] == wire.INVALID_SCOPE
     assert bad_scope.opt.content_format == 19
     assert not_cbor.code == aiocoap_code("BAD_REQUEST")
-    assert cbor2.loads(not_cbor.payload)[asrv.P_ERROR] == asrv.INVALID_REQUEST
+    assert cbor2.loads(not_cbor.payload)[wire.P_ERROR] == wire.INVALID_REQUEST
     assert wrong_format.code == aiocoap_code("UNSUPPORTED_CONTENT_FORMAT")
     assert active.code == aiocoap_code("CONTENT")
-    assert cbor2.loads(active.payload)[asrv.P_ACTIVE] is True
+    assert cbor2.loads(active.payload)[wire.P_ACTIVE] is True
     assert anonymous.code == aiocoap_code("UNAUTHORIZED")
     # The log says what happened, never a secret.
     text = "\n".join(logged)

@@ -11,7 +11,7 @@ import cbor2
 import cwt
 import pytest
 
-from ace_setup import AUDIENCE, as_public_key, rs_key, write_config
+from tests.support.ace_setup import AUDIENCE, as_public_key, rs_key, write_config
 from microace_host import authz_server as asrv
 from microace_host import client
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from e2e.e2e_peer import HEAP, RS, Peer, Session, claims, free_port, provision
+from tests.support.rs_peer import HEAP, RS, Peer, Session, claims, free_port, provision
 from microace_host import board as board_module
 from microace_host import deploy, firmware, rs_runner, unix_port
 from cli_util import run, table_rows

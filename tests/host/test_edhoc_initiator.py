@@ -12,7 +12,7 @@ from microace_host.edhoc_initiator import Initiator
 
 lakers = pytest.importorskip("lakers", reason="needs lakers-python (requirements.txt)")
 
-from firmware.edhoc_vectors import CRED_I, CRED_R, SK_I, SK_R  # noqa: E402  (RFC 9529 Trace 2)
+from tests.support.edhoc_vectors import CRED_I, CRED_R, SK_I, SK_R  # noqa: E402  (RFC 9529 Trace 2)
 
 @pytest.mark.parametrize("ead_3", [b"", cbor2.dumps(98) + cbor2.dumps(b"\x02\x03")])
 def test_lakers_responder_accepts_our_initiator(ead_3):

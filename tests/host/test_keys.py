@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from microace_host import keys
+from microace_host import keys, wire
 from cli_util import run
 
 ALGS = {"ES256": (-7, 2), "EdDSA": (-8, 1), "HS256": (5, 4), "A128CCM": (10, 4),
@@ -42,7 +42,7 @@ def test_new_key_files(alg, tmp_path, open_umask, mp):
     assert len(kid) == 4 and len(fp) == 16
     files = [p.split(" (")[0] for p in f["file"]]
     stem = str(tmp_path / "k" / ("%s-%s" % (alg.lower(), kid.hex())))
-    asymmetric = ALGS[alg][1] != keys.KTY_SYMMETRIC
+    asymmetric = ALGS[alg][1] != wire.KTY_SYMMETRIC
     want = [stem + ".cose"] + ([stem + ".pub.cose", stem + ".pem", stem + ".pub.pem"]
                                if asymmetric else [])
     assert files == want
@@ -51,12 +51,12 @@ def test_new_key_files(alg, tmp_path, open_umask, mp):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
     full = keys.load_cose_key(stem + ".cose")
-    assert full[keys.KID] == kid and full[keys.ALG] == ALGS[alg][0]
-    assert full[keys.KTY] == ALGS[alg][1]
+    assert full[wire.KID] == kid and full[wire.ALG] == ALGS[alg][0]
+    assert full[wire.KTY] == ALGS[alg][1]
     public = keys.board_key(full)
     assert keys.fingerprint(public) == fp
     if asymmetric:
-        assert keys.D in full
+        assert wire.D in full
         assert keys.load_cose_key(stem + ".pub.cose") == public
         # PEM carries no kid: the same key once the kid is given
         assert keys.board_key(keys.load_cose_key(stem + ".pem"), kid) == public
@@ -65,7 +65,7 @@ def test_new_key_files(alg, tmp_path, open_umask, mp):
         assert isinstance(private, ec.EllipticCurvePrivateKey if alg == "ES256"
                           else ed25519.Ed25519PrivateKey)
     else:
-        assert len(full[keys.K]) == (32 if alg == "HS256" else 16)
+        assert len(full[wire.K]) == (32 if alg == "HS256" else 16)
     # The firmware computes the same fingerprint from the COSE_Key it would store.
     mp.exec("from microace import cose\nfrom microace.keystore import fingerprint")
     assert mp.eval("fingerprint(cose.parse_key(bytes.fromhex(%r)))"
@@ -77,7 +77,7 @@ def test_new_key_with_kid_and_name(tmp_path):
                          "--kid", "0102ff", "--name", "as")
     assert code == 0, err
     assert printed(out)["kid"] == ["0102ff"]
-    assert keys.load_cose_key(tmp_path / "as.pub.cose")[keys.KID] == b"\x01\x02\xff"
+    assert keys.load_cose_key(tmp_path / "as.pub.cose")[wire.KID] == b"\x01\x02\xff"
     # twice: refuses to overwrite, one line, the first key intact
     before = (tmp_path / "as.cose").read_bytes()
     code, out, err = run("keys", "new", "--alg", "EdDSA", "--out", str(tmp_path),

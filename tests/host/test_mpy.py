@@ -163,11 +163,7 @@ def test_heap_bench_loads_every_module_from_a_file_and_from_romfs():
     """bench/heap.py (make bench): the whole unix-board firmware imports as .mpy files and from
     a ROMFS image (the bytecode in place, as a board's ROMFS partition runs it), and in place
     the modules cost the heap less than loaded."""
-    sys.path.insert(0, str(firmware.FIRMWARE.parent / "bench"))
-    try:
-        import heap
-    finally:
-        sys.path.pop(0)
+    from bench import heap
     modules = heap.module_order()
     expected = {m[:-3].replace("/", ".").removesuffix(".__init__")
                 for m in firmware.manifest_modules("unix") if m != "main.py"}

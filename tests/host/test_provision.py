@@ -12,7 +12,7 @@ import cwt
 import pytest
 
 from microace_host import board as board_module
-from microace_host import firmware, keys, provision
+from microace_host import firmware, keys, provision, wire
 from microace_host.board import Board
 from cli_util import run, table_rows
 
@@ -201,7 +201,7 @@ def test_fleet_with_one_bad_target(as_key, tmp_path):
 
 def test_symmetric_as_key_goes_whole_and_verifies(tmp_path):
     made = keys.new_key("HS256", tmp_path / "as", name="as")
-    secret = keys.load_cose_key(tmp_path / "as" / "as.cose")[keys.K]
+    secret = keys.load_cose_key(tmp_path / "as" / "as.cose")[wire.K]
     state = tmp_path / "board"
     code, out, err = run("provision", "unix:%s" % state, "--as-key",
                          str(tmp_path / "as" / "as.cose"), "--audience", "rs1", "--issuer", ISS)
@@ -220,7 +220,7 @@ def two_keys(tmp_path):
     ccm = keys.new_key("A128CCM", tmp_path / "enc", name="rs1")
     signer = cwt.COSEKey.from_pem((tmp_path / "sig" / "as.pem").read_bytes(), alg="ES256",
                                   kid=es.kid)
-    secret = keys.load_cose_key(tmp_path / "enc" / "rs1.cose")[keys.K]
+    secret = keys.load_cose_key(tmp_path / "enc" / "rs1.cose")[wire.K]
     return {"files": (str(tmp_path / "sig" / "as.pub.cose"), str(tmp_path / "enc" / "rs1.cose")),
             "made": (es, ccm), "signer": signer, "secret": secret,
             "encrypter": cwt.COSEKey.from_symmetric_key(secret, alg="AES-CCM-16-64-128",
@@ -300,7 +300,7 @@ def test_no_secret_on_a_command_line_or_in_the_environment(tmp_path, monkeypatch
     """Record every process the adapter starts while a symmetric key and an owner secret
     are provisioned: neither appears in argv or in the environment."""
     keys.new_key("A128CCM", tmp_path / "as", name="as")
-    secret = keys.load_cose_key(tmp_path / "as" / "as.cose")[keys.K]
+    secret = keys.load_cose_key(tmp_path / "as" / "as.cose")[wire.K]
     started = []
     real_popen = subprocess.Popen
 

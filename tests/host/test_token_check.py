@@ -14,8 +14,8 @@ from pathlib import Path
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from tokenfactory import AUD, ISS, NOW
+from tests.support import tokenfactory as tf
+from tests.support.tokenfactory import AUD, ISS, NOW
 
 MICROACE = Path(sys.executable).with_name("microace")
 ES = tf.signing_key("ES256", b"cli-es256")
@@ -202,7 +202,7 @@ def test_non_finite_now_is_a_usage_error(tmp_path, now):
 
 @pytest.mark.parametrize("key", [ES, ED, HMAC], ids=["ES256", "EdDSA", "HS256"])
 def test_jwt_verdicts(tmp_path, key):
-    import jwtfactory as jf
+    from tests.support import jwtfactory as jf
     token = jf.mint_pyjwt(jf.claims(), key)
     verdict = accepted(check(tmp_path, token, tf.trusted_key(key)))
     assert verdict["claims"]["aud"] == AUD and verdict["claims"]["jti"] == "jti-1"

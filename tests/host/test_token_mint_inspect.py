@@ -10,9 +10,9 @@ import cwt
 import pytest
 from click.testing import CliRunner
 
-from ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
-                       write_config, write_jwt_config)
-from microace_host import keys, tokens
+from tests.support.ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
+                                     write_config, write_jwt_config)
+from microace_host import keys, tokens, wire
 from microace_host.cli import main
 
 
@@ -53,7 +53,7 @@ def test_inspect_shows_claims_never_secrets(config):
     assert '"coap://rs1.example"' in text  # diagnostic notation of the claims
     assert 'AIF [["/temp", 1], ["/led", 5]]' in text  # the table
     assert "<secret: 16 bytes>" in text
-    secret_k = keys.load_cose_key(key_file)[keys.K]
+    secret_k = keys.load_cose_key(key_file)[wire.K]
     for secret in (ms, secret_k):
         assert secret.hex() not in text.replace(" ", "") and secret.hex() not in text
 
@@ -180,7 +180,7 @@ def test_mint_nested_jwt_carries_the_osc_material(jwt_config):
     assert token.count(b".") == 4
     kw = kw_key(jwt_config.parent)
     outer = jwe.JWE()
-    outer.deserialize(token.decode(), jwk.JWK(kty="oct", k=tokens.b64url(kw[keys.K])))
+    outer.deserialize(token.decode(), jwk.JWK(kty="oct", k=tokens.b64url(kw[wire.K])))
     assert outer.jose_header == {"alg": "A128KW", "enc": "A128CBC-HS256", "cty": "JWT",
                                  "kid": "rs3-kw"}
     pub = as_public_key(jwt_config.parent)

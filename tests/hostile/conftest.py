@@ -1,25 +1,14 @@
 """Fixtures of the hostile-input catalogue: one RS on the unix port for the whole catalogue
-(e2e_peer's RS, provisioned with more trusted keys), and a live client whose OSCORE context
-must survive every case: after each test the RS still runs and the live client still gets
-2.05, so no case crashed the RS, replaced the client's context or moved its replay window."""
+(tests/support/rs_peer.py's RS, provisioned as rs_setup.py says), and a live client whose
+OSCORE context must survive every case: after each test the RS still runs and the live client
+still gets 2.05, so no case crashed the RS, replaced the client's context or moved its replay
+window."""
 
 import pytest
 
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, KW_KEY, RS, RS_KEY, Peer, Session, claims
+from tests.hostile.rs_setup import HEAP, LIMITS, TRUSTED
+from tests.support.rs_peer import RS, Peer, Session, claims
 
-# Trusted keys beyond e2e's ES256 AS key, A128CCM RS key and A128KW key: an Ed25519 and an
-# HMAC key, so that cases aimed at their checks reach them. All of one issuer.
-ED_KEY = tf.signing_key("EdDSA", b"as-ed")
-MAC_KEY = tf.symmetric_key(5, b"as-mac")
-TRUSTED = (AS_KEY, RS_KEY, KW_KEY, ED_KEY, MAC_KEY)
-LIMITS = {"max_tokens": 8, "max_token_bytes": 1024}  # the boards' default
-# The PoP key (OSCORE id) of the sessions the cases open one at a time: each new token for it
-# supersedes the last, so the used contexts left behind take at most two slots, not one per
-# case (a store full of used tokens answers 5.03).
-SCRATCH = b"scratch"
-# The Ed25519 verifier (and its SHA-512) is code in the heap on the unix port: more than e2e.
-HEAP = "320k"
 GET = 1
 
 

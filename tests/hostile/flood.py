@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support
 
 from aiocoap.message import Direction, Message
 from aiocoap.numbers.codes import SERVICE_UNAVAILABLE
 
-from e2e.e2e_peer import RS, Peer, Session, claims, mint
-from hostile import fuzz
-from hostile.wire import GET, authz_body, authz_datagram, datagram, path
+from tests.support.rs_peer import RS, Peer, Session, claims, mint
+from tests.hostile import fuzz
+from tests.support.coap_wire import GET, authz_body, authz_datagram, datagram, path
 
 LIMITS = {"max_tokens": 8, "max_token_bytes": 1024}
 # On the unix port the code sits in the heap too: under the flood the RS runs out now and

@@ -26,16 +26,16 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.support
 
 import cbor2
 import cwt
 from aiocoap.message import Message
 
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, RS, RS_KEY, Peer, Session, claims
-from hostile.wire import (BLOCK1, CONTENT_FORMAT, GET, POST, authz_body, authz_datagram,
-                          datagram, path, rst, uint)
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AS_KEY, RS, RS_KEY, Peer, Session, claims
+from tests.support.coap_wire import (BLOCK1, CONTENT_FORMAT, GET, POST, authz_body, authz_datagram,
+                                     datagram, path, rst, uint)
 
 # The fixed heap of the fuzz runs. On the unix port the firmware's code lives in the heap too:
 # 138.6 KB once the RS has started and loaded its crypto (measured with gc.mem_alloc in a

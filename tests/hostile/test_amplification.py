@@ -9,10 +9,10 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
-from e2e.e2e_peer import AS_URI, AUDIENCE, Session, claims, mint
-from hostile.conftest import SCRATCH
-from hostile.wire import (BLOCK1, GET, POST, answer, authz_body, authz_datagram,
-                          code, datagram, mid, path, reply, uint)
+from tests.support.rs_peer import AS_URI, AUDIENCE, Session, claims, mint
+from tests.hostile.rs_setup import SCRATCH
+from tests.support.coap_wire import (BLOCK1, GET, POST, answer, authz_body, authz_datagram, code,
+                                     datagram, mid, path, reply, uint)
 
 WELL_KNOWN = path(".well-known", "core")
 
@@ -102,7 +102,7 @@ def test_short_duplicate_does_not_get_the_cached_response(peer):
 
 
 def test_5_03_for_a_full_block1_table_is_within_3x(peer, rs):
-    from e2e.e2e_peer import Peer
+    from tests.support.rs_peer import Peer
 
     def block(num, more, payload):
         return datagram(POST, path("authz-info") + [(BLOCK1, uint(num << 4 | more << 3))],

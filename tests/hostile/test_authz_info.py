@@ -7,11 +7,11 @@ import os
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from e2e.e2e_peer import Peer, Session, claims, mint
-from hostile.conftest import LIMITS, SCRATCH
-from hostile.wire import (GET, NON, PUT, answer, authz_body, authz_datagram, code,
-                          datagram, path, reply)
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import Peer, Session, claims, mint
+from tests.hostile.rs_setup import LIMITS, SCRATCH
+from tests.support.coap_wire import (GET, NON, PUT, answer, authz_body, authz_datagram, code,
+                                     datagram, path, reply)
 
 TOKEN = mint(claims())  # valid: each case below fails on the request around it
 

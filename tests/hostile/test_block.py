@@ -9,9 +9,9 @@ import os
 import cbor2
 import pytest
 
-from e2e.e2e_peer import Peer, claims, mint
-from hostile.wire import (BLOCK1, CONTENT_FORMAT, POST, REQUEST_TAG, SIZE1, authz_body, code,
-                          datagram, path, reply, uint)
+from tests.support.rs_peer import Peer, claims, mint
+from tests.support.coap_wire import (BLOCK1, CONTENT_FORMAT, POST, REQUEST_TAG, SIZE1, authz_body,
+                                     code, datagram, path, reply, uint)
 
 MAX_BODY = 2048
 

@@ -7,8 +7,8 @@ import os
 import cbor2
 import pytest
 
-from hostile.tokens import claim_pairs, raw_map, signed, with_claim
-from hostile.wire import authz_body, authz_datagram, code, reply
+from tests.hostile.tokens import claim_pairs, raw_map, signed, with_claim
+from tests.support.coap_wire import authz_body, authz_datagram, code, reply
 
 N1 = b"\x18\x28\x48" + bytes(8)  # 40: nonce1 (8 bytes)
 ID = b"\x18\x2b\x41\x21"  # 43: h'21'

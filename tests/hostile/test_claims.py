@@ -6,10 +6,10 @@ import time
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, Peer, Session, claims, mint
-from hostile.conftest import SCRATCH
-from hostile.wire import code, post_token
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AS_KEY, AUDIENCE, Peer, Session, claims, mint
+from tests.hostile.rs_setup import SCRATCH
+from tests.support.coap_wire import code, post_token
 
 GET, PUT = 1, 3
 NOT_ON_CURVE = {1: 2, -1: 1, -2: b"\x01" * 32, -3: b"\x02" * 32}

@@ -5,7 +5,7 @@ RS keeps serving (conftest.still_serving)."""
 import pytest
 from aiocoap.message import Message
 
-from hostile.wire import GET, NON, POST, answer, code, datagram, path, reply, rst
+from tests.support.coap_wire import GET, NON, POST, answer, code, datagram, path, reply, rst
 
 M = 0x1234  # the Message ID of the hand-made datagrams below
 
@@ -107,7 +107,7 @@ def test_uri_path_with_invalid_utf8_is_4_00_or_hints(peer):
 
 
 def test_duplicate_with_another_remote_is_a_new_exchange(peer, rs):
-    from e2e.e2e_peer import Peer
+    from tests.support.rs_peer import Peer
 
     data = datagram(GET, path("temp"), payload=bytes(96))
     first = reply(peer, data)

@@ -8,11 +8,11 @@ import os
 import cbor2
 import pytest
 
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, RS_KEY, claims
-from hostile.conftest import ED_KEY, MAC_KEY
-from hostile.tokens import sealed, valid_inner
-from hostile.wire import code, post_token
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AS_KEY, RS_KEY, claims
+from tests.hostile.rs_setup import ED_KEY, MAC_KEY
+from tests.hostile.tokens import sealed, valid_inner
+from tests.support.coap_wire import code, post_token
 
 S1, M0, E0, CWT = tf.TAG_SIGN1, tf.TAG_MAC0, tf.TAG_ENCRYPT0, tf.TAG_CWT
 KID = {4: AS_KEY.kid}

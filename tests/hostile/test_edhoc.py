@@ -15,12 +15,12 @@ import pytest
 from aiocoap.message import Message
 from aiocoap.optiontypes import OpaqueOption, UintOption
 
-import tokenfactory as tf
-from e2e.e2e_peer import ANSWER_TIMEOUT, RS_KEY, Peer, mint
-from e2e.test_edhoc import CRED_I, oscore_call, post
-from hostile import wire
-from e2e.test_edhoc_profile import (ABBREV_OPTION, BAD_OPTION, CONTENT, GET, claims, ead,
-                                    handshake, refused, session, start)
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import ANSWER_TIMEOUT, RS_KEY, Peer, mint
+from tests.support.edhoc_peer import CRED_I, oscore_call, post
+from tests.support import coap_wire as wire
+from tests.e2e.test_edhoc_profile import (ABBREV_OPTION, BAD_OPTION, CONTENT, GET, claims, ead,
+                                          handshake, refused, session, start)
 from microace_host.edhoc_initiator import Initiator
 
 
@@ -103,7 +103,7 @@ def test_hostile_uri_path_abbrev(edhoc_board, options):
 
 
 def tf_key():
-    from e2e.test_edhoc import SK_I
+    from tests.support.edhoc_peer import SK_I
     return SK_I
 
 

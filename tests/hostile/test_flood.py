@@ -11,8 +11,8 @@ import os
 import signal
 import threading
 
-from e2e.e2e_peer import RS
-from hostile import flood, fuzz
+from tests.support.rs_peer import RS
+from tests.hostile import flood, fuzz
 
 SECONDS = float(os.environ.get("MICROACE_FLOOD_SECONDS", "10"))
 STALL = 6.0  # seconds the RS is stopped during the flood, as an overloaded machine stops it

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from e2e.e2e_peer import RS
-from hostile import fuzz
+from tests.support.rs_peer import RS
+from tests.hostile import fuzz
 
 COUNT = int(os.environ.get("MICROACE_FUZZ_SLICE", "3000"))
 

@@ -13,12 +13,12 @@ import time
 import cbor2
 import pytest
 
-import jwtfactory as jf
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, AUDIENCE, ISSUER, KW_SECRET, claims, mint
-from hostile.conftest import ED_KEY, MAC_KEY
-from hostile.tokens import sealed
-from hostile.wire import code, post_token
+from tests.support import jwtfactory as jf
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, KW_SECRET, claims, mint
+from tests.hostile.rs_setup import ED_KEY, MAC_KEY
+from tests.hostile.tokens import sealed
+from tests.support.coap_wire import code, post_token
 
 
 def jwt_claims(**kw):

@@ -4,9 +4,9 @@ request the client protected before the attack is still accepted after it."""
 
 import pytest
 
-from e2e.e2e_peer import Session, claims
-from hostile.conftest import SCRATCH
-from hostile.wire import code
+from tests.support.rs_peer import Session, claims
+from tests.hostile.rs_setup import SCRATCH
+from tests.support.coap_wire import code
 
 GET = 1
 

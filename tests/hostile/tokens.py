@@ -4,8 +4,8 @@ it aims at: an inner case sits in a valid Encrypt0, a claims case in valid Sign1
 
 import cbor2
 
-import tokenfactory as tf
-from e2e.e2e_peer import AS_KEY, RS_KEY, claims
+from tests.support import tokenfactory as tf
+from tests.support.rs_peer import AS_KEY, RS_KEY, claims
 
 
 def raw_map(pairs):
@@ -15,7 +15,7 @@ def raw_map(pairs):
 
 
 def claim_pairs(**kw):
-    """The pairs of a valid claims map (e2e_peer.claims) for raw_map()."""
+    """The pairs of a valid claims map (rs_peer.claims) for raw_map()."""
     return [(cbor2.dumps(k), cbor2.dumps(v)) for k, v in claims(**kw).items()]
 
 

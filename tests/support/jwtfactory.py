@@ -10,8 +10,8 @@ tokens a correct issuer never makes. `MP_JWT` is the MicroPython side: the RS's 
 import base64
 import json
 
-import tokenfactory as tf
-from tokenfactory import AUD, ISS, NOW
+from tests.support import tokenfactory as tf
+from tests.support.tokenfactory import AUD, ISS, NOW
 
 ALG_NAMES = {-7: "ES256", -8: "EdDSA", 5: "HS256"}
 

@@ -20,8 +20,8 @@ import cbor2
 import pytest
 from aiocoap.message import Direction, Message
 
-import jwtfactory as jf
-import tokenfactory as tf
+from tests.support import jwtfactory as jf
+from tests.support import tokenfactory as tf
 from microace_host import keys, rs_runner
 from microace_host import provision as provision_host
 from microace_host.client import memory_context
@@ -103,7 +103,7 @@ class RS:
 
 _mids = itertools.count(int.from_bytes(os.urandom(2), "big"))
 # How long a peer waits for an answer it expects: a busy machine is slow, not wrong. Silence is
-# judged otherwise (a short wait for what must not come, or hostile/wire.answer's ping).
+# judged otherwise (a short wait for what must not come, or coap_wire.answer's ping).
 ANSWER_TIMEOUT = 30
 
 
