@@ -72,12 +72,14 @@ def echo(request, remote):
     if path == "/oom":  # what the heap says when it is full: bytearray(big) fails the same
         raise MemoryError("memory allocation failed, allocating 1055 bytes")
     if path == "/shatter":  # keep a small object after every KB: no free block of 1.1 KB left
+        chain = None  # a chain of pairs, not a list: a list's growth would fail first
         try:
             while True:
                 spacer = bytearray(1024)
-                kept.append(bytearray(16))
+                chain = (bytearray(16), chain)
         except MemoryError:
             spacer = None
+        kept.append(chain)
         return Message(codes.CHANGED)
     if path == "/mend":
         kept.clear()
@@ -404,8 +406,10 @@ def test_out_of_memory_is_5_03_with_max_age_and_one_console_line(board):
 def test_a_shattered_heap_does_not_leave_the_server_deaf(board):
     """Every receive needs one block of 1281 bytes. In a heap cut into pieces smaller than
     that, the server gives up a reserve it took at start, so it still hears each request and
-    answers it (5.03 when the rest does not fit either), and takes the reserve back after."""
-    b = board(heap="96k")
+    answers it (5.03 when the rest does not fit either), and takes the reserve back after.
+    (The heap leaves the compiler room: from source the server needs about 96k just to start,
+    and 94k can fail where 96k starts, so a heap at that edge fails by chance.)"""
+    b = board(heap="160k")
     assert decode(b.ask(request(POST, "shatter", mid=1))).code in (Code.CHANGED,
                                                                    Code.SERVICE_UNAVAILABLE)
     for mid in range(2, 7):

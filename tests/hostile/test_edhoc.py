@@ -19,7 +19,7 @@ from tests.support import tokenfactory as tf
 from tests.support.rs_peer import ANSWER_TIMEOUT, RS_KEY, Peer, mint
 from tests.support.edhoc_peer import CRED_I, oscore_call, post
 from tests.support import coap_wire as wire
-from tests.e2e.test_edhoc_profile import (ABBREV_OPTION, BAD_OPTION, CONTENT, GET, claims, ead,
+from tests.support.edhoc_profile_peer import (ABBREV_OPTION, BAD_OPTION, CONTENT, GET, claims, ead,
                                           handshake, refused, session, start)
 from microace_host.edhoc_initiator import Initiator
 
