@@ -32,7 +32,7 @@ from microace.errors import DecodeError, EdhocError, MicroaceError, VerifyError
 
 # RFC 9528 §10.2 cipher suite 2: AES-CCM-16-64-128, SHA-256, MAC length 8, P-256, ES256,
 # application AES-CCM-16-64-128 / SHA-256
-SUITE = const(2)
+_SUITE = const(2)
 _KEY_LEN = const(16)
 _IV_LEN = const(13)
 _TAG_LEN = const(8)
@@ -40,8 +40,8 @@ _HASH_LEN = const(32)
 _MAC_LEN = const(8)  # EDHOC MAC length of suite 2 (static DH)
 _OSCORE_SALT_LEN = const(8)  # Appendix A.1
 
-METHOD_SIG_STAT = const(1)  # Initiator signs, Responder static DH
-METHOD_STAT_STAT = const(3)
+_METHOD_SIG_STAT = const(1)  # Initiator signs, Responder static DH
+_METHOD_STAT_STAT = const(3)
 
 # EDHOC_KDF info labels (§4.1.2, §4.2.1)
 _KS_2 = const(0)
@@ -57,8 +57,8 @@ _IV_4 = const(9)
 _PRK_EXPORTER = const(10)
 
 ERR_UNSPECIFIED = const(1)
-ERR_WRONG_SUITE = const(2)
-ERR_UNKNOWN_CRED = const(3)
+_ERR_WRONG_SUITE = const(2)
+_ERR_UNKNOWN_CRED = const(3)
 
 _HDR_KID = const(4)  # COSE header parameters (RFC 9052 §3.1, RFC 9528 §3.5.3)
 _HDR_KCCS = const(14)
@@ -297,11 +297,11 @@ class Responder:
             listed = suites
         else:
             raise _fail("SUITES_I must be an int or an array of two or more ints")
-        if listed[-1] != SUITE or SUITE in listed[:-1]:
-            raise EdhocError(ERR_WRONG_SUITE, SUITE)
+        if listed[-1] != _SUITE or _SUITE in listed[:-1]:
+            raise EdhocError(_ERR_WRONG_SUITE, _SUITE)
         if type(method) is not int:
             raise _fail("METHOD must be an int")
-        if method not in (METHOD_SIG_STAT, METHOD_STAT_STAT):
+        if method not in (_METHOD_SIG_STAT, _METHOD_STAT_STAT):
             raise _fail("Method not supported")  # the Responder authenticates by static DH
         point_x = _x_coordinate(g_x)
         c_i = decode_id(c_i_value, c_i_raw)
@@ -337,7 +337,7 @@ class Responder:
         th_3 = _h(_bstr(th_2), plaintext_2, self.cred_r)
         if len(self.sessions) >= self.max_sessions:
             self.sessions.pop(0)  # the oldest handshake in progress gives way
-        self.sessions.append(Session(c_i, c_r, method, y if method == METHOD_STAT_STAT else None,
+        self.sessions.append(Session(c_i, c_r, method, y if method == _METHOD_STAT_STAT else None,
                                      digest_1, message_2, prk_3e2m, th_3, now))
         return message_2
 
@@ -391,11 +391,11 @@ class Responder:
             id_cred_i = cbor.encode({_HDR_KID: kid})
         found = self.trust(kid, ccs_raw, ead_3)
         if found is None:
-            raise EdhocError(ERR_UNKNOWN_CRED, True)
+            raise EdhocError(_ERR_UNKNOWN_CRED, True)
         cred_i, grant = found
         if type(sig_or_mac) is not bytes:
             raise _fail("Signature_or_MAC_3 must be a byte string")
-        if s.method == METHOD_STAT_STAT:
+        if s.method == _METHOD_STAT_STAT:
             g_iy = ecdh.ecdh(s.y, cred_i.point)
             prk_4e3m = hkdf_extract(kdf(s.prk_3e2m, _SALT_4E3M, s.th_3, _HASH_LEN), g_iy)
             mac_len = _MAC_LEN
@@ -405,7 +405,7 @@ class Responder:
         s.y = None
         context_3 = th3 + cred_i.raw + ead_raw
         mac_3 = kdf(prk_4e3m, _MAC_3, id_cred_i + context_3, mac_len)
-        if s.method == METHOD_STAT_STAT:
+        if s.method == _METHOD_STAT_STAT:
             if len(sig_or_mac) != _MAC_LEN or not ct_eq(mac_3, sig_or_mac):
                 raise _fail("MAC_3 does not verify")
         else:

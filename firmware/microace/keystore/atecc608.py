@@ -24,28 +24,28 @@ _IDLE = b"\x02"  # idle: the volatile state is kept
 _COMMAND = const(0x03)  # a command group follows
 
 # Command opcodes (Device Commands).
-OP_READ = const(0x02)
-OP_WRITE = const(0x12)
-OP_NONCE = const(0x16)
-OP_LOCK = const(0x17)
-OP_RANDOM = const(0x1B)
-OP_INFO = const(0x30)
-OP_VERIFY = const(0x45)
+_OP_READ = const(0x02)
+_OP_WRITE = const(0x12)
+_OP_NONCE = const(0x16)
+_OP_LOCK = const(0x17)
+_OP_RANDOM = const(0x1B)
+_OP_INFO = const(0x30)
+_OP_VERIFY = const(0x45)
 OP_GENKEY = const(0x40)
-OP_ECDH = const(0x43)
+_OP_ECDH = const(0x43)
 
 # Longest execution time in ms (Command Execution Times), taken at the slowest ChipMode clock
 # divider (M2) from cryptoauthlib calib_execution.c; polling stops as soon as the chip answers.
-_EXEC_MS = {OP_READ: 5, OP_WRITE: 45, OP_NONCE: 20, OP_LOCK: 35, OP_RANDOM: 23, OP_INFO: 5,
-            OP_VERIFY: 1085}
+_EXEC_MS = {_OP_READ: 5, _OP_WRITE: 45, _OP_NONCE: 20, _OP_LOCK: 35, _OP_RANDOM: 23, _OP_INFO: 5,
+            _OP_VERIFY: 1085}
 _EXEC_MS[OP_GENKEY] = 653
-_EXEC_MS[OP_ECDH] = 531
+_EXEC_MS[_OP_ECDH] = 531
 _T_WHI_US = const(1500)  # wake high delay tWHI before the chip listens (cryptoauthlib wake_delay)
 
 # MAC: SHA-256 over a key in a secret slot and a challenge.
-OP_MAC = const(0x08)
-_EXEC_MS[OP_MAC] = 35  # MAC: 14 ms at the fastest clock divider; polled, so a safe bound
-MAC_MODE_SN = const(0x40)  # Mode bit 6: SN[2:3] and SN[4:7] enter the digest too
+_OP_MAC = const(0x08)
+_EXEC_MS[_OP_MAC] = 35  # MAC: 14 ms at the fastest clock divider; polled, so a safe bound
+_MAC_MODE_SN = const(0x40)  # Mode bit 6: SN[2:3] and SN[4:7] enter the digest too
 
 ZONE_CONFIG = const(0)
 ZONE_DATA = const(2)
@@ -53,18 +53,18 @@ _ZONE_32 = const(0x80)  # Param1 bit 7 of Read/Write: 32 bytes instead of 4
 
 LOCK_CONFIG = const(0x00)
 LOCK_DATA = const(0x01)
-LOCK_SLOT = const(0x02)  # slot number in Mode bits 2-5; the summary is ignored (SlotLock)
+_LOCK_SLOT = const(0x02)  # slot number in Mode bits 2-5; the summary is ignored (SlotLock)
 LOCK_NO_CRC = const(0x80)
 
 # Nonce in pass-through ("Fixed") mode writes 32 bytes to a target buffer (Nonce - Fixed).
-NONCE_PASSTHROUGH = const(0x03)
-NONCE_TEMPKEY = const(0x00)
+_NONCE_PASSTHROUGH = const(0x03)
+_NONCE_TEMPKEY = const(0x00)
 NONCE_MSGDIGBUF = const(0x40)
 
-VERIFY_STORED = const(0x00)  # Param2 = slot holding the public key
-VERIFY_EXTERNAL = const(0x02)  # Param2 = curve, data carries the public key
+_VERIFY_STORED = const(0x00)  # Param2 = slot holding the public key
+_VERIFY_EXTERNAL = const(0x02)  # Param2 = curve, data carries the public key
 VERIFY_SOURCE_MSGDIGBUF = const(0x20)  # message from the Message Digest Buffer, else TempKey
-VERIFY_KEY_P256 = const(0x0004)
+_VERIFY_KEY_P256 = const(0x0004)
 
 # Configuration zone offsets (Configuration Zone).
 _CFG_SLOT_CONFIG = const(20)  # 16 x 2 bytes, little-endian
@@ -74,8 +74,8 @@ _CFG_SLOT_LOCKED = const(88)  # 2 bytes, bit n == 0: slot n is locked
 _CFG_KEY_CONFIG = const(96)  # 16 x 2 bytes, little-endian
 
 # GenKey makes a private key in a slot, ECDH uses it there.
-GENKEY_PRIVATE = const(0x04)  # GenKey Mode: create a random private key, output its public key
-ECDH_OUTPUT_BUFFER = const(0x0C)  # ECDH Mode: key from the slot, result in the clear (calib_ecdh)
+_GENKEY_PRIVATE = const(0x04)  # GenKey Mode: create a random private key, output its public key
+_ECDH_OUTPUT_BUFFER = const(0x0C)  # ECDH Mode: key from the slot, result in the clear (calib_ecdh)
 
 # Status/Error Codes: what a 4-byte response means.
 _STATUS = {
@@ -260,21 +260,21 @@ class Atecc608:
 
     def info(self):
         """Info (Revision mode) -> 4 bytes, e.g. 00 00 60 02 for an ATECC608A."""
-        return bytes(self.execute(OP_INFO, 0, 0, size=4))
+        return bytes(self.execute(_OP_INFO, 0, 0, size=4))
 
     def read(self, zone, address, size=4):
-        return bytes(self.execute(OP_READ, zone | (_ZONE_32 if size == 32 else 0), address,
+        return bytes(self.execute(_OP_READ, zone | (_ZONE_32 if size == 32 else 0), address,
                                   size=size))
 
     def write(self, zone, address, data):
         """Clear-text Write of 4 or 32 bytes (encrypted writes are not supported here)."""
-        self.execute(OP_WRITE, zone | (_ZONE_32 if len(data) == 32 else 0), address, data)
+        self.execute(_OP_WRITE, zone | (_ZONE_32 if len(data) == 32 else 0), address, data)
 
     def read_config(self):
         return b"".join(self.read(ZONE_CONFIG, block << 3, 32) for block in range(4))
 
     def lock(self, mode, summary=0):
-        self.execute(OP_LOCK, mode, summary)
+        self.execute(_OP_LOCK, mode, summary)
 
     def lock_config(self):
         """Lock the configuration zone against the CRC of what was read: the chip refuses if its
@@ -288,19 +288,19 @@ class Atecc608:
 
     def nonce_load(self, value, target=NONCE_MSGDIGBUF):
         """Nonce pass-through: 32 bytes into TempKey or the message digest buffer."""
-        self.execute(OP_NONCE, NONCE_PASSTHROUGH | target, 0, value)
+        self.execute(_OP_NONCE, _NONCE_PASSTHROUGH | target, 0, value)
 
     def verify_stored(self, slot, sig, source=VERIFY_SOURCE_MSGDIGBUF):
         """Verify in Stored mode: raw r || s against the public key in `slot`."""
-        return self._verify(VERIFY_STORED | source, slot, sig)
+        return self._verify(_VERIFY_STORED | source, slot, sig)
 
     def verify_external(self, public, sig, source=VERIFY_SOURCE_MSGDIGBUF):
         """Verify in External mode: raw r || s against the 64-byte x || y `public`."""
-        return self._verify(VERIFY_EXTERNAL | source, VERIFY_KEY_P256, bytes(sig) + bytes(public))
+        return self._verify(_VERIFY_EXTERNAL | source, _VERIFY_KEY_P256, bytes(sig) + bytes(public))
 
     def _verify(self, mode, param2, data):
         try:
-            self.execute(OP_VERIFY, mode, param2, data)
+            self.execute(_OP_VERIFY, mode, param2, data)
         except Miscompare:
             return False
         return True
@@ -308,26 +308,26 @@ class Atecc608:
     def random(self):
         """32 random bytes (Random, seed update). Until the configuration zone is locked the
         chip returns a fixed FF FF 00 00 pattern: refused here rather than passed on."""
-        out = bytes(self.execute(OP_RANDOM, 0, 0, size=32))
+        out = bytes(self.execute(_OP_RANDOM, 0, 0, size=32))
         if out == b"\xff\xff\x00\x00" * 8:
             raise AteccError("ATECC608 configuration zone unlocked: Random is a fixed pattern")
         return out
 
-    def mac(self, slot, challenge, mode=MAC_MODE_SN):
+    def mac(self, slot, challenge, mode=_MAC_MODE_SN):
         """MAC command: SHA-256 over the key in `slot`, the 32-byte `challenge`, the opcode,
         mode, slot and serial number bytes (MAC Command; cryptoauthlib atcah_mac) -> 32 bytes.
         The key never leaves the chip."""
-        return bytes(self.execute(OP_MAC, mode, slot, challenge, size=32))
+        return bytes(self.execute(_OP_MAC, mode, slot, challenge, size=32))
 
     def genkey(self, slot):
         """GenKey (Create): a new random P-256 private key in `slot`, which it never leaves
         -> its public key, 64 bytes x || y (not checked here: the caller decides)."""
-        return bytes(self.execute(OP_GENKEY, GENKEY_PRIVATE, slot, size=64))
+        return bytes(self.execute(OP_GENKEY, _GENKEY_PRIVATE, slot, size=64))
 
     def ecdh(self, slot, x, y):
         """ECDH with the private key in `slot` and the public (x, y), result in the clear
         -> the 32-byte shared secret (its x coordinate)."""
-        return bytes(self.execute(OP_ECDH, ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
+        return bytes(self.execute(_OP_ECDH, _ECDH_OUTPUT_BUFFER, slot, bytes(x) + bytes(y),
                                   size=32))
 
     def configure_slot(self, slot, slot_config, key_config):
@@ -347,7 +347,7 @@ class Atecc608:
     def lock_slot(self, slot):
         """Lock `slot` for good (Lock, SlotLock mode); a no-op when it already is."""
         if not self.is_slot_locked(slot):
-            self.lock(LOCK_SLOT | slot << 2)
+            self.lock(_LOCK_SLOT | slot << 2)
 
     def write_public_key(self, slot, x, y):
         """Write x, y (32 bytes each, big-endian) in the Stored Public Key Format: each padded
