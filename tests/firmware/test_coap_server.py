@@ -23,6 +23,7 @@ from aiocoap.message import UndecidedRemote
 from aiocoap.numbers import Code, OptionNumber
 from aiocoap.numbers.types import Type
 
+from tests.support.rs_peer import free_port
 from tests.support.vectors import ROOT
 from microace_host.unix_port import micropython_command
 
@@ -104,12 +105,6 @@ gc.collect()
 print("ready", gc.mem_alloc())
 asyncio.run(srv.serve())
 """
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # How long to wait for an answer that must come: a busy machine is slow, not wrong (silence is

@@ -2,12 +2,12 @@
 introspection (§5.9) and its error responses (§5.8.3), directly and over CoAP (aiocoap)."""
 
 import asyncio
-import socket
 
 import cbor2
 import cwt
 import pytest
 
+from tests.support.rs_peer import free_port
 from tests.support.ace_setup import (AUDIENCE, ISSUER, JWT_AUDIENCE, as_public_key, kw_key, rs_key,
                                      write_config, write_jwt_config)
 from microace_host import authz_server as asrv
@@ -282,12 +282,6 @@ def test_shipped_example_loads(tmp_path):
 def test_bind_is_loopback_only(bind):
     with pytest.raises(asrv.ConfigError):
         asrv.parse_bind(bind)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_over_coap(config_dir):

@@ -124,3 +124,11 @@ def test_checks_pass_over_docstrings_and_messages():
     source = ('"""Runs `micropython -X heapsize=48k`."""\n'
               'print("smallest -X heapsize=%s" % heap)\n')
     assert builds_command_line(ast.parse(source)) == []
+
+
+def test_one_file_is_called_tokens_py():
+    """Issue 14 §6: three files were called tokens.py (firmware, host, hostile tests); the
+    firmware's is token_store.py, the hostile tests' support/hostile_tokens.py."""
+    named = [p.relative_to(ROOT).as_posix() for top in ("firmware", "host_tools", "tests", "bench")
+             for p in (ROOT / top).rglob("tokens.py")]
+    assert named == ["host_tools/microace_host/tokens.py"]

@@ -7,7 +7,7 @@ import os
 import cbor2
 import pytest
 
-from tests.hostile.tokens import claim_pairs, raw_map, signed, with_claim
+from tests.support.hostile_tokens import claim_pairs, raw_map, signed, with_claim
 from tests.support.coap_wire import authz_body, authz_datagram, code, reply
 
 N1 = b"\x18\x28\x48" + bytes(8)  # 40: nonce1 (8 bytes)

@@ -11,7 +11,7 @@ import pytest
 from tests.support import tokenfactory as tf
 from tests.support.rs_peer import AS_KEY, RS_KEY, claims
 from tests.hostile.rs_setup import ED_KEY, MAC_KEY
-from tests.hostile.tokens import sealed, valid_inner
+from tests.support.hostile_tokens import sealed, valid_inner
 from tests.support.coap_wire import code, post_token
 
 S1, M0, E0, CWT = tf.TAG_SIGN1, tf.TAG_MAC0, tf.TAG_ENCRYPT0, tf.TAG_CWT

@@ -17,7 +17,7 @@ from tests.support import jwtfactory as jf
 from tests.support import tokenfactory as tf
 from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, KW_SECRET, claims, mint
 from tests.hostile.rs_setup import ED_KEY, MAC_KEY
-from tests.hostile.tokens import sealed
+from tests.support.hostile_tokens import sealed
 from tests.support.coap_wire import code, post_token
 
 

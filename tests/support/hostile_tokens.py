@@ -1,5 +1,5 @@
-"""Hostile tokens for the RS of conftest.py: claims as raw CBOR bytes, layers put together by
-hand and protected by python-cwt keys (tokenfactory), so that each case reaches the one check
+"""Hostile tokens for the hostile catalogue's RS: claims as raw CBOR bytes, layers put together
+by hand and protected by python-cwt keys (tokenfactory), so that each case reaches the one check
 it aims at: an inner case sits in a valid Encrypt0, a claims case in valid Sign1 and Encrypt0."""
 
 import cbor2
