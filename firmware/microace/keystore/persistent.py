@@ -16,7 +16,7 @@ import os
 
 from microace import cose
 from microace.errors import DecodeError, KeyStoreError, MicroaceError, VerifyError
-from microace.keystore import SoftwareKeyStore, fingerprint, hex_kid, parse_key, record
+from microace.keystore import SoftwareKeyStore, fingerprint, hex_kid, parse_key
 
 
 class PersistentKeyStore(SoftwareKeyStore):
@@ -34,6 +34,8 @@ class PersistentKeyStore(SoftwareKeyStore):
         blob = medium.read()
         if blob is None:
             return
+        from microace.keystore import record  # loaded on use: app.py drops it after start
+
         state = record.unpack(blob)
         blob = None  # the tables below need the room
         if chip is not None:  # with a record MAC key: KeyStoreError unless it is the chip's
@@ -194,6 +196,7 @@ class PersistentKeyStore(SoftwareKeyStore):
         when they did not change)."""
         state["gen"] = (self._state["gen"] if self._state else 0) + 1
         packed = state if self._chip is None else self._chip.maced(state, self._state is None)
+        from microace.keystore import record
         try:
             self._medium.write(record.pack(packed))
         except OSError as e:
