@@ -24,5 +24,5 @@ package("microace", files=[
     "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/p256_g.py",
     "crypto/sha512.py",
     "keystore/__init__.py", "keystore/bundle.py", "keystore/file.py", "keystore/persistent.py",
-    "keystore/record.py",
+    "keystore/provisioning.py", "keystore/record.py",
 ])

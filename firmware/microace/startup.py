@@ -14,7 +14,7 @@ from microace.errors import KeyStoreError
 
 # Modules nothing needs once the RS serves; app.main drops them after start().
 START_ONLY = ("microace.startup", "microace.wiring", "microace.net", "microace.demo",
-              "microace.codepoints", "microace.keystore.record")
+              "microace.codepoints", "microace.keystore.record", "microace.keystore.provisioning")
 
 DEFAULTS = {"keystore": {"backend": "file", "dir": "."},
             "limits": {"max_tokens": 8, "max_token_bytes": 1024},
