@@ -1,9 +1,9 @@
 """MicroPython side of bench/server.py: the whole RS in one process, without a socket.
 
-Builds the RS as app.main does (startup.py) (board.json, key store, state, demo resources, CoAP server) in
-the current directory (a provisioned state directory, or a board's filesystem), then answers
-datagrams handed over as JSON lines through Server.datagram, the path a received datagram
-takes in the server loop:
+Builds the RS as app.main does (startup.py: board.json, key store, state, demo resources,
+CoAP server) in the current directory (a provisioned state directory, or a board's
+filesystem), then answers datagrams handed over as JSON lines through Server.datagram, the
+path a received datagram takes in the server loop:
   {"authz": hex}                 -> {"authz": hex response, "loaded": bytes in use}
   {"alloc": [hex], "time": [hex]} -> {"alloc_per_request", "us_per_request", "responses",
                                       "timed_2_04"}
