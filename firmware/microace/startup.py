@@ -12,9 +12,11 @@ import json
 from microace import net, wiring
 from microace.errors import KeyStoreError
 
-# Modules nothing needs once the RS serves; app.main drops them after start().
+# Modules nothing needs once the RS serves; app.main drops them after start(). Only stateless
+# ones: a module imported again later starts afresh (so not codepoints, whose CODES hold the
+# board's overrides).
 START_ONLY = ("microace.startup", "microace.wiring", "microace.net", "microace.demo",
-              "microace.codepoints", "microace.keystore.record", "microace.keystore.provisioning")
+              "microace.keystore.record", "microace.keystore.provisioning")
 
 DEFAULTS = {"keystore": {"backend": "file", "dir": "."},
             "limits": {"max_tokens": 8, "max_token_bytes": 1024},

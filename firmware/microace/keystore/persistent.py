@@ -64,7 +64,7 @@ class PersistentKeyStore(SoftwareKeyStore):
     # after start-up): these are its entry points.
     def status(self):
         """What the store holds and how it is protected: never key bytes."""
-        return _side().status(self)
+        return _provisioning().status(self)
 
     def provision(self, bundle, proof=None):
         """Make the store hold what `bundle` says (see bundle.py) -> status().
@@ -73,29 +73,29 @@ class PersistentKeyStore(SoftwareKeyStore):
         a different bundle only with proof = bundle.proof(owner, bundle, challenge()), and
         stays sealed.
         """
-        return _side().provision(self, bundle, proof)
+        return _provisioning().provision(self, bundle, proof)
 
     def seal(self):
         """Refuse every change from now on, except an authenticated provision()."""
-        return _side().seal(self)
+        return _provisioning().seal(self)
 
     def put(self, key, issuer=None, table=None):
         """Add one key (COSE_Key bytes) in provisioning mode -> its status entry."""
-        return _side().put(self, key, issuer, table)
+        return _provisioning().put(self, key, issuer, table)
 
     def erase(self, kid):
         """Remove the key with `kid` in provisioning mode."""
-        _side().erase(self, kid)
+        _provisioning().erase(self, kid)
 
     def list(self):
         """The status entries of the keys, in provisioning mode."""
-        return _side().list_keys(self)
+        return _provisioning().list_keys(self)
 
     def _open_for(self, what):
-        return _side().open_for(self, what)
+        return _provisioning().open_for(self, what)
 
     def _write(self, state, keys=None):
-        _side().write(self, state, keys)
+        _provisioning().write(self, state, keys)
 
     def challenge(self):
         """16 fresh random bytes for the next provision() with a proof (single use)."""
@@ -135,7 +135,7 @@ class PersistentKeyStore(SoftwareKeyStore):
                     self._in_chip = i
 
 
-def _side():
+def _provisioning():
     from microace.keystore import provisioning
 
     return provisioning
