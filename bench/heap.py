@@ -121,7 +121,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--proxy", default=os.environ.get(PROXY_ENV) or (
         str(PROXY) if PROXY.exists() else None), help="the board proxy (make firmware)")
+    ap.add_argument("--serving", action="store_true", help="only the smallest serving heaps "
+                    "on the board proxy (no per-module table)")
     args = ap.parse_args()
+    if args.serving:
+        return print_serving(args.proxy)
     modules = module_order()
     columns = [("64-bit, .mpy from a file", None, "mpy"), ("64-bit, .mpy in ROMFS", None, "rom")]
     if args.proxy:
@@ -152,10 +156,16 @@ def main():
         "%s %d" % (c[0].split(",")[0], f["asyncio"]) for f, c in zip(found, columns)
         if c[2] == "mpy"))
     if args.proxy:
-        frozen, mpy, rom, image = smallest_serving(args.proxy)
-        print("smallest -X heapsize serving authz-info + OSCORE GET + PUT on the board proxy: "
-              "firmware frozen %sk, as .mpy %sk (targets 48k and 96k), from ROMFS %sk beyond "
-              "the %d-byte image" % (frozen, mpy, rom if rom is None else "%.0f" % rom, image))
+        print_serving(args.proxy)
+
+
+def print_serving(proxy):
+    if not proxy:
+        sys.exit("no board proxy: make firmware")
+    frozen, mpy, rom, image = smallest_serving(proxy)
+    print("smallest -X heapsize serving authz-info + OSCORE GET + PUT on the board proxy: "
+          "firmware frozen %sk, as .mpy %sk (targets 48k and 96k), from ROMFS %sk beyond "
+          "the %d-byte image" % (frozen, mpy, rom if rom is None else "%.0f" % rom, image))
 
 
 if __name__ == "__main__":

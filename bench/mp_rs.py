@@ -1,9 +1,9 @@
 """MicroPython side of bench/server.py: the whole RS in one process, without a socket.
 
-Builds the RS as app.main does (board.json, key store, state, demo resources, CoAP server) in
-the current directory (a provisioned state directory, or a board's filesystem), then answers
-datagrams handed over as JSON lines through Server.datagram, the path a received datagram
-takes in the server loop:
+Builds the RS as app.main does (startup.py: board.json, key store, state, demo resources,
+CoAP server) in the current directory (a provisioned state directory, or a board's
+filesystem), then answers datagrams handed over as JSON lines through Server.datagram, the
+path a received datagram takes in the server loop:
   {"authz": hex}                 -> {"authz": hex response, "loaded": bytes in use}
   {"alloc": [hex], "time": [hex]} -> {"alloc_per_request", "us_per_request", "responses",
                                       "timed_2_04"}
@@ -22,7 +22,7 @@ from binascii import hexlify, unhexlify
 
 gc.collect()
 _base = gc.mem_alloc()
-from microace import app, wiring  # noqa: E402
+from microace import startup, wiring  # noqa: E402
 from microace.coap.server import Server  # noqa: E402
 from microace.state import State  # noqa: E402
 
@@ -40,9 +40,9 @@ def answer(datagram):
 
 def _setup():
     global _server
-    cfg = app.load_config(".")
-    rs = app.build(wiring.open_store(cfg), cfg.get("pins"), State("./state.bin"),
-                   cfg.get("persist"))
+    cfg = startup.load_config(".")
+    rs = startup.build(wiring.open_store(cfg), cfg.get("pins"), State("./state.bin"),
+                       cfg.get("persist"))
     _server = Server(rs.handle, ("127.0.0.1", 0), critical=rs.CRITICAL, blocks=rs.blocks)
 
 

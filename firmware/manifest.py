@@ -13,9 +13,9 @@ metadata(
 module("main.py")
 package("microace", files=[
     "__init__.py", "access_token.py", "ace.py", "admission.py", "app.py", "cbor.py", "claims.py",
-    "clock.py", "cnonce.py", "codepoints.py", "cose.py", "cwt.py", "errors.py", "jsonstrict.py",
-    "jwe.py", "jwt.py", "net.py", "oscore.py", "rs.py", "scope.py", "state.py", "storage.py",
-    "token_store.py", "wiring.py",
+    "clock.py", "cnonce.py", "codepoints.py", "cose.py", "cwt.py", "demo.py", "errors.py",
+    "jsonstrict.py", "jwe.py", "jwt.py", "net.py", "oscore.py", "rs.py", "scope.py", "startup.py",
+    "state.py", "storage.py", "token_store.py", "wiring.py",
     "profiles/__init__.py", "profiles/ace_oscore.py",
     "coap/__init__.py", "coap/block.py", "coap/codes.py", "coap/dedup.py", "coap/formats.py",
     "coap/message.py", "coap/option_rules.py", "coap/options.py", "coap/server.py",
@@ -24,5 +24,5 @@ package("microace", files=[
     "crypto/hkdf.py", "crypto/hmac.py", "crypto/p256.py", "crypto/p256_g.py",
     "crypto/sha512.py",
     "keystore/__init__.py", "keystore/bundle.py", "keystore/file.py", "keystore/persistent.py",
-    "keystore/record.py",
+    "keystore/provisioning.py", "keystore/record.py",
 ])

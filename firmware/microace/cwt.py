@@ -11,7 +11,7 @@ from microace.ace import (CLAIM_ACE_PROFILE, CLAIM_AUD, CLAIM_CNF, CLAIM_CNONCE,
                           CLAIM_SUB, CNF_COSE_KEY, CNF_ENCRYPTED_COSE_KEY, CNF_KID, CNF_OSC)
 from microace.errors import ClaimError, DecodeError
 
-CNF_KCCS = 11  # draft default, not const: app.py sets the board's (codepoints.py)
+CNF_KCCS = 11  # draft default, not const: startup.py sets the board's (codepoints.py)
 
 # The claims engine's name table (positions _ISS ... _EXI of claims.py, then the type of cti).
 NAMES = (CLAIM_ISS, CLAIM_SUB, CLAIM_AUD, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI,

@@ -119,10 +119,10 @@ class ResourceServer:
                                  state if persist_tokens else None, clock=self.clock, gen=gen,
                                  restore=oscore.Context.restore)
         self.admission = Admission(self.clock, self.tokens, self.audience, state, self.cnonces)
-        self.profiles = profiles or [AceOscore()]  # board.json's order (app.py)
+        self.profiles = profiles or [AceOscore()]  # board.json's order (startup.py)
         # path -> (allowed method codes, function, Content-Formats produced, etag function)
         self.resources = {}
-        self.blocks = Reassembler()  # the server's too (app.py): one budget of transfers
+        self.blocks = Reassembler()  # the server's too (startup.py): one budget of transfers
 
     def resource(self, path, methods=("GET",), formats=(), etag=None):
         """Decorator: serve `path` for these methods ("GET", "PUT", ...) to token holders.

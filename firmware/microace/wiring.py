@@ -1,6 +1,6 @@
 """Board wiring: the key store a board's board.json names, built from its parts (a medium, a
-secure element on its I2C bus). app.py opens the store here at start-up, `microace provision`
-and `doctor` over the REPL; the key store itself never chooses its backend.
+secure element on its I2C bus). startup.py opens the store here at start-up, `microace
+provision` and `doctor` over the REPL; the key store itself never chooses its backend.
 """
 
 from microace.errors import KeyStoreError

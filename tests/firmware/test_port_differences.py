@@ -30,7 +30,7 @@ def test_atecc608_on_a_port_without_machine_i2c_is_a_key_store_error(mp, tmp_pat
 
 
 def test_a_led_on_a_port_without_machine_pin_is_a_value_error(mp):
-    mp.exec(TRY + "from microace import app")
-    assert mp.eval("_pd_try(lambda: app._led({'led': 2}))") == (
+    mp.exec(TRY + "from microace import demo")
+    assert mp.eval("_pd_try(lambda: demo._led({'led': 2}))") == (
         "ValueError", '"pins": {"led": 2}: this port has no machine.Pin')
-    assert mp.eval("_pd_try(lambda: app._led({}))") == ("ok", None)
+    assert mp.eval("_pd_try(lambda: demo._led({}))") == ("ok", None)

@@ -29,6 +29,8 @@ LAYERS = [
     ["microace.profiles", "microace.profiles.*"],
     ["microace.rs"],
     ["microace.edhoc_resource"],
+    ["microace.demo"],
+    ["microace.startup"],
     ["microace.app"],
 ]
 

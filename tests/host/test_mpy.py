@@ -19,7 +19,7 @@ IMPORT = re.compile(r"^\s*(?:from\s+(microace[\w.]*)\s+import\s+(\([^)]*\)|[^\n]
                     r"|import\s+(microace[\w.]*))", re.M)
 BACKENDS = {"file": {"microace/keystore/file.py"}, "nvs": {"microace/keystore/nvs.py"},
             "atecc608": {"microace/keystore/atecc608.py", "microace/keystore/secure_element.py"}}
-# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (app.py: the EDHOC
+# EDHOC's entry points: loaded only on boards whose board.json has "edhoc" (startup.py: the EDHOC
 # resource and the EDHOC-OSCORE profile, which needs "edhoc"; the key store's own key), or
 # whose key store record or bundle has EDHOC fields (edhoc_record.py); edhoc.py, ccs.py and
 # crypto/ecdh.py are reached only through them

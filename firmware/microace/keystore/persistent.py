@@ -16,7 +16,7 @@ import os
 
 from microace import cose
 from microace.errors import DecodeError, KeyStoreError, MicroaceError, VerifyError
-from microace.keystore import SoftwareKeyStore, fingerprint, hex_kid, parse_key, record
+from microace.keystore import SoftwareKeyStore, hex_kid, parse_key
 
 
 class PersistentKeyStore(SoftwareKeyStore):
@@ -34,6 +34,8 @@ class PersistentKeyStore(SoftwareKeyStore):
         blob = medium.read()
         if blob is None:
             return
+        from microace.keystore import record  # on use: app.py drops it after start-up
+
         state = record.unpack(blob)
         blob = None  # the tables below need the room
         if chip is not None:  # with a record MAC key: KeyStoreError unless it is the chip's
@@ -58,27 +60,11 @@ class PersistentKeyStore(SoftwareKeyStore):
             raise VerifyError("ES256 key %s is not the one in the ATECC608" % hex_kid(handle.kid))
         return self._chip.verify(handle, alg, tbs, sig)
 
+    # The provisioning side is keystore/provisioning.py's, loaded on use (app.py drops it
+    # after start-up): these are its entry points.
     def status(self):
         """What the store holds and how it is protected: never key bytes."""
-        s = self._state
-        keys = []
-        for h, (key, table) in zip(self._handles, self._keys):
-            keys.append({"kid": hex_kid(h.kid), "alg": h.alg, "kty": h.kty, "issuer": h.issuer,
-                         "fingerprint": fingerprint(key), "table": table is not None})
-        st = {"backend": "atecc608" if self._chip else self._medium.name,
-              "protection": self.describe(),
-              "sealed": bool(s and s["sealed"]), "gen": s["gen"] if s else 0,
-              "keys": keys, "config": s["config"] if s else None}
-        if s and "own" in s:  # the board's EDHOC key (keystore/edhoc_record.py)
-            from microace.keystore.edhoc_record import status
-
-            st["edhoc"] = status(s["own"], self._chip, self._medium)
-        return st
-
-    def challenge(self):
-        """16 fresh random bytes for the next provision() with a proof (single use)."""
-        self._challenge = os.urandom(16)
-        return self._challenge
+        return _provisioning().status(self)
 
     def provision(self, bundle, proof=None):
         """Make the store hold what `bundle` says (see bundle.py) -> status().
@@ -87,79 +73,34 @@ class PersistentKeyStore(SoftwareKeyStore):
         a different bundle only with proof = bundle.proof(owner, bundle, challenge()), and
         stays sealed.
         """
-        from microace.keystore import bundle as bundles
-
-        challenge, self._challenge = self._challenge, None  # single use, whatever happens
-        old = self._state
-        state, keys = bundles.state(bundle, old, self._stored_table)
-        if old is not None:
-            if "own" in old:  # the board's EDHOC key outlives re-provisioning
-                state["own"] = old["own"]
-            state["gen"] = old["gen"]
-            state["sealed"] = old["sealed"]
-            if state == old:
-                return self.status()  # idempotent: the store already holds this
-            if old["sealed"]:
-                bundles.check_proof(old["owner"], bundle, proof, challenge)
-        if self._chip is not None:
-            self._to_chip(keys)
-        self._write(state, keys)
-        return self.status()
+        return _provisioning().provision(self, bundle, proof)
 
     def seal(self):
         """Refuse every change from now on, except an authenticated provision()."""
-        s = self._provisioned("seal")
-        if self._in_chip is not None:
-            self._chip.lock_slot(self._chip.slot)  # for good: the AS key cannot be swapped
-        if not s["sealed"]:
-            s = dict(s)
-            s["sealed"] = True
-            self._write(s)
-        if self._chip is not None:  # after the sealed record is written: a locked MAC key
-            self._chip.lock_mac_slot()  # with an unsealed record is a rollback
-        return self.status()
+        return _provisioning().seal(self)
 
     def put(self, key, issuer=None, table=None):
         """Add one key (COSE_Key bytes) in provisioning mode -> its status entry."""
-        from microace.keystore import bundle as bundles
-
-        s = self._open_for("put")
-        entry, parsed = bundles.entry(len(s["keys"]), {"key": key, "iss": issuer,
-                                                       "table": table}, self._stored_table)
-        if self.lookup(parsed.kid) is not None:
-            raise KeyStoreError("kid %s is already in the store" % hex_kid(parsed.kid))
-        s = dict(s)
-        s["keys"] = s["keys"] + [entry]
-        self._write(s, [k for k, _ in self._keys] + [parsed])
-        return self.status()["keys"][-1]
+        return _provisioning().put(self, key, issuer, table)
 
     def erase(self, kid):
         """Remove the key with `kid` in provisioning mode."""
-        s = self._open_for("erase")
-        h = self.lookup(kid) if kid else None
-        if h is None:
-            raise KeyStoreError("no key with kid %s" % hex_kid(kid))
-        keep = [i for i in range(len(self._keys)) if i != h.slot]
-        s = dict(s)
-        s["keys"] = [s["keys"][i] for i in keep]
-        self._write(s, [self._keys[i][0] for i in keep])
+        _provisioning().erase(self, kid)
 
     def list(self):
         """The status entries of the keys, in provisioning mode."""
-        self._open_for("list")
-        return self.status()["keys"]
-
-    def _provisioned(self, what):
-        if self._state is None:
-            raise KeyStoreError("%s: the store is not provisioned" % what)
-        return self._state
+        return _provisioning().list_keys(self)
 
     def _open_for(self, what):
-        s = self._provisioned(what)
-        if s["sealed"]:
-            raise KeyStoreError("store is sealed: %s is refused (re-provision with a proof)"
-                                % what)
-        return s
+        return _provisioning().open_for(self, what)
+
+    def _write(self, state, keys=None):
+        _provisioning().write(self, state, keys)
+
+    def challenge(self):
+        """16 fresh random bytes for the next provision() with a proof (single use)."""
+        self._challenge = os.urandom(16)
+        return self._challenge
 
     def _chip_key(self):
         """The P-256 point in the chip's slot, or None when it holds none."""
@@ -168,40 +109,6 @@ class PersistentKeyStore(SoftwareKeyStore):
         except (KeyStoreError, OSError):  # no key there, or no chip answering
             return None
         return int.from_bytes(x, "big"), int.from_bytes(y, "big")
-
-    def _to_chip(self, keys):
-        """Put the ES256 key into the chip unless it is there already (a locked slot with
-        another key refuses: KeyStoreError, and nothing is written)."""
-        es256 = [k for k in keys if k.alg == cose.ALG_ES256]
-        if len(es256) > 1:
-            raise KeyStoreError("the ATECC608 holds one ES256 key, the bundle has %d"
-                                % len(es256))
-        if es256 and es256[0].public != self._chip_key():
-            x, y = es256[0].public
-            self._chip.provision_public_key(self._chip.slot, x.to_bytes(32, "big"),
-                                            y.to_bytes(32, "big"))
-
-    def _stored_table(self, key):
-        """The table already stored for this ES256 key: building one takes a while on a board."""
-        if self._state is not None:
-            for (k, _), entry in zip(self._keys, self._state["keys"]):
-                if entry["table"] is not None and k.public == key.public:
-                    return entry["table"]
-        return None
-
-    def _write(self, state, keys=None):
-        """Store `state` as the next generation, then serve it (keys: its cose.Keys, or None
-        when they did not change)."""
-        state["gen"] = (self._state["gen"] if self._state else 0) + 1
-        packed = state if self._chip is None else self._chip.maced(state, self._state is None)
-        try:
-            self._medium.write(record.pack(packed))
-        except OSError as e:
-            raise KeyStoreError("cannot write the store: %s" % e)
-        if keys is None:
-            self._state = state
-        else:
-            self._install(state, keys, True)  # its tables: built, loaded or checked here
 
     def _install(self, state, keys, checked=False):
         self._keys = []
@@ -226,3 +133,9 @@ class PersistentKeyStore(SoftwareKeyStore):
             for i, (key, _) in enumerate(self._keys):
                 if key.alg == cose.ALG_ES256 and key.public == point:
                     self._in_chip = i
+
+
+def _provisioning():
+    from microace.keystore import provisioning
+
+    return provisioning
