@@ -272,6 +272,39 @@ def test_a_held_cipher_serves_many_messages(mp):
     mp.exec("_held = None")
 
 
+def test_messages_in_a_row_through_the_module_buffer(mp):
+    """Short messages (AAD up to 46 bytes, payload up to 48) are formatted, MACed and keyed
+    in one module buffer: each result is right whatever the message before left in it (its
+    AAD, padding and counter blocks), and the longer ones around the buffer's limits take the
+    allocating path with the same results. decrypt_view gives a view of the buffer for a
+    short message, a bytearray of its own for a long one; encrypt and decrypt give bytes."""
+    rng = random.Random(8613)
+    key = rng.randbytes(16)
+    sizes = [(46, 48), (0, 0), (1, 1), (31, 16), (46, 47), (47, 5), (0, 49), (13, 200),
+             (2, 17), (20, 33), (0, 48), (45, 3), (46, 48)]
+    rows, views = [], []
+    for aad_len, msg_len in sizes:
+        nonce, aad, msg = rng.randbytes(13), rng.randbytes(aad_len), rng.randbytes(msg_len)
+        rows.append((nonce, aad, msg, AESCCM(key, 8).encrypt(nonce, msg, aad), 8))
+        views.append("memoryview" if aad_len <= 46 and msg_len <= 48 else "bytearray")
+    mp.exec(SETUP + """
+from microace.crypto.aes_ccm import Cipher, decrypt_view
+def _in_a_row(key, rows):
+    # Each message: decrypt_view (its plaintext copied at once), encrypt, decrypt.
+    cipher, out = Cipher(key), []
+    for nonce, aad, msg, data, tag_len in rows:
+        view = decrypt_view(cipher, nonce, aad, data, tag_len)
+        kind, plaintext = type(view).__name__, bytes(view)
+        sealed = encrypt(cipher, nonce, aad, msg, tag_len)
+        opened = decrypt(cipher, nonce, aad, data, tag_len)
+        out.append((kind, plaintext == msg, type(sealed).__name__, sealed == data,
+                    type(opened).__name__, opened == msg))
+    return out
+""")
+    got = [tuple(v) for v in mp.eval("_in_a_row(%r, %r)" % (key, rows))]
+    assert got == [(kind, True, "bytes", True, "bytes", True) for kind in views]
+
+
 def test_held_keeps_the_ciphers_of_the_last_two_keys_only(mp):
     """The heap holds two keys' cryptolib objects however many OSCORE contexts there are; a
     key is found by identity (the context's own bytes object), never by comparing secrets."""
