@@ -184,8 +184,12 @@ def _info(ident, id_context, kind, length):
     return cbor.encode([ident, id_context, ALG_AES_CCM_16_64_128, kind, length])
 
 
-# The AAD of the message being protected or verified, rewritten for each one like the nonce
-# below (31 bytes: a kid of at most 7 and a Partial IV of at most 5). Its first 16 bytes are
+# The AAD and the nonce (below) of the message being protected or verified are written into
+# module buffers, as AES-CCM does its work (and gives a plaintext as a view of its buffer,
+# crypto/aes_ccm.py): one message at a time. protect and unprotect run to their end without
+# an await, so no other message of the server's asyncio loop can come in between.
+#
+# The AAD: at most 31 bytes (a kid of at most 7 and a Partial IV of at most 5), the first 16
 # the same for every message but byte 11: Enc_structure ["Encrypt0", h'', external_aad]
 # (RFC 9052 §5.3) up to external_aad (its bstr head at 11), then aad_array
 # [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid (alg below 24: one byte).
@@ -215,10 +219,7 @@ def _aad(request_kid, request_piv):
 
 
 # The nonce of the message being protected or verified: rewritten for each one, and read
-# only inside its AEAD call (one buffer, no allocation per message). These buffers and
-# AES-CCM's (a plaintext is a view of its buffer, crypto/aes_ccm.py) serve one message at a
-# time: protect and unprotect run to their end without an await, so no other message of the
-# asyncio loop can come in between.
+# only inside its AEAD call (one buffer, no allocation per message).
 _nonce_buf = bytearray(_NONCE_LEN)
 
 
@@ -320,7 +321,7 @@ def _decrypt(key, id_iv, piv, request_kid, request_piv, ciphertext):
         raise BadOptionError("OSCORE ciphertext too short")  # the code byte and the tag
     try:
         return aes_ccm.decrypt_view(aes_ccm.held(key), _nonce(id_iv, piv),
-                               _aad(request_kid, request_piv), ciphertext, _TAG_LEN)
+                                    _aad(request_kid, request_piv), ciphertext, _TAG_LEN)
     except VerifyError:
         raise DecryptError("Decryption failed")
 
