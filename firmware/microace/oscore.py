@@ -315,13 +315,13 @@ def _seal(key, id_iv, piv, request_kid, request_piv, message):
 
 def _decrypt(key, id_iv, piv, request_kid, request_piv, ciphertext):
     """The plaintext of ciphertext under key, the nonce of id_iv and piv and the AAD of the
-    request (§5.2-5.4), a view valid until the next AES-CCM call (aes_ccm.decrypt_view);
+    request (§5.2-5.4), a view valid until the next AES-CCM call (aes_ccm.decrypt);
     DecryptError when it does not verify."""
     if len(ciphertext) <= _TAG_LEN:
         raise BadOptionError("OSCORE ciphertext too short")  # the code byte and the tag
     try:
-        return aes_ccm.decrypt_view(aes_ccm.held(key), _nonce(id_iv, piv),
-                                    _aad(request_kid, request_piv), ciphertext, _TAG_LEN)
+        return aes_ccm.decrypt(aes_ccm.held(key), _nonce(id_iv, piv),
+                               _aad(request_kid, request_piv), ciphertext, _TAG_LEN, True)
     except VerifyError:
         raise DecryptError("Decryption failed")
 

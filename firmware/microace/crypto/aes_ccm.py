@@ -9,10 +9,10 @@ keys' worth of them however many contexts there are.
 
 A short message (an AAD of up to 46 bytes, a payload of up to 48: an OSCORE request or
 response) is formatted, MACed and keyed in one module buffer, _work, allocated at import: it
-allocates only its result. decrypt_view() hands its plaintext on as a view of that buffer,
-valid until the next encrypt or decrypt of this module (any caller's). The RS is one asyncio
-loop: a caller that reads the view without an await in between (OSCORE's unprotect) cannot
-see it overwritten.
+allocates only its result. decrypt(..., view=True) hands its plaintext on as a view of that
+buffer, valid until the next encrypt or decrypt of this module (any caller's). The RS is one
+asyncio loop: a caller that reads the view without an await in between (OSCORE's unprotect)
+cannot see it overwritten. A longer message gets buffers of its own.
 """
 
 from cryptolib import aes
@@ -33,6 +33,8 @@ _held = []  # [(key object, Cipher)], the newest first
 # bytes) | payload (at most _SHORT_MAX), then the counter blocks A_1.. A_m, A_0 (at most 4).
 # The MAC runs over the first _KS bytes whatever the message's length (its own last block is
 # read: CBC writes each block's chaining value in place), so no view of it is made a message.
+# A long message gets two buffers of its own, its MAC input and its counter blocks: two
+# smaller blocks of the heap than one of both (a fragmented heap has room for them sooner).
 _HEAD = const(64)
 _SHORT_MAX = const(48)
 _KS = const(112)  # _HEAD + _SHORT_MAX: where the counter blocks start
@@ -113,14 +115,6 @@ def _put_block(buf, at, flags, nonce, count):
         count >>= 8
 
 
-def _payload_at(aad_len):
-    """Where the payload starts in the MAC input: after B_0 and the AAD with its length field
-    (2 bytes, or 6 from 2^16 - 2^8 on; longer AAD cannot exist in memory), padded to a block."""
-    if not aad_len:
-        return 16
-    return (aad_len + (18 if aad_len < 0xFF00 else 22) + 15) & ~15
-
-
 def _put_head(buf, payload_at, nonce, q, aad, payload_len, tag_len):
     """Write the MAC input but its payload (RFC 3610 §2.2) into buf, which may hold an earlier
     message's: B_0 | l(a) | a | zero padding up to payload_at, and zeros in the payload's last
@@ -175,13 +169,17 @@ def _counter_blocks(cipher, buf, at, nonce, q, blocks):
         aes(cipher.key, _MODE_ECB).encrypt(buf, buf)
 
 
-def encrypt(key, nonce, aad, plaintext, tag_len):
-    """Return ciphertext | tag (tag_len bytes)."""
-    n = len(plaintext)
+def _ccm(key, nonce, aad, data, n, tag_len, sealing):
+    """CCM (RFC 3610 §2.2-2.5) of the n-byte payload of data -> a view of its result in the
+    message's buffer: ciphertext | tag when sealing, else the verified plaintext (VerifyError
+    when the tag does not match, and no plaintext leaves)."""
     q = _checked_q(nonce, tag_len, n)
     cipher = key if type(key) is Cipher else Cipher(key)
     blocks = (n + 15) >> 4
-    payload_at = _payload_at(len(aad))
+    # The payload's offset in the MAC input: after B_0 and the AAD with its length field (2
+    # bytes, or 6 from 2^16 - 2^8 on; longer AAD cannot exist in memory), padded to a block.
+    aad_len = len(aad)
+    payload_at = (aad_len + (18 if aad_len < 0xFF00 else 22) + 15) & ~15 if aad_len else 16
     t_at = payload_at + 16 * blocks - 16  # where the CBC-MAC leaves T
     if payload_at <= _HEAD and n <= _SHORT_MAX:
         mac = ks = _work
@@ -190,23 +188,39 @@ def encrypt(key, nonce, aad, plaintext, tag_len):
         mac = bytearray(t_at + 16)
         ks = bytearray(16 * (blocks + 1))
         ks_at = 0
+    s0 = ks_at + 16 * blocks
     _put_head(mac, payload_at, nonce, q, aad, n, tag_len)
-    mac[payload_at:payload_at + n] = plaintext
-    cipher.mac(_mac_in if mac is _work else mac)
     _counter_blocks(cipher, ks, ks_at, nonce, q, blocks)
-    # The keystream turns into the output in place: the ciphertext, then U = T XOR S_0
-    # (first tag_len bytes); n <= 16 * blocks, so each byte of S_0 is read before the tag
-    # overwrites it.
-    _xor_into(ks, ks_at, plaintext, 0, ks, ks_at, n)
-    _xor_into(ks, ks_at + n, mac, t_at, ks, ks_at + 16 * blocks, tag_len)
-    mac = None  # a long message's MAC buffer goes before the copy
-    return bytes((ks if ks is _work else memoryview(ks))[ks_at:ks_at + n + tag_len])
+    if sealing:
+        mac[payload_at:payload_at + n] = data
+    else:
+        # The plaintext into the MAC input, and in place of its keystream (the copy that
+        # leaves: the MAC overwrites its input); then U XOR S_0 in place of S_0.
+        _xor_into(mac, payload_at, data, 0, ks, ks_at, n)
+        _xor_into(ks, ks_at, data, 0, ks, ks_at, n)
+        _xor_into(ks, s0, data, n, ks, s0, tag_len)
+    cipher.mac(_mac_in if mac is _work else mac)
+    view = ks if ks is _work else memoryview(ks)
+    if not sealing:
+        if not ct_eq(mac, ks, t_at, s0, tag_len):  # U XOR S_0 must equal T (§2.5)
+            raise VerifyError("AES-CCM tag mismatch")
+        return view[ks_at:ks_at + n]
+    # The keystream turns into the output in place: the ciphertext, then U = T XOR S_0 (first
+    # tag_len bytes); n <= 16 * blocks, so each byte of S_0 is read before the tag overwrites it.
+    _xor_into(ks, ks_at, data, 0, ks, ks_at, n)
+    _xor_into(ks, ks_at + n, mac, t_at, ks, s0, tag_len)
+    return view[ks_at:ks_at + n + tag_len]
 
 
-def decrypt_view(key, nonce, aad, data, tag_len):
-    """The plaintext of data = ciphertext | tag: for a short message a memoryview of the
-    module buffer, valid until this module's next encrypt or decrypt; else a new bytearray.
-    Read it, or copy what is kept, before anything else can run (no await in between).
+def encrypt(key, nonce, aad, plaintext, tag_len):
+    """Return ciphertext | tag (tag_len bytes)."""
+    return bytes(_ccm(key, nonce, aad, plaintext, len(plaintext), tag_len, True))
+
+
+def decrypt(key, nonce, aad, data, tag_len, view=False):
+    """Return the plaintext of data = ciphertext | tag, as bytes; with view, as a view of the
+    buffer it was made in: for a short message the module buffer, valid until this module's
+    next encrypt or decrypt (read it, or copy what is kept, before anything else can run).
 
     Raises VerifyError when the tag does not match (no plaintext leaves) and
     DecodeError for bad parameters or data shorter than the tag.
@@ -214,35 +228,5 @@ def decrypt_view(key, nonce, aad, data, tag_len):
     n = len(data) - tag_len
     if n < 0:
         raise DecodeError("AES-CCM data shorter than the tag")
-    q = _checked_q(nonce, tag_len, n)
-    cipher = key if type(key) is Cipher else Cipher(key)
-    blocks = (n + 15) >> 4
-    payload_at = _payload_at(len(aad))
-    t_at = payload_at + 16 * blocks - 16
-    if payload_at <= _HEAD and n <= _SHORT_MAX:
-        mac = ks = _work
-        ks_at = _KS
-    else:
-        mac = bytearray(t_at + 16)
-        ks = bytearray(16 * (blocks + 1))
-        ks_at = 0
-    _counter_blocks(cipher, ks, ks_at, nonce, q, blocks)
-    _put_head(mac, payload_at, nonce, q, aad, n, tag_len)
-    # The plaintext into the MAC input, and in place of its keystream (the copy that leaves:
-    # the MAC overwrites its input); then U XOR S_0 in place of S_0, which must equal T.
-    _xor_into(mac, payload_at, data, 0, ks, ks_at, n)
-    _xor_into(ks, ks_at, data, 0, ks, ks_at, n)
-    s0 = ks_at + 16 * blocks
-    _xor_into(ks, s0, data, n, ks, s0, tag_len)
-    cipher.mac(_mac_in if mac is _work else mac)
-    if not ct_eq(mac, ks, t_at, s0, tag_len):
-        raise VerifyError("AES-CCM tag mismatch")
-    if ks is _work:
-        return _work[_KS:_KS + n]
-    ks[n:] = b""  # cut in place (no copy)
-    return ks
-
-
-def decrypt(key, nonce, aad, data, tag_len):
-    """Return the plaintext of data = ciphertext | tag, as bytes; as decrypt_view raises."""
-    return bytes(decrypt_view(key, nonce, aad, data, tag_len))
+    plaintext = _ccm(key, nonce, aad, data, n, tag_len, False)
+    return plaintext if view else bytes(plaintext)
