@@ -47,11 +47,9 @@ _FLAGS_RESERVED = const(0xE0)
 _CLASS_U = (options.URI_HOST, options.URI_PORT, options.OSCORE, options.PROXY_URI,
             options.PROXY_SCHEME)
 
-# Enc_structure ["Encrypt0", h'', external_aad] (RFC 9052 §5.3) up to external_aad, and
-# aad_array [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid.
-_ENC_HEAD = b"\x83\x68Encrypt0\x40"
-_AAD_ARRAY_HEAD = bytes((0x85, 0x01, 0x81, ALG_AES_CCM_16_64_128))  # alg below 24: one byte
 _NO_CLASS_I = const(0x40)  # the options bstr: h'' (no Class I options)
+
+_EMPTY_OPTION = (options.OSCORE, b"")  # a response's usual OSCORE option (§6.1), made once
 
 
 def _id_iv(common_iv, ident):
@@ -186,26 +184,38 @@ def _info(ident, id_context, kind, length):
     return cbor.encode([ident, id_context, ALG_AES_CCM_16_64_128, kind, length])
 
 
+# The AAD and the nonce (below) of the message being protected or verified are written into
+# module buffers, as AES-CCM does its work (and gives a plaintext as a view of its buffer,
+# crypto/aes_ccm.py): one message at a time. protect and unprotect run to their end without
+# an await, so no other message of the server's asyncio loop can come in between.
+#
+# The AAD: at most 31 bytes (a kid of at most 7 and a Partial IV of at most 5), the first 16
+# the same for every message but byte 11: Enc_structure ["Encrypt0", h'', external_aad]
+# (RFC 9052 §5.3) up to external_aad (its bstr head at 11), then aad_array
+# [oscore_version 1, [alg_aead], ...] (§5.4) up to request_kid (alg below 24: one byte).
+_aad_buf = memoryview(bytearray(b"\x83\x68Encrypt0\x40\x00"
+                                + bytes((0x85, 0x01, 0x81, ALG_AES_CCM_16_64_128)) + bytes(15)))
+
+
 def _aad(request_kid, request_piv):
     """The AAD: Enc_structure ["Encrypt0", h'', external_aad] with external_aad = bstr .cbor
-    [1, [alg_aead], request_kid, request_piv, h''] (§5.4).
+    [1, [alg_aead], request_kid, request_piv, h''] (§5.4), in _aad_buf: a view valid until
+    the next call.
 
-    Built by hand on the hot path, sized first: the kid is a context's ID (at most 7 bytes)
-    and the Partial IV has at most 5, so every length fits in its CBOR head byte (below 24).
+    Built by hand on the hot path: the kid is a context's ID (at most 7 bytes) and the
+    Partial IV has at most 5, so every length fits in its CBOR head byte (below 24).
     """
     kid_len = len(request_kid)
     piv_len = len(request_piv)
-    aad = bytearray(19 + kid_len + piv_len)
-    aad[0:11] = _ENC_HEAD
+    aad = _aad_buf
     aad[11] = 0x40 + 7 + kid_len + piv_len  # bstr of 4 + 1 + kid + 1 + piv + 1 bytes
-    aad[12:16] = _AAD_ARRAY_HEAD
     aad[16] = 0x40 + kid_len
     at = 17 + kid_len
     aad[17:at] = request_kid
     aad[at] = 0x40 + piv_len
     aad[at + 1:at + 1 + piv_len] = request_piv
     aad[at + 1 + piv_len] = _NO_CLASS_I
-    return aad
+    return aad[:at + 2 + piv_len]
 
 
 # The nonce of the message being protected or verified: rewritten for each one, and read
@@ -305,12 +315,13 @@ def _seal(key, id_iv, piv, request_kid, request_piv, message):
 
 def _decrypt(key, id_iv, piv, request_kid, request_piv, ciphertext):
     """The plaintext of ciphertext under key, the nonce of id_iv and piv and the AAD of the
-    request (§5.2-5.4); DecryptError when it does not verify."""
+    request (§5.2-5.4), a view valid until the next AES-CCM call (aes_ccm.decrypt);
+    DecryptError when it does not verify."""
     if len(ciphertext) <= _TAG_LEN:
         raise BadOptionError("OSCORE ciphertext too short")  # the code byte and the tag
     try:
         return aes_ccm.decrypt(aes_ccm.held(key), _nonce(id_iv, piv),
-                               _aad(request_kid, request_piv), ciphertext, _TAG_LEN)
+                               _aad(request_kid, request_piv), ciphertext, _TAG_LEN, True)
     except VerifyError:
         raise DecryptError("Decryption failed")
 
@@ -318,14 +329,15 @@ def _decrypt(key, id_iv, piv, request_kid, request_piv, ciphertext):
 def _inner(plaintext):
     """The inner Message of a verified plaintext: code, options, 0xFF and payload (§5.3),
     through CoAP's option codec; BadOptionError (4.02, §8.2) when malformed or holding a
-    Class U option."""
+    Class U option. Its values are copies: the plaintext is a view of a buffer that the next
+    message reuses (_decrypt)."""
     inner = Message(plaintext[0])
     try:
         at = decode_options(plaintext, 1, inner.options)
     except DecodeError as e:
         raise BadOptionError("inner message: " + e.args[0])
     if at < len(plaintext):
-        inner.payload = plaintext[at:]
+        inner.payload = bytes(plaintext[at:])
     for number, _ in inner.options:
         if number in _CLASS_U:
             raise BadOptionError("Class U option inside OSCORE")  # §4.1: never inner
@@ -370,12 +382,12 @@ def protect_response(ctx, request_piv, response, use_own_piv=False):
         piv = piv_bytes(ctx.next_ssn())
         ciphertext = _seal(ctx.sender_key, ctx._sender_iv, piv, ctx.recipient_id, request_piv,
                            response)
-        option = _option(piv, None, None)
+        option = (options.OSCORE, _option(piv, None, None))
     else:
         ciphertext = _seal(ctx.sender_key, ctx._recipient_iv, request_piv, ctx.recipient_id,
                            request_piv, response)
-        option = b""
-    return Message(codes.CHANGED, ciphertext, [(options.OSCORE, option)])
+        option = _EMPTY_OPTION
+    return Message(codes.CHANGED, ciphertext, [option])
 
 
 def protect_request(ctx, request, kid_context=None):

@@ -272,6 +272,68 @@ def test_a_held_cipher_serves_many_messages(mp):
     mp.exec("_held = None")
 
 
+def test_messages_in_a_row_through_the_module_buffer(mp):
+    """Short messages (AAD up to 46 bytes, payload up to 48) are formatted, MACed and keyed
+    in one module buffer: each result is right whatever the message before left in it (its
+    AAD, padding and counter blocks), and the longer ones around the buffer's limits take the
+    allocating path with the same results. decrypt(..., view=True) gives a view: of the
+    module buffer for a short message (the next message overwrites it), of a buffer of its
+    own for a long one; encrypt and decrypt give bytes."""
+    rng = random.Random(8613)
+    key = rng.randbytes(16)
+    sizes = [(46, 48), (0, 0), (1, 1), (31, 16), (46, 47), (47, 5), (0, 49), (13, 200),
+             (2, 17), (20, 33), (0, 48), (45, 3), (46, 48)]
+    rows = []
+    for aad_len, msg_len in sizes:
+        nonce, aad, msg = rng.randbytes(13), rng.randbytes(aad_len), rng.randbytes(msg_len)
+        rows.append((nonce, aad, msg, AESCCM(key, 8).encrypt(nonce, msg, aad), 8))
+    mp.exec(SETUP + """
+from microace.crypto.aes_ccm import Cipher
+def _in_a_row(key, rows):
+    # Each message: its plaintext as a view (copied at once), encrypt, decrypt.
+    cipher, out = Cipher(key), []
+    for nonce, aad, msg, data, tag_len in rows:
+        view = decrypt(cipher, nonce, aad, data, tag_len, True)
+        kind, plaintext = type(view).__name__, bytes(view)
+        sealed = encrypt(cipher, nonce, aad, msg, tag_len)
+        opened = decrypt(cipher, nonce, aad, data, tag_len)
+        out.append((kind, plaintext == msg, type(sealed).__name__, sealed == data,
+                    type(opened).__name__, opened == msg))
+    return out
+""")
+    got = [tuple(v) for v in mp.eval("_in_a_row(%r, %r)" % (key, rows))]
+    assert got == [("memoryview", True, "bytes", True, "bytes", True)] * len(rows)
+
+
+def test_a_short_message_allocates_only_its_result(mp):
+    """An OSCORE-sized message (23-byte AAD, 6-byte plaintext) makes no buffer of its own:
+    its plaintext view is one object, its ciphertext one bytes object and the view it was
+    copied from (64-bit port: 32 and 96 bytes); a long one allocates its buffer."""
+    key, nonce, aad = bytes(range(16)), bytes(range(13)), bytes(23)
+    data = AESCCM(key, 8).encrypt(nonce, b"\x01\xb4temp", aad)
+    long_data = AESCCM(key, 8).encrypt(nonce, bytes(64), aad)
+    mp.exec(SETUP + """
+import gc
+from microace.crypto.aes_ccm import Cipher
+def _allocated(f, *args):
+    f(*args)  # a first call: anything made once is made
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    f(*args)
+    spent = gc.mem_alloc() - before
+    gc.enable()
+    return spent
+""")
+    mp.exec("_c = Cipher(%r)" % key)
+    opened = mp.eval("_allocated(decrypt, _c, %r, %r, %r, 8, True)" % (nonce, aad, data))
+    sealed = mp.eval("_allocated(encrypt, _c, %r, %r, b'\\x01\\xb4temp', 8)" % (nonce, aad))
+    long = mp.eval("_allocated(decrypt, _c, %r, %r, %r, 8, True)" % (nonce, aad, long_data))
+    assert opened <= 32 and sealed <= 96, (opened, sealed)
+    assert long >= 64 + 16 * 6, long  # its MAC input and its counter blocks, at least
+    mp.exec("_c = None")
+
+
 def test_held_keeps_the_ciphers_of_the_last_two_keys_only(mp):
     """The heap holds two keys' cryptolib objects however many OSCORE contexts there are; a
     key is found by identity (the context's own bytes object), never by comparing secrets."""

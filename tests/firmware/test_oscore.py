@@ -462,6 +462,23 @@ def test_unprotect_rejects_requests_it_cannot_process(osc):
     assert got[-2] == ("ok", b"\xc1", b"\x00", 1, [(11, b"a")], b"")
 
 
+def test_an_inner_request_outlives_the_next_one(osc):
+    """The plaintext is a view of AES-CCM's module buffer, which the next message reuses: the
+    inner Message holds copies (bytes) of its option values and payload, unchanged by the
+    requests unprotected after it."""
+    _request_setup(osc)
+    osc.exec("_osc_first = _osc_request(_osc_cli, 3, [(11, b'led'), (12, b'')], b'1')\n"
+             "_osc_second = _osc_request(_osc_cli, 1, [(11, b'tmp'), (17, b'\\x29')], b'x')\n"
+             "_osc_kept = oscore.unprotect_request(_osc_lookup, Message(2, _osc_first[1],"
+             " [(9, _osc_first[0])]))[2]\n"
+             "_osc_next = _osc_unprotect(*_osc_second)")
+    assert osc.eval("_osc_next[3:]") == (1, [(11, b"tmp"), (17, b"\x29")], b"x")
+    kept = osc.eval("(_osc_kept.code, _osc_kept.options, _osc_kept.payload,"
+                    " [type(v).__name__ for _, v in _osc_kept.options],"
+                    " type(_osc_kept.payload).__name__)")
+    assert kept == (3, [(11, b"led"), (12, b"")], b"1", ["bytes", "bytes"], "bytes")
+
+
 def test_lookup_must_return_the_kids_context(osc):
     _request_setup(osc)
     option, ciphertext = osc.eval("_osc_request(_osc_cli, 1, [], b'')[:2]")

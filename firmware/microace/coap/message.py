@@ -130,7 +130,7 @@ def uint_encode(number):
     size = 0
     while number >> (8 * size):
         size += 1
-    return number.to_bytes(size, "big")
+    return number.to_bytes(size, "big") if size else b""  # 0 (text/plain): no new object
 
 
 def uint_decode(value):
@@ -211,10 +211,16 @@ def in_order(options):
     list, not a copy, when it is in order already (the usual case: nothing allocated)."""
     for i in range(1, len(options)):
         if options[i][0] < options[i - 1][0]:
-            # MicroPython's sort is not stable: keep repeats in order by their index.
-            order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
-            return [options[k] for k in order]
+            return _sorted(options)
     return options
+
+
+def _sorted(options):
+    """in_order's sort, a function of its own: the lambda's closure cell for `options` would
+    otherwise be made on every call of in_order, sorted or not (32 bytes a message)."""
+    # MicroPython's sort is not stable: keep repeats in order by their index.
+    order = sorted(range(len(options)), key=lambda k: (options[k][0], k))
+    return [options[k] for k in order]
 
 
 def encode(msg, token=None, kind=None, mid=None):

@@ -6,6 +6,13 @@ CTR keystream one ECB call over all counter blocks. The key is bytes, or a Ciphe
 keeps the Ciphers of the last two keys that needed one, so a run of messages under one key
 (an OSCORE context's traffic) expands the key for its keystream once, and the heap holds two
 keys' worth of them however many contexts there are.
+
+A short message (an AAD of up to 46 bytes, a payload of up to 48: an OSCORE request or
+response) is formatted, MACed and keyed in one module buffer, _work, allocated at import: it
+allocates only its result. decrypt(..., view=True) hands its plaintext on as a view of that
+buffer, valid until the next encrypt or decrypt of this module (any caller's). The RS is one
+asyncio loop: a caller that reads the view without an await in between (OSCORE's unprotect)
+cannot see it overwritten. A longer message gets buffers of its own.
 """
 
 from cryptolib import aes
@@ -17,11 +24,22 @@ from microace.errors import DecodeError, VerifyError
 _MODE_ECB = const(1)
 _MODE_CBC = const(2)
 _ZERO_IV = bytes(16)
-_TAG_LENS = (4, 6, 8, 10, 12, 14, 16)
 _HELD = const(2)  # one OSCORE context: its sender and its recipient key
 _BLOCKWISE = const(4)  # keystreams of fewer blocks: block by block, without an ECB object
 _SHORT = const(16)  # _xor_into's byte loop up to this length, big ints above
 _held = []  # [(key object, Cipher)], the newest first
+
+# The short-message buffer: the CBC-MAC input B_0 | l(a) | a | padding (at most _HEAD
+# bytes) | payload (at most _SHORT_MAX), then the counter blocks A_1.. A_m, A_0 (at most 4).
+# The MAC runs over the first _KS bytes whatever the message's length (its own last block is
+# read: CBC writes each block's chaining value in place), so no view of it is made a message.
+# A long message gets two buffers of its own, its MAC input and its counter blocks: two
+# smaller blocks of the heap than one of both (a fragmented heap has room for them sooner).
+_HEAD = const(64)
+_SHORT_MAX = const(48)
+_KS = const(112)  # _HEAD + _SHORT_MAX: where the counter blocks start
+_work = memoryview(bytearray(176))  # _KS + 4 blocks
+_mac_in = _work[:_KS]
 
 
 class Cipher:
@@ -78,7 +96,7 @@ def _checked_q(nonce, tag_len, payload_len):
     payload-length field and of the counter (L in RFC 3610)."""
     if not 7 <= len(nonce) <= 13:
         raise DecodeError("AES-CCM nonce size")
-    if tag_len not in _TAG_LENS:
+    if tag_len & 1 or not 4 <= tag_len <= 16:
         raise DecodeError("AES-CCM tag size")
     q = 15 - len(nonce)
     if payload_len >> (8 * q):
@@ -95,6 +113,28 @@ def _put_block(buf, at, flags, nonce, count):
     for i in range(at + 15, at + len(nonce), -1):
         buf[i] = count & 0xFF
         count >>= 8
+
+
+def _put_head(buf, payload_at, nonce, q, aad, payload_len, tag_len):
+    """Write the MAC input but its payload (RFC 3610 §2.2) into buf, which may hold an earlier
+    message's: B_0 | l(a) | a | zero padding up to payload_at, and zeros in the payload's last
+    block, which the payload, written next, leaves as its padding."""
+    aad_len = len(aad)
+    end = payload_at + ((payload_len + 15) & ~15)
+    if end > payload_at:
+        buf[end - 16:end] = _ZERO_IV
+    if payload_at > 16:
+        buf[payload_at - 16:payload_at] = _ZERO_IV
+    # B_0 = flags (Adata, M' = (M - 2) / 2, L' = L - 1) | nonce | l(m)
+    _put_block(buf, 0, (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1),
+               nonce, payload_len)
+    if aad_len >= 0xFF00:
+        buf[16:22] = b"\xff\xfe" + aad_len.to_bytes(4, "big")
+        buf[22:22 + aad_len] = aad
+    elif aad_len:
+        buf[16] = aad_len >> 8
+        buf[17] = aad_len & 0xFF
+        buf[18:18 + aad_len] = aad
 
 
 def _xor_into(out, at, a, a_at, b, b_at, n):
@@ -114,61 +154,73 @@ def _xor_into(out, at, a, a_at, b, b_at, n):
     out[at:at + n] = x.to_bytes(n + 1, "big")[1:]
 
 
-def _keystream(cipher, nonce, q, payload_len):
-    """Return S_1 | ... | S_m | S_0 where S_i = AES_K(A_i) (RFC 3610 §2.3): the payload's
-    keystream from offset 0, and S_0, for the tag, in the last block."""
-    blocks = (payload_len + 15) >> 4
-    ctr = bytearray(16 * (blocks + 1))
+def _counter_blocks(cipher, buf, at, nonce, q, blocks):
+    """S_1 | ... | S_m | S_0 into buf from `at`, where S_i = AES_K(A_i) (RFC 3610 §2.3): the
+    payload's keystream (m = blocks), then S_0, for the tag. Up to _BLOCKWISE blocks through
+    the Cipher's CBC object; more through one ECB object over all of buf (then at is 0 and buf
+    holds exactly these blocks)."""
     # A_i = flags | nonce | i with flags = L' = q - 1; A_0 is the last block.
     for i in range(blocks + 1):
-        _put_block(ctr, 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
+        _put_block(buf, at + 16 * i, q - 1, nonce, i + 1 if i < blocks else 0)
     if blocks < _BLOCKWISE:
         for i in range(blocks + 1):
-            cipher.encrypt_block(ctr, 16 * i)
+            cipher.encrypt_block(buf, at + 16 * i)
     else:
-        aes(cipher.key, _MODE_ECB).encrypt(ctr, ctr)
-    return ctr
+        aes(cipher.key, _MODE_ECB).encrypt(buf, buf)
 
 
-def _cbc_mac(cipher, nonce, q, aad, payload, tag_len):
-    """Return a buffer that ends in the CBC-MAC block T over B_0 | encoded AAD | payload
-    (RFC 3610 §2.2)."""
+def _ccm(key, nonce, aad, data, n, tag_len, sealing):
+    """CCM (RFC 3610 §2.2-2.5) of the n-byte payload of data -> a view of its result in the
+    message's buffer: ciphertext | tag when sealing, else the verified plaintext (VerifyError
+    when the tag does not match, and no plaintext leaves)."""
+    q = _checked_q(nonce, tag_len, n)
+    cipher = key if type(key) is Cipher else Cipher(key)
+    blocks = (n + 15) >> 4
+    # The payload's offset in the MAC input: after B_0 and the AAD with its length field (2
+    # bytes, or 6 from 2^16 - 2^8 on; longer AAD cannot exist in memory), padded to a block.
     aad_len = len(aad)
-    payload_len = len(payload)
-    aad_at = 16 if not aad_len else 18 if aad_len < 0xFF00 else 22
-    payload_at = (aad_at + aad_len + 15) & ~15
-    buf = bytearray(payload_at + ((payload_len + 15) & ~15))
-    # B_0 = flags (Adata, M' = (M - 2) / 2, L' = L - 1) | nonce | l(m)
-    _put_block(buf, 0, (0x40 if aad_len else 0) | ((tag_len - 2) >> 1) << 3 | (q - 1),
-               nonce, payload_len)
-    if aad_at == 22:  # 2^16 - 2^8 <= l(a) < 2^32; longer AAD cannot exist in memory
-        buf[16:22] = b"\xff\xfe" + aad_len.to_bytes(4, "big")
-    elif aad_len:
-        buf[16] = aad_len >> 8
-        buf[17] = aad_len & 0xFF
-    buf[aad_at:aad_at + aad_len] = aad
-    buf[payload_at:payload_at + payload_len] = payload
-    cipher.mac(buf)
-    return buf
+    payload_at = (aad_len + (18 if aad_len < 0xFF00 else 22) + 15) & ~15 if aad_len else 16
+    t_at = payload_at + 16 * blocks - 16  # where the CBC-MAC leaves T
+    if payload_at <= _HEAD and n <= _SHORT_MAX:
+        mac = ks = _work
+        ks_at = _KS
+    else:
+        mac = bytearray(t_at + 16)
+        ks = bytearray(16 * (blocks + 1))
+        ks_at = 0
+    s0 = ks_at + 16 * blocks
+    _put_head(mac, payload_at, nonce, q, aad, n, tag_len)
+    _counter_blocks(cipher, ks, ks_at, nonce, q, blocks)
+    if sealing:
+        mac[payload_at:payload_at + n] = data
+    else:
+        # The plaintext into the MAC input, and in place of its keystream (the copy that
+        # leaves: the MAC overwrites its input); then U XOR S_0 in place of S_0.
+        _xor_into(mac, payload_at, data, 0, ks, ks_at, n)
+        _xor_into(ks, ks_at, data, 0, ks, ks_at, n)
+        _xor_into(ks, s0, data, n, ks, s0, tag_len)
+    cipher.mac(_mac_in if mac is _work else mac)
+    view = ks if ks is _work else memoryview(ks)
+    if not sealing:
+        if not ct_eq(mac, ks, t_at, s0, tag_len):  # U XOR S_0 must equal T (§2.5)
+            raise VerifyError("AES-CCM tag mismatch")
+        return view[ks_at:ks_at + n]
+    # The keystream turns into the output in place: the ciphertext, then U = T XOR S_0 (first
+    # tag_len bytes); n <= 16 * blocks, so each byte of S_0 is read before the tag overwrites it.
+    _xor_into(ks, ks_at, data, 0, ks, ks_at, n)
+    _xor_into(ks, ks_at + n, mac, t_at, ks, s0, tag_len)
+    return view[ks_at:ks_at + n + tag_len]
 
 
 def encrypt(key, nonce, aad, plaintext, tag_len):
     """Return ciphertext | tag (tag_len bytes)."""
-    n = len(plaintext)
-    q = _checked_q(nonce, tag_len, n)
-    cipher = key if type(key) is Cipher else Cipher(key)
-    mac = _cbc_mac(cipher, nonce, q, aad, plaintext, tag_len)
-    out = _keystream(cipher, nonce, q, n)
-    s0 = len(out) - 16
-    _xor_into(out, 0, plaintext, 0, out, 0, n)
-    # U = T XOR S_0 (first tag_len bytes), after the ciphertext: n <= s0, so S_0 is read
-    # before it is overwritten.
-    _xor_into(out, n, mac, len(mac) - 16, out, s0, tag_len)
-    return bytes(memoryview(out)[:n + tag_len])
+    return bytes(_ccm(key, nonce, aad, plaintext, len(plaintext), tag_len, True))
 
 
-def decrypt(key, nonce, aad, data, tag_len):
-    """Return the plaintext of data = ciphertext | tag.
+def decrypt(key, nonce, aad, data, tag_len, view=False):
+    """Return the plaintext of data = ciphertext | tag, as bytes; with view, as a view of the
+    buffer it was made in: for a short message the module buffer, valid until this module's
+    next encrypt or decrypt (read it, or copy what is kept, before anything else can run).
 
     Raises VerifyError when the tag does not match (no plaintext leaves) and
     DecodeError for bad parameters or data shorter than the tag.
@@ -176,17 +228,5 @@ def decrypt(key, nonce, aad, data, tag_len):
     n = len(data) - tag_len
     if n < 0:
         raise DecodeError("AES-CCM data shorter than the tag")
-    q = _checked_q(nonce, tag_len, n)
-    cipher = key if type(key) is Cipher else Cipher(key)
-    out = _keystream(cipher, nonce, q, n)
-    s0 = len(out) - 16
-    _xor_into(out, 0, data, 0, out, 0, n)
-    # The received U XOR S_0, which must equal T (§2.5), after the plaintext (n <= s0).
-    _xor_into(out, n, data, n, out, s0, tag_len)
-    out = memoryview(out)
-    plaintext = out[:n]
-    mac = memoryview(_cbc_mac(cipher, nonce, q, aad, plaintext, tag_len))[-16:]
-    if not ct_eq(mac[:tag_len], out[n:n + tag_len]):
-        raise VerifyError("AES-CCM tag mismatch")
-    mac = cipher = None  # a one-call cipher's MAC buffer goes before the plaintext copy
-    return bytes(plaintext)
+    plaintext = _ccm(key, nonce, aad, data, n, tag_len, False)
+    return plaintext if view else bytes(plaintext)
