@@ -90,12 +90,16 @@ def start_microace(directory, heap):
     port = free_port()
     process, _ = rs_runner.start("unix:%s" % directory, "127.0.0.1:%d" % port, heap)
     address = ("127.0.0.1", port)
+    target = Target("microace %s" % heap, process, address, None)
     peer = Peer(type("RS", (), {"address": address})())
     try:
-        session = Session(peer, claims())
+        target.context = Session(peer, claims()).context
+    except BaseException:  # e.g. the token answered 5.03: no RS left running behind the bench
+        target.stop()
+        raise
     finally:
         peer.close()
-    return Target("microace %s" % heap, process, address, session.context)
+    return target
 
 
 def start_aiocoap():
@@ -110,6 +114,8 @@ def start_aiocoap():
                                     "window": AIOCOAP_WINDOW}) + "\n")
     process.stdin.flush()
     if process.stdout.readline().strip() != "ready":
+        process.kill()
+        process.wait()
         log.seek(0)
         raise RuntimeError("aiocoap server did not start: %s" % log.read().decode()[-2000:])
     log.close()
@@ -513,9 +519,11 @@ def main():
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        targets = [start_microace(tmp / ("rs-" + h), h) for h in args.rs_heap.split(",")]
-        targets.append(start_aiocoap())
+        targets = []
         try:
+            for h in args.rs_heap.split(","):
+                targets.append(start_microace(tmp / ("rs-" + h), h))
+            targets.append(start_aiocoap())
             cap = capacity(targets, args.requests, args.reps)
         finally:
             for t in targets:
