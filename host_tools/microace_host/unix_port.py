@@ -20,8 +20,10 @@ PROXY_ENV = "MICROACE_PROXY"
 
 def proxy_binary() -> str | None:
     """The board proxy, if MICROACE_PROXY names one: a unix-port `micropython` with microace
-    frozen in (`make firmware`), else None. One switch for every process started below."""
-    return os.environ.get(PROXY_ENV) or None
+    frozen in (`make firmware`), else None. One switch for every process started below.
+    Absolute, since some of them run in a board's state directory (socat's child)."""
+    proxy = os.environ.get(PROXY_ENV)
+    return os.path.abspath(proxy) if proxy else None
 
 
 def micropython_binary() -> str:
