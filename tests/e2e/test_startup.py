@@ -8,7 +8,6 @@ prints, once the RS listens, the firmware modules loaded, those the microace pac
 hold as attributes, and gc.threshold()."""
 
 import cbor2
-from aiocoap.message import Message
 
 from tests.support.rs_peer import HEAP, Peer, Session, claims, free_port, provision
 from microace_host import rs_runner
@@ -84,9 +83,7 @@ def test_start_up_modules_are_dropped_and_the_rs_serves_before_and_after_a_reboo
         assert not held & START_ONLY and threshold == -1
         _, challenge = s.call(GET, "/temp")  # the token is back; its context asks for Echo
         assert code(challenge.code) == "4.01" and len(challenge.opt.echo) == 8
-        inner = Message(code=GET, uri_path=("temp",))
-        inner.opt.echo = challenge.opt.echo
-        _, served = s.send(*s.context.protect(inner))
+        _, served = s.call(GET, "/temp", echo=challenge.opt.echo)
         assert (code(served.code), served.payload) == ("2.05", b"21.5")
     finally:
         peer.close()

@@ -197,10 +197,13 @@ class Session:
         # The client's Sender ID is the RS's Recipient ID and vice versa (RFC 9203 §4.3).
         self.context = memory_context(osc[2], salt, self.server_id, client_id)
 
-    def protect(self, code, path, payload=b"", content_format=None):
+    def protect(self, code, path, payload=b"", content_format=None, echo=None):
+        """echo: the value of an Echo challenge (RFC 9175) the request answers."""
         inner = Message(code=code, payload=payload, uri_path=tuple(path.strip("/").split("/")))
         if content_format is not None:
             inner.opt.content_format = content_format
+        if echo is not None:
+            inner.opt.echo = echo
         return self.context.protect(inner)
 
     def send(self, outer, request_id, mtype=CON):
@@ -212,5 +215,5 @@ class Session:
         plain, _ = self.context.unprotect(response, request_id)
         return response, plain
 
-    def call(self, code, path, payload=b"", content_format=None):
-        return self.send(*self.protect(code, path, payload, content_format))
+    def call(self, code, path, payload=b"", content_format=None, echo=None):
+        return self.send(*self.protect(code, path, payload, content_format, echo))
