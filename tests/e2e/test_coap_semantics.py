@@ -14,16 +14,13 @@ from aiocoap.message import Message
 from aiocoap.numbers import OptionNumber
 from aiocoap.optiontypes import OpaqueOption
 
+from tests.support.coap_wire import code
 from tests.support.rs_peer import RS, Peer, Session, claims
 
 GET, POST, PUT = 1, 2, 3
 # /temp read, /led read+write, /config read+write (AIF, RFC 9237: GET=1, PUT=4).
 SCOPE = cbor2.dumps([["/temp", 1], ["/led", 5], ["/config", 5]])
 LINK_FORMAT, TEXT, CBOR = 40, 0, 60
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 # The block-wise tests' RS: on the unix port the firmware's code shares the heap, and the

@@ -11,6 +11,7 @@ import subprocess
 
 import cbor2
 
+from tests.support.coap_wire import code
 from tests.support.vectors import ROOT
 
 _spec = importlib.util.spec_from_file_location("bench_server", ROOT / "bench" / "server.py")
@@ -44,10 +45,6 @@ def test_the_rs_serves_with_its_working_heap_beyond_its_code(tmp_path):
 # receive block): docs/BENCHMARKS.md, "The board proxy".
 PROXY_HEAP = "48k"
 GET, PUT = 1, 3
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def test_the_whole_flow_at_48k_on_the_board_proxy_with_the_firmware_frozen(board_proxy,

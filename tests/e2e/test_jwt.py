@@ -14,6 +14,7 @@ import time
 import cbor2
 import pytest
 
+from tests.support.coap_wire import code
 from tests.support import jwtfactory as jf
 from tests.support.rs_peer import AS_KEY, AUDIENCE, ISSUER, KW_KEY, OTHER_KEY, RS, Session, claims
 from microace_host import tokens
@@ -31,10 +32,6 @@ def rs(tmp_path_factory):
     yield server
     output = server.stop()
     assert "Traceback" not in output, output
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def as_jwt(changes=None):

@@ -20,16 +20,13 @@ import cbor2
 import pytest
 from aiocoap.message import Direction, Message
 
+from tests.support.coap_wire import code
 from tests.support.rs_peer import HEAP, Peer, claims, free_port, memory_context, mint, provision
 from microace_host import rs_runner
 
 GET = 1
 REBOOTS = int(os.environ.get("MICROACE_REBOOTS", "20"))
 POPS = (b"\x01", b"\x02", b"\x03")  # one client per PoP key: 2 tokens each at most, no eviction
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def oscore_piv(option):

@@ -11,6 +11,7 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
+from tests.support.coap_wire import code
 from tests.support import tokenfactory as tf
 from tests.support.rs_peer import AIF_ALL, AS_URI, AUDIENCE, OTHER_KEY, Peer, Session, claims, mint
 
@@ -19,10 +20,6 @@ CREATED, CHANGED, CONTENT = 0x41, 0x44, 0x45
 BAD_REQUEST, UNAUTHORIZED, BAD_OPTION, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED = (
     0x80, 0x81, 0x82, 0x83, 0x84, 0x85)
 TOO_LARGE, SERVICE_UNAVAILABLE = 0x8D, 0xA3
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def assert_hints(response):

@@ -9,6 +9,7 @@ hold as attributes, and gc.threshold()."""
 
 import cbor2
 
+from tests.support.coap_wire import code
 from tests.support.rs_peer import HEAP, Peer, Session, claims, free_port, provision
 from microace_host import rs_runner
 
@@ -39,10 +40,6 @@ from microace import app
 
 app.main(os.getenv("MICROACE_STATE"), os.getenv("MICROACE_BIND"))
 """ % (sorted(START_ONLY),)
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def boot(directory, bind):

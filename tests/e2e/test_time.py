@@ -13,6 +13,7 @@ import cbor2
 import pytest
 from aiocoap.message import Message
 
+from tests.support.coap_wire import code
 from tests.support import rs_peer
 from tests.support.rs_peer import AUDIENCE, RS, Peer, Session, claims, mint
 from microace_host import rs_runner
@@ -20,10 +21,6 @@ from microace_host import rs_runner
 GET = 1
 LIMITS = {"max_tokens": 8, "max_token_bytes": 1024}
 _seq = iter(range(int(time.time() * 1000), 1 << 62))
-
-
-def code(c):
-    return "%d.%02d" % (c >> 5, c & 31)
 
 
 def exi_claims(exi=3600, seq=None, **kw):
