@@ -11,6 +11,7 @@ from microace import cose
 from microace.errors import KeyStoreError
 from microace.keystore import fingerprint, hex_kid, record
 
+
 def status(ks):
     """What the store holds and how it is protected: never key bytes."""
     s = ks._state
